@@ -1,0 +1,20 @@
+//! Secret settings that environment variables may deliver as numbers: figment reads
+//! `GRAPHHOOK_APPS__X__VERIFY_TOKEN=1234` as an integer, and a verify token or a
+//! secret can be all digits.
+
+use graphhook_schema::lenient::LenientString;
+use secrecy::SecretString;
+use serde::{Deserialize, Deserializer};
+
+/// Secrets given as strings or numbers.
+pub fn secrets<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<SecretString>, D::Error> {
+    let texts = Vec::<LenientString>::deserialize(deserializer)?;
+    Ok(texts.into_iter().map(|t| SecretString::from(t.0)).collect())
+}
+
+/// An optional secret given as a string or a number.
+pub fn optional_secret<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<SecretString>, D::Error> {
+    Ok(Option::<LenientString>::deserialize(deserializer)?.map(|t| SecretString::from(t.0)))
+}

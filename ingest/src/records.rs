@@ -1,0 +1,97 @@
+//! The Kafka records ingest writes: the delivery byte-for-byte, and its events.
+
+use graphhook_schema::topics::headers;
+use graphhook_schema::{DeliveryContext, InboundEvent};
+use rdkafka::message::{Header, OwnedHeaders};
+
+/// A record ready to send.
+#[derive(Debug)]
+pub struct OutgoingRecord {
+    /// Which of ingest's topics it goes to.
+    pub topic: TopicKind,
+    /// The record key.
+    pub key: String,
+    /// The record value.
+    pub payload: Vec<u8>,
+    /// The record headers.
+    pub headers: OwnedHeaders,
+}
+
+/// Ingest's topics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TopicKind {
+    /// `deliveries.v1`.
+    Deliveries,
+    /// `events.v1`.
+    Events,
+}
+
+/// Which endpoint received a delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `POST /webhooks/{app}`.
+    Webhook,
+    /// `POST /callbacks/{app}/deauthorize`.
+    Deauthorize,
+    /// `POST /callbacks/{app}/data-deletion`.
+    DataDeletion,
+}
+
+impl Endpoint {
+    /// Header value and metric label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Endpoint::Webhook => "webhook",
+            Endpoint::Deauthorize => "deauthorize",
+            Endpoint::DataDeletion => "data_deletion",
+        }
+    }
+}
+
+fn with(headers: OwnedHeaders, key: &str, value: &str) -> OwnedHeaders {
+    headers.insert(Header {
+        key,
+        value: Some(value.as_bytes()),
+    })
+}
+
+/// The `deliveries.v1` record: the body byte-for-byte, keyed by app id.
+pub fn delivery_record(
+    ctx: &DeliveryContext<'_>,
+    endpoint: Endpoint,
+    parsed: bool,
+    content_type: &str,
+    body: &[u8],
+) -> OutgoingRecord {
+    let mut h = OwnedHeaders::new_with_capacity(7);
+    h = with(h, headers::REQUEST_ID, ctx.delivery_id);
+    h = with(h, headers::APP, ctx.app);
+    h = with(h, headers::APP_ID, ctx.app_id);
+    h = with(h, headers::RECEIVED_AT, &ctx.received_at_ms.to_string());
+    h = with(h, headers::ENDPOINT, endpoint.as_str());
+    h = with(h, headers::PARSE, if parsed { "ok" } else { "failed" });
+    h = with(h, headers::CONTENT_TYPE, content_type);
+    OutgoingRecord {
+        topic: TopicKind::Deliveries,
+        key: ctx.app_id.to_owned(),
+        payload: body.to_vec(),
+        headers: h,
+    }
+}
+
+/// The `events.v1` record of one event, keyed by account id.
+pub fn event_record(event: &InboundEvent) -> OutgoingRecord {
+    let mut h = OwnedHeaders::new_with_capacity(6);
+    h = with(h, headers::EVENT_ID, event.event_id.as_str());
+    h = with(h, headers::OBJECT, &event.object);
+    h = with(h, headers::FIELD, &event.field);
+    h = with(h, headers::REQUEST_ID, &event.delivery_id);
+    h = with(h, headers::APP, &event.app);
+    h = with(h, headers::APP_ID, &event.app_id);
+    OutgoingRecord {
+        topic: TopicKind::Events,
+        key: event.account_id.clone(),
+        payload: event.to_json(),
+        headers: h,
+    }
+}

@@ -1,0 +1,151 @@
+//! `POST /callbacks/{app}/deauthorize` and `POST /callbacks/{app}/data-deletion`.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use graphhook_schema::time::now_millis;
+use graphhook_schema::{
+    callback_event, confirmation_code, issued_at_seconds, CallbackKind, DeletionReceipt,
+    DeliveryContext, SignedRequestError,
+};
+use tracing_actix_web::RequestId;
+use url::Url;
+
+use crate::body::{content_type, read_limited};
+use crate::problems::IngestError;
+use crate::records::{delivery_record, event_record, Endpoint};
+use crate::signed_request::{verify_signed_request, CallbackError};
+use crate::state::IngestState;
+
+/// Meta calls this when a user removes the app.
+pub async fn deauthorize(
+    req: HttpRequest,
+    app: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<IngestState>,
+    request_id: RequestId,
+) -> Result<HttpResponse, IngestError> {
+    handle(
+        CallbackKind::Deauthorize,
+        req,
+        app,
+        payload,
+        state,
+        request_id,
+    )
+    .await
+}
+
+/// Meta calls this when a user asks for their data to be deleted; answers the
+/// status URL and confirmation code.
+pub async fn data_deletion(
+    req: HttpRequest,
+    app: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<IngestState>,
+    request_id: RequestId,
+) -> Result<HttpResponse, IngestError> {
+    handle(
+        CallbackKind::DataDeletion,
+        req,
+        app,
+        payload,
+        state,
+        request_id,
+    )
+    .await
+}
+
+async fn handle(
+    kind: CallbackKind,
+    req: HttpRequest,
+    app: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<IngestState>,
+    request_id: RequestId,
+) -> Result<HttpResponse, IngestError> {
+    let app = state.app(&app)?;
+    let endpoint = match kind {
+        CallbackKind::Deauthorize => Endpoint::Deauthorize,
+        CallbackKind::DataDeletion => Endpoint::DataDeletion,
+    };
+    let body = read_limited(&req, payload, state.max_body_bytes).await?;
+    let request = verify_signed_request(&app.verifier, &body).inspect_err(|error| {
+        state
+            .metrics
+            .signature_failures
+            .with_label_values(&[&app.name, error.reason()])
+            .inc();
+        tracing::warn!(
+            reason = error.reason(),
+            callback = kind.as_str(),
+            "refused a callback"
+        );
+    })?;
+    let subject = request
+        .payload
+        .subject()
+        .ok_or(CallbackError::Malformed(SignedRequestError::NoSubject))?;
+    let receipt = match kind {
+        CallbackKind::Deauthorize => None,
+        CallbackKind::DataDeletion => {
+            let base = state.public_base_url.as_ref().ok_or_else(|| {
+                tracing::error!(
+                    "data-deletion callback received but ingest.public_base_url is not set"
+                );
+                IngestError::DataDeletionNotConfigured
+            })?;
+            let code = confirmation_code(&app.app_id, subject, issued_at_seconds(&request.payload));
+            Some(DeletionReceipt {
+                url: status_url(base, &code),
+                confirmation_code: code,
+            })
+        }
+    };
+    let delivery_id = request_id.to_string();
+    let ctx = DeliveryContext {
+        app: &app.name,
+        app_id: &app.app_id,
+        delivery_id: &delivery_id,
+        received_at_ms: now_millis(),
+    };
+    let event =
+        callback_event(&ctx, kind, &request, receipt.as_ref()).map_err(CallbackError::from)?;
+    let records = [
+        delivery_record(&ctx, endpoint, true, content_type(&req), &body),
+        event_record(&event),
+    ];
+    state
+        .publish(app, endpoint, &records, std::slice::from_ref(&event))
+        .await?;
+    tracing::info!(callback = kind.as_str(), account_id = %event.account_id, "callback stored");
+    Ok(match receipt {
+        Some(receipt) => HttpResponse::Ok().json(receipt),
+        None => HttpResponse::Ok().finish(),
+    })
+}
+
+/// `<base>/data-deletion/<code>`, whether or not the base ends in `/`.
+fn status_url(base: &Url, code: &str) -> String {
+    format!(
+        "{}/data-deletion/{code}",
+        base.as_str().trim_end_matches('/')
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_url_joins_with_and_without_trailing_slash() {
+        let a = Url::parse("https://hooks.example.com/gh/").unwrap();
+        let b = Url::parse("https://hooks.example.com/gh").unwrap();
+        assert_eq!(
+            status_url(&a, "abc"),
+            "https://hooks.example.com/gh/data-deletion/abc"
+        );
+        assert_eq!(
+            status_url(&b, "abc"),
+            "https://hooks.example.com/gh/data-deletion/abc"
+        );
+    }
+}

@@ -1,0 +1,5 @@
+//! Ingest's HTTP routes.
+
+pub mod callbacks;
+pub mod ops;
+pub mod webhooks;

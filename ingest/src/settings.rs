@@ -1,0 +1,152 @@
+//! The `[ingest]` and `[apps.<name>]` configuration sections.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use graphhook_kafka::SettingsError;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use url::Url;
+
+use crate::lenient;
+
+/// How the webhook receiver listens and behaves.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestSettings {
+    /// Address to listen on. Port 0 picks a free port (tests).
+    pub listen: SocketAddr,
+    /// HTTP worker threads; defaults to the number of CPUs.
+    pub workers: Option<usize>,
+    /// Largest accepted request body; larger ones get 413.
+    pub max_body_bytes: usize,
+    /// Public base URL of graphhook, used in data-deletion answers
+    /// (`<base>/data-deletion/<code>`). Data-deletion callbacks are refused without it.
+    pub public_base_url: Option<Url>,
+    /// How long a stopping server lets in-flight requests finish, in seconds.
+    pub shutdown_timeout_secs: u64,
+    /// How long `/readyz` waits for broker metadata, in milliseconds.
+    pub readiness_timeout_ms: u64,
+}
+
+impl Default for IngestSettings {
+    fn default() -> Self {
+        IngestSettings {
+            listen: SocketAddr::from(([0, 0, 0, 0], 8080)),
+            workers: None,
+            max_body_bytes: 4 * 1024 * 1024,
+            public_base_url: None,
+            shutdown_timeout_secs: 30,
+            readiness_timeout_ms: 2_000,
+        }
+    }
+}
+
+/// One Meta app whose webhooks graphhook receives at `/webhooks/<name>`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppSettings {
+    /// Meta's numeric app id.
+    #[serde(deserialize_with = "graphhook_schema::lenient::string")]
+    pub app_id: String,
+    /// App secrets; a delivery signed with any of them is valid (rotation, the
+    /// separate Instagram-login secret).
+    #[serde(deserialize_with = "lenient::secrets")]
+    pub secrets: Vec<SecretString>,
+    /// The verify token typed in the App Dashboard; without it handshakes are refused.
+    #[serde(default, deserialize_with = "lenient::optional_secret")]
+    pub verify_token: Option<SecretString>,
+    /// Accept the legacy `X-Hub-Signature` (SHA-1) when no SHA-256 signature is sent.
+    #[serde(default)]
+    pub allow_sha1: bool,
+}
+
+impl IngestSettings {
+    /// Checks values that deserialize but cannot work.
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        if self.max_body_bytes < 1024 || self.max_body_bytes > 256 * 1024 * 1024 {
+            return Err(SettingsError::new(
+                "ingest.max_body_bytes",
+                "must be between 1 KiB and 256 MiB",
+            ));
+        }
+        if self.workers == Some(0) {
+            return Err(SettingsError::new("ingest.workers", "must be at least 1"));
+        }
+        if let Some(url) = &self.public_base_url {
+            if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
+                return Err(SettingsError::new(
+                    "ingest.public_base_url",
+                    "must be an absolute http(s) URL",
+                ));
+            }
+        }
+        if self.readiness_timeout_ms == 0 {
+            return Err(SettingsError::new(
+                "ingest.readiness_timeout_ms",
+                "must be positive",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Checks the `[apps]` table: at least one app, valid names, ids and secrets.
+pub fn validate_apps(apps: &BTreeMap<String, AppSettings>) -> Result<(), SettingsError> {
+    if apps.is_empty() {
+        return Err(SettingsError::new(
+            "apps",
+            "configure at least one app ([apps.<name>] with app_id and secrets)",
+        ));
+    }
+    for (name, app) in apps {
+        let key = |field: &str| format!("apps.{name}.{field}");
+        let valid_name = !name.is_empty()
+            && name.len() <= 64
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !valid_name {
+            return Err(SettingsError::new(
+                format!("apps.{name}"),
+                "app names may contain only ASCII letters, digits, '-' and '_' (at most 64)",
+            ));
+        }
+        let valid_id = !app.app_id.is_empty()
+            && app.app_id.len() <= 32
+            && app.app_id.bytes().all(|b| b.is_ascii_digit());
+        if !valid_id {
+            return Err(SettingsError::new(
+                key("app_id"),
+                "must be Meta's numeric app id",
+            ));
+        }
+        if app.secrets.is_empty() {
+            return Err(SettingsError::new(
+                key("secrets"),
+                "at least one secret is required",
+            ));
+        }
+        if let Some(i) = app
+            .secrets
+            .iter()
+            .position(|s| s.expose_secret().trim().is_empty())
+        {
+            return Err(SettingsError::new(
+                format!("{}[{i}]", key("secrets")),
+                "is empty",
+            ));
+        }
+        if app
+            .verify_token
+            .as_ref()
+            .is_some_and(|t| t.expose_secret().is_empty())
+        {
+            return Err(SettingsError::new(
+                key("verify_token"),
+                "is empty; omit it to refuse handshakes",
+            ));
+        }
+    }
+    Ok(())
+}

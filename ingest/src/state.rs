@@ -1,0 +1,75 @@
+//! What the handlers share.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+use url::Url;
+
+use crate::apps::{App, AppRegistry};
+use crate::metrics::IngestMetrics;
+use crate::problems::IngestError;
+use crate::publisher::Publisher;
+use crate::records::{Endpoint, OutgoingRecord};
+use graphhook_schema::InboundEvent;
+
+/// Shared handler state.
+#[derive(Debug)]
+pub struct IngestState {
+    /// Configured apps.
+    pub apps: AppRegistry,
+    /// The Kafka publisher.
+    pub publisher: Publisher,
+    /// Metrics.
+    pub metrics: IngestMetrics,
+    /// Body size limit.
+    pub max_body_bytes: usize,
+    /// Base of data-deletion status URLs.
+    pub public_base_url: Option<Url>,
+    /// Deadline of the readiness probe.
+    pub readiness_timeout: Duration,
+}
+
+impl IngestState {
+    /// The app called `name`, recorded on the request's span.
+    pub fn app(&self, name: &str) -> Result<&App, IngestError> {
+        let app = self.apps.get(name).ok_or(IngestError::UnknownApp)?;
+        let span = tracing::Span::current();
+        span.record("app", app.name.as_str());
+        span.record("app_id", app.app_id.as_str());
+        Ok(app)
+    }
+
+    /// Publishes a request's records and records the outcome in metrics.
+    pub async fn publish(
+        &self,
+        app: &App,
+        endpoint: Endpoint,
+        records: &[OutgoingRecord],
+        events: &[InboundEvent],
+    ) -> Result<(), IngestError> {
+        let started = Instant::now();
+        if let Err(error) = self.publisher.publish(records).await {
+            self.metrics
+                .produce_failures
+                .with_label_values(&[error.reason()])
+                .inc();
+            tracing::error!(error = %error, cause = ?std::error::Error::source(&error), records = records.len(), "Kafka did not acknowledge a delivery; answering 503");
+            return Err(error.into());
+        }
+        self.metrics
+            .produce_duration
+            .observe(started.elapsed().as_secs_f64());
+        self.metrics
+            .deliveries
+            .with_label_values(&[&app.name, endpoint.as_str()])
+            .inc();
+        for event in events {
+            self.metrics
+                .events
+                .with_label_values(&[&event.object, &event.field])
+                .inc();
+            tracing::debug!(event_id = %event.event_id, account_id = %event.account_id, object = %event.object, field = %event.field, "event stored");
+        }
+        Ok(())
+    }
+}

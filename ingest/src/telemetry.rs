@@ -1,0 +1,89 @@
+//! Request spans and request metrics.
+//!
+//! The root span carries the request id, method, route pattern, app and status. It
+//! deliberately records neither the query string (the handshake's verify token is
+//! there) nor headers (signatures).
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{web, Error, HttpMessage};
+use tokio::time::Instant;
+use tracing::Span;
+use tracing_actix_web::{RequestId, RootSpanBuilder};
+
+use crate::metrics::IngestMetrics;
+
+/// Builds graphhook's request spans.
+pub struct GraphhookRootSpan;
+
+impl RootSpanBuilder for GraphhookRootSpan {
+    fn on_request_start(request: &ServiceRequest) -> Span {
+        let request_id = request
+            .extensions()
+            .get::<RequestId>()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        tracing::info_span!(
+            "http_request",
+            request_id = %request_id,
+            http.method = %request.method(),
+            http.route = %route(request),
+            app = tracing::field::Empty,
+            app_id = tracing::field::Empty,
+            http.status_code = tracing::field::Empty,
+            error = tracing::field::Empty,
+        )
+    }
+
+    fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, Error>) {
+        match outcome {
+            Ok(response) => {
+                span.record("http.status_code", response.status().as_u16());
+                if let Some(error) = response.response().error() {
+                    span.record("error", tracing::field::display(error));
+                }
+            }
+            Err(error) => {
+                span.record("error", tracing::field::display(error));
+            }
+        }
+    }
+}
+
+fn route(request: &ServiceRequest) -> String {
+    request
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned())
+}
+
+/// Counts requests by route, method and status, times them, and tracks in-flight
+/// requests.
+pub async fn request_metrics(
+    request: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let metrics = request.app_data::<web::Data<IngestMetrics>>().cloned();
+    let Some(metrics) = metrics else {
+        return next.call(request).await;
+    };
+    let route = route(&request);
+    let method = request.method().to_string();
+    let started = Instant::now();
+    metrics.in_flight.inc();
+    let result = next.call(request).await;
+    metrics.in_flight.dec();
+    let status = match &result {
+        Ok(response) => response.status().as_u16(),
+        Err(error) => error.as_response_error().status_code().as_u16(),
+    };
+    metrics
+        .http_requests
+        .with_label_values(&[&route, &method, &status.to_string()])
+        .inc();
+    metrics
+        .http_duration
+        .with_label_values(&[&route])
+        .observe(started.elapsed().as_secs_f64());
+    result
+}

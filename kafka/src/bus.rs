@@ -1,0 +1,171 @@
+//! Which Kafka cluster graphhook talks to: a configured one, or librdkafka's
+//! in-process mock cluster so that the very same producer and consumer code runs
+//! without a broker.
+
+use std::time::Duration;
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::error::KafkaError;
+use rdkafka::mocking::MockCluster;
+use rdkafka::producer::DefaultProducerContext;
+use rdkafka::types::RDKafkaErrorCode;
+
+use crate::{base_config, KafkaSettings};
+
+/// Why the bus could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    /// The in-process cluster could not start.
+    #[error("cannot start the in-process Kafka cluster")]
+    Embedded(#[source] KafkaError),
+    /// A Kafka client could not be created (bad property?).
+    #[error("cannot create a Kafka admin client for {brokers}")]
+    Client {
+        /// The bootstrap servers.
+        brokers: String,
+        /// The cause.
+        #[source]
+        source: KafkaError,
+    },
+    /// Creating a topic failed.
+    #[error("cannot create topic {topic} on {brokers}: {reason}")]
+    CreateTopic {
+        /// The topic.
+        topic: String,
+        /// The bootstrap servers.
+        brokers: String,
+        /// What the broker or client said.
+        reason: String,
+    },
+}
+
+/// The cluster in use. Holding a `Bus` keeps an embedded cluster alive; dropping it
+/// stops it. The embedded cluster is not `Send`: keep the `Bus` on the task that
+/// started it (e.g. in `main`).
+pub enum Bus {
+    /// A real cluster at these bootstrap servers.
+    External(String),
+    /// librdkafka's in-process mock cluster.
+    Embedded {
+        /// Its bootstrap servers (loopback listeners).
+        bootstrap: String,
+        /// The cluster itself.
+        cluster: MockCluster<'static, DefaultProducerContext>,
+    },
+}
+
+impl std::fmt::Debug for Bus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Bus::External(brokers) => write!(f, "Bus::External({brokers})"),
+            Bus::Embedded { bootstrap, .. } => write!(f, "Bus::Embedded({bootstrap})"),
+        }
+    }
+}
+
+const EMBEDDED_BROKERS: i32 = 1;
+
+impl Bus {
+    /// Connects to the configured brokers, or starts the in-process cluster when
+    /// none are configured.
+    pub fn start(settings: &KafkaSettings) -> Result<Self, BusError> {
+        if !settings.embedded() {
+            return Ok(Bus::External(settings.brokers.trim().to_owned()));
+        }
+        let cluster = MockCluster::new(EMBEDDED_BROKERS).map_err(BusError::Embedded)?;
+        let bootstrap = cluster.bootstrap_servers();
+        tracing::warn!(
+            bootstrap = %bootstrap,
+            "using the in-process Kafka cluster: records live in memory and do NOT survive a restart; \
+             set kafka.brokers for production"
+        );
+        Ok(Bus::Embedded { bootstrap, cluster })
+    }
+
+    /// The bootstrap servers clients connect to.
+    pub fn bootstrap(&self) -> &str {
+        match self {
+            Bus::External(brokers) => brokers,
+            Bus::Embedded { bootstrap, .. } => bootstrap,
+        }
+    }
+
+    /// Whether this is the in-process cluster.
+    pub fn is_embedded(&self) -> bool {
+        matches!(self, Bus::Embedded { .. })
+    }
+
+    /// Creates the topics that are missing. Existing topics are left as they are.
+    pub async fn ensure_topics(
+        &self,
+        settings: &KafkaSettings,
+        topics: &[String],
+        timeout: Duration,
+    ) -> Result<(), BusError> {
+        match self {
+            Bus::Embedded { cluster, .. } => {
+                for topic in topics {
+                    cluster
+                        .create_topic(topic, settings.partitions, EMBEDDED_BROKERS)
+                        .map_err(|e| BusError::CreateTopic {
+                            topic: topic.clone(),
+                            brokers: self.bootstrap().to_owned(),
+                            reason: e.to_string(),
+                        })?;
+                }
+                Ok(())
+            }
+            Bus::External(brokers) => create_topics(settings, brokers, topics, timeout).await,
+        }
+    }
+}
+
+async fn create_topics(
+    settings: &KafkaSettings,
+    brokers: &str,
+    topics: &[String],
+    timeout: Duration,
+) -> Result<(), BusError> {
+    let admin: AdminClient<DefaultClientContext> = base_config(settings, brokers)
+        .create()
+        .map_err(|source| BusError::Client {
+            brokers: brokers.to_owned(),
+            source,
+        })?;
+    let new_topics: Vec<NewTopic<'_>> = topics
+        .iter()
+        .map(|t| {
+            NewTopic::new(
+                t,
+                settings.partitions,
+                TopicReplication::Fixed(settings.replication_factor),
+            )
+        })
+        .collect();
+    let options = AdminOptions::new()
+        .operation_timeout(Some(timeout))
+        .request_timeout(Some(timeout));
+    let results = admin
+        .create_topics(&new_topics, &options)
+        .await
+        .map_err(|e| BusError::CreateTopic {
+            topic: topics.join(","),
+            brokers: brokers.to_owned(),
+            reason: e.to_string(),
+        })?;
+    for result in results {
+        match result {
+            Ok(topic) => tracing::info!(%topic, "created topic"),
+            Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((topic, code)) => {
+                return Err(BusError::CreateTopic {
+                    topic,
+                    brokers: brokers.to_owned(),
+                    reason: code.to_string(),
+                })
+            }
+        }
+    }
+    Ok(())
+}

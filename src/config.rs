@@ -1,0 +1,177 @@
+//! Layered configuration: built-in defaults, then a TOML file, then `GRAPHHOOK_`
+//! environment variables (`__` separates levels: `GRAPHHOOK_KAFKA__BROKERS`,
+//! `GRAPHHOOK_APPS__MAIN__SECRETS='["s1","s2"]'`), then validation that names the
+//! offending key.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use figment::providers::{Env, Format, Toml};
+use figment::Figment;
+use graphhook_ingest::{validate_apps, AppSettings, IngestSettings};
+use graphhook_kafka::{KafkaSettings, SettingsError};
+use serde::Deserialize;
+
+use crate::telemetry::LogSettings;
+
+/// Prefix of configuration environment variables.
+pub const ENV_PREFIX: &str = "GRAPHHOOK_";
+
+/// All of graphhook's configuration.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// `[ingest]`: the webhook receiver.
+    #[serde(default)]
+    pub ingest: IngestSettings,
+    /// `[apps.<name>]`: the Meta apps whose webhooks are received.
+    #[serde(default)]
+    pub apps: BTreeMap<String, AppSettings>,
+    /// `[kafka]`: brokers, topics, producer deadline.
+    #[serde(default)]
+    pub kafka: KafkaSettings,
+    /// `[log]`: log format and level.
+    #[serde(default)]
+    pub log: LogSettings,
+}
+
+/// Why configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The named file does not exist.
+    #[error("configuration file {0} does not exist")]
+    MissingFile(String),
+    /// A value has the wrong type or an unknown key was given (figment names the key
+    /// and where it came from).
+    #[error("invalid configuration")]
+    Invalid(#[from] Box<figment::Error>),
+    /// A value is well-typed but cannot work.
+    #[error("invalid configuration")]
+    Rejected(#[from] SettingsError),
+}
+
+impl Settings {
+    /// Loads defaults, the optional file, and the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::new();
+        if let Some(path) = file {
+            if !path.exists() {
+                return Err(ConfigError::MissingFile(path.display().to_string()));
+            }
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        figment = figment.merge(Env::prefixed(ENV_PREFIX).split("__").ignore(&["config"]));
+        figment
+            .extract()
+            .map_err(|e| ConfigError::Invalid(Box::new(e)))
+    }
+
+    /// Checks what ingest needs.
+    pub fn validate_ingest(&self) -> Result<(), ConfigError> {
+        self.kafka.validate()?;
+        self.ingest.validate()?;
+        validate_apps(&self.apps)?;
+        self.log.validate()?;
+        Ok(())
+    }
+
+    /// Checks that a production command has a real Kafka cluster configured.
+    pub fn require_brokers(&self, command: &str) -> Result<(), ConfigError> {
+        if self.kafka.embedded() {
+            return Err(SettingsError::new(
+                "kafka.brokers",
+                format!("`graphhook {command}` needs a Kafka cluster; use `graphhook run` for the embedded mode"),
+            )
+            .into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+// figment's `Jail` closures return figment's (large) error type.
+#[allow(clippy::result_large_err)]
+mod tests {
+    use super::*;
+    use figment::Jail;
+    use secrecy::ExposeSecret;
+
+    const FILE: &str = r#"
+        [ingest]
+        listen = "127.0.0.1:9000"
+        [kafka]
+        brokers = "k1:9092"
+        [apps.main]
+        app_id = "123"
+        secrets = ["from-file"]
+    "#;
+
+    fn load(jail: &Jail) -> Result<Settings, ConfigError> {
+        Settings::load(Some(&jail.directory().join("graphhook.toml")))
+    }
+
+    #[test]
+    fn environment_overrides_the_file_which_overrides_defaults() {
+        Jail::expect_with(|jail| {
+            jail.create_file("graphhook.toml", FILE)?;
+            jail.set_env("GRAPHHOOK_KAFKA__BROKERS", "k2:9092");
+            jail.set_env("GRAPHHOOK_APPS__MAIN__SECRETS", r#"["a", 12345]"#);
+            jail.set_env("GRAPHHOOK_APPS__MAIN__VERIFY_TOKEN", "987");
+            let settings = load(jail).expect("loads");
+            assert_eq!(settings.kafka.brokers, "k2:9092");
+            assert_eq!(settings.ingest.listen.port(), 9000);
+            assert_eq!(settings.kafka.produce_deadline_ms, 3000, "default kept");
+            let app = &settings.apps["main"];
+            let secrets: Vec<&str> = app.secrets.iter().map(|s| s.expose_secret()).collect();
+            assert_eq!(secrets, ["a", "12345"]);
+            assert_eq!(
+                app.verify_token.as_ref().map(|t| t.expose_secret()),
+                Some("987")
+            );
+            settings.validate_ingest().expect("valid");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        Jail::expect_with(|jail| {
+            jail.create_file("graphhook.toml", FILE)?;
+            jail.set_env("GRAPHHOOK_KAFKA__PARTITIONS", "many");
+            let error = format!("{:#}", anyhow::Error::from(load(jail).unwrap_err()));
+            assert!(
+                error.contains("KAFKA.PARTITIONS") || error.contains("kafka.partitions"),
+                "{error}"
+            );
+            Ok(())
+        });
+        Jail::expect_with(|jail| {
+            jail.create_file("graphhook.toml", &FILE.replace("listen", "lisen"))?;
+            let error = format!("{:#}", anyhow::Error::from(load(jail).unwrap_err()));
+            assert!(error.contains("lisen"), "{error}");
+            Ok(())
+        });
+        Jail::expect_with(|jail| {
+            jail.create_file("graphhook.toml", &FILE.replace(r#"["from-file"]"#, "[]"))?;
+            let error = load(jail).expect("loads").validate_ingest().unwrap_err();
+            let error = format!("{:#}", anyhow::Error::from(error));
+            assert!(
+                error.contains("apps.main.secrets: at least one secret"),
+                "{error}"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn production_commands_require_brokers() {
+        let error = Settings::default().require_brokers("ingest").unwrap_err();
+        assert!(format!("{:#}", anyhow::Error::from(error)).contains("kafka.brokers"));
+    }
+
+    #[test]
+    fn a_missing_file_is_named() {
+        let error = Settings::load(Some(Path::new("/nonexistent/graphhook.toml"))).unwrap_err();
+        assert!(error.to_string().contains("/nonexistent/graphhook.toml"));
+    }
+}

@@ -1,0 +1,7 @@
+//! The `graphhook` binary's library: configuration, telemetry and the commands, so
+//! that end-to-end tests drive exactly what the binary runs.
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod telemetry;

@@ -1,0 +1,36 @@
+//! `graphhook`: see `graphhook --help`.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use graphhook::cli::{Cli, Command};
+use graphhook::config::Settings;
+use graphhook::{commands, telemetry};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::load(cli.config.as_deref()) {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("error: {:#}", anyhow::Error::from(error));
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(&settings.log, std::io::stdout);
+    let result = match cli.command {
+        Command::Run => commands::run(settings).await,
+        Command::Ingest => commands::ingest(settings).await,
+        Command::CheckConfig => {
+            commands::check_config(&settings).map(|summary| println!("{summary}"))
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(error = format!("{error:#}"), "graphhook stopped");
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! The real `graphhook` binary: configured from the environment alone, JSON logs
+//! with request ids and without secrets, graceful stop on SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use graphhook_ingest::signature::sign_sha256;
+
+const SECRET: &str = "b1nary-app-secret";
+const TOKEN: &str = "b1nary-verify-token";
+const PRIVATE_TEXT: &str = "very private words";
+
+fn spawn_graphhook(prefix: &str) -> (Child, mpsc::Receiver<String>) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_graphhook"));
+    command
+        .arg("run")
+        .env_remove("GRAPHHOOK_CONFIG")
+        .env_remove("RUST_LOG")
+        .env("GRAPHHOOK_INGEST__LISTEN", "127.0.0.1:0")
+        .env("GRAPHHOOK_LOG__FORMAT", "json")
+        .env("GRAPHHOOK_LOG__LEVEL", "debug")
+        .env("GRAPHHOOK_KAFKA__TOPIC_PREFIX", prefix)
+        .env(
+            "GRAPHHOOK_KAFKA__BROKERS",
+            std::env::var("KAFKA_BROKERS").unwrap_or_default(),
+        )
+        .env("GRAPHHOOK_APPS__MAIN__APP_ID", "42")
+        .env(
+            "GRAPHHOOK_APPS__MAIN__SECRETS",
+            format!(r#"["old-secret","{SECRET}"]"#),
+        )
+        .env("GRAPHHOOK_APPS__MAIN__VERIFY_TOKEN", TOKEN)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    let mut child = command.spawn().expect("graphhook starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let (lines_tx, lines_rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (child, lines_rx)
+}
+
+fn wait_for_port(lines: &mpsc::Receiver<String>, seen: &mut Vec<String>) -> u16 {
+    loop {
+        let line = lines
+            .recv_timeout(Duration::from_secs(30))
+            .expect("graphhook logs its port");
+        seen.push(line.clone());
+        let json: serde_json::Value = serde_json::from_str(&line).expect("every log line is JSON");
+        if json["message"] == "ingest listening" {
+            return json["port"].as_u64().expect("port field") as u16;
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_binary_logs_json_without_secrets_and_stops_gracefully_on_sigterm() {
+    let prefix = format!("bin-{}.", uuid::Uuid::new_v4().simple());
+    let (mut child, lines) = spawn_graphhook(&prefix);
+    let mut seen = Vec::new();
+    let port = wait_for_port(&lines, &mut seen);
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+
+    let body = format!(
+        r#"{{"object":"instagram","entry":[{{"id":"1","time":1700000000,"changes":[{{"field":"comments","value":{{"id":"9","text":"{PRIVATE_TEXT}"}}}}]}}]}}"#
+    );
+    let signature = sign_sha256(SECRET.as_bytes(), body.as_bytes());
+    let ok = client
+        .post(format!("{base}/webhooks/main"))
+        .header("X-Hub-Signature-256", &signature)
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    let forged = client
+        .post(format!("{base}/webhooks/main"))
+        .header("X-Hub-Signature-256", sign_sha256(b"x", body.as_bytes()))
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 401);
+    let handshake = client
+        .get(format!(
+            "{base}/webhooks/main?hub.mode=subscribe&hub.verify_token={TOKEN}&hub.challenge=77"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(handshake.text().await.unwrap(), "77");
+
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        exit.success(),
+        "graphhook exits cleanly on SIGTERM: {exit:?}"
+    );
+    seen.extend(lines.try_iter());
+
+    let logs: Vec<serde_json::Value> = seen
+        .iter()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert!(
+        logs.iter()
+            .any(|l| l["message"] == "ingest stopped; producer flushed"),
+        "producer flushed on stop"
+    );
+    let refused = logs
+        .iter()
+        .find(|l| l["message"] == "refused a delivery signature")
+        .expect("refusal logged");
+    assert_eq!(refused["reason"], "mismatch");
+    assert_eq!(refused["span"]["app"], "main");
+    let request_lines: Vec<_> = logs
+        .iter()
+        .filter(|l| l["span"]["name"] == "http_request")
+        .collect();
+    assert!(request_lines.len() >= 3);
+    for line in &request_lines {
+        assert!(
+            line["span"]["request_id"]
+                .as_str()
+                .is_some_and(|id| id.len() == 36),
+            "request id on {line}"
+        );
+    }
+    let whole = seen.join("\n");
+    for secret in [SECRET, TOKEN, PRIVATE_TEXT, &signature["sha256=".len()..]] {
+        assert!(!whole.contains(secret), "logs must not contain {secret:?}");
+    }
+}

@@ -1,0 +1,8 @@
+//! End-to-end tests of ingest: real HTTP, real Kafka protocol (the broker named by
+//! `KAFKA_BROKERS`, else the in-process cluster).
+
+mod callbacks;
+mod deliveries;
+mod handshake;
+mod helpers;
+mod operations;
