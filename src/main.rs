@@ -7,6 +7,11 @@ use graphhook::cli::{Cli, Command};
 use graphhook::config::Settings;
 use graphhook::{commands, telemetry};
 
+/// glibc's allocator showed as ~15% of ingest's CPU under load; mimalloc is faster
+/// for the many small, short-lived allocations of request handling.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();

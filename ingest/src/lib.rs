@@ -14,7 +14,7 @@ pub mod signature;
 pub mod signed_request;
 pub mod startup;
 pub mod state;
-mod telemetry;
+pub mod telemetry;
 
 pub use settings::{validate_apps, AppSettings, IngestSettings};
 pub use startup::{Application, StartError};

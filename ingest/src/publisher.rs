@@ -1,12 +1,19 @@
 //! Sends a request's records and waits until Kafka has acknowledged every one of
 //! them, or the produce deadline passes.
+//!
+//! Each request gets one [`RequestAck`] that every record's delivery report counts
+//! down, so a request costs one wake-up however many records it has.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use graphhook_kafka::Topics;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 use rdkafka::util::Timeout;
+use rdkafka::ClientContext;
+use tokio::sync::oneshot;
 use tokio::time::{timeout_at, Instant};
 
 use crate::records::{OutgoingRecord, TopicKind};
@@ -23,8 +30,8 @@ pub enum PublishError {
     /// Kafka refused a record.
     #[error("Kafka refused a record")]
     Refused(#[source] KafkaError),
-    /// The producer dropped a record without an answer (shutting down).
-    #[error("the producer dropped a record")]
+    /// The producer dropped the request without an answer (shutting down).
+    #[error("the producer dropped the request")]
     Canceled,
 }
 
@@ -40,10 +47,66 @@ impl PublishError {
     }
 }
 
+/// The acknowledgement state of one request's records.
+#[derive(Debug)]
+pub struct RequestAck {
+    remaining: AtomicUsize,
+    done: Mutex<Option<oneshot::Sender<Result<(), KafkaError>>>>,
+}
+
+impl RequestAck {
+    fn new(records: usize) -> (Arc<Self>, oneshot::Receiver<Result<(), KafkaError>>) {
+        let (tx, rx) = oneshot::channel();
+        let ack = RequestAck {
+            remaining: AtomicUsize::new(records),
+            done: Mutex::new(Some(tx)),
+        };
+        (Arc::new(ack), rx)
+    }
+
+    fn finish(&self, outcome: Result<(), KafkaError>) {
+        let sender = self.done.lock().ok().and_then(|mut done| done.take());
+        if let Some(sender) = sender {
+            // The request may have given up already; then nobody is listening.
+            let _ = sender.send(outcome);
+        }
+    }
+
+    fn record_delivered(&self, result: Result<(), KafkaError>) {
+        match result {
+            Err(error) => self.finish(Err(error)),
+            Ok(()) if self.remaining.fetch_sub(1, Ordering::AcqRel) == 1 => self.finish(Ok(())),
+            Ok(()) => {}
+        }
+    }
+}
+
+/// Producer context that routes delivery reports to their request.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AckContext;
+
+impl ClientContext for AckContext {}
+
+impl ProducerContext for AckContext {
+    type DeliveryOpaque = Arc<RequestAck>;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, ack: Self::DeliveryOpaque) {
+        ack.record_delivered(
+            result
+                .as_ref()
+                .map(|_| ())
+                .map_err(|(error, _)| error.clone()),
+        );
+    }
+}
+
 /// The idempotent, `acks=all` producer ingest writes with.
+pub type IngestProducer = ThreadedProducer<AckContext>;
+
+/// Sends requests' records and waits for their acknowledgement.
 #[derive(Clone)]
 pub struct Publisher {
-    producer: FutureProducer,
+    producer: Arc<IngestProducer>,
     deliveries: String,
     events: String,
     deadline: Duration,
@@ -62,18 +125,18 @@ const QUEUE_FULL_BACKOFF: Duration = Duration::from_millis(2);
 
 impl Publisher {
     /// A publisher writing to `topics`, giving up after `deadline`.
-    pub fn new(producer: FutureProducer, topics: &Topics, deadline: Duration) -> Self {
+    pub fn new(producer: IngestProducer, topics: &Topics, deadline: Duration) -> Self {
         Publisher {
-            producer,
+            producer: Arc::new(producer),
             deliveries: topics.deliveries(),
             events: topics.events(),
             deadline,
         }
     }
 
-    /// The underlying producer (readiness checks, flushing).
-    pub fn producer(&self) -> &FutureProducer {
-        &self.producer
+    /// The underlying producer (readiness checks).
+    pub fn producer(&self) -> Arc<IngestProducer> {
+        Arc::clone(&self.producer)
     }
 
     /// The full name of the deliveries topic.
@@ -82,43 +145,45 @@ impl Publisher {
     }
 
     /// Sends every record and returns once all are acknowledged by Kafka.
-    pub async fn publish(&self, records: &[OutgoingRecord]) -> Result<(), PublishError> {
+    pub async fn publish(&self, records: Vec<OutgoingRecord>) -> Result<(), PublishError> {
+        if records.is_empty() {
+            return Ok(());
+        }
         let deadline = Instant::now() + self.deadline;
-        let mut pending = Vec::with_capacity(records.len());
+        let (ack, acknowledged) = RequestAck::new(records.len());
         for record in records {
-            pending.push(self.enqueue(record, deadline).await?);
+            self.enqueue(record, &ack, deadline).await?;
         }
-        for delivery in pending {
-            match timeout_at(deadline, delivery).await {
-                Err(_) => return Err(PublishError::Deadline(self.deadline)),
-                Ok(Err(_canceled)) => return Err(PublishError::Canceled),
-                Ok(Ok(Err((error, _message)))) => return Err(PublishError::Refused(error)),
-                Ok(Ok(Ok(_delivered))) => {}
-            }
+        match timeout_at(deadline, acknowledged).await {
+            Err(_) => Err(PublishError::Deadline(self.deadline)),
+            Ok(Err(_dropped)) => Err(PublishError::Canceled),
+            Ok(Ok(Err(error))) => Err(PublishError::Refused(error)),
+            Ok(Ok(Ok(()))) => Ok(()),
         }
-        Ok(())
     }
 
     async fn enqueue(
         &self,
-        record: &OutgoingRecord,
+        record: OutgoingRecord,
+        ack: &Arc<RequestAck>,
         deadline: Instant,
-    ) -> Result<rdkafka::producer::DeliveryFuture, PublishError> {
+    ) -> Result<(), PublishError> {
         let topic = match record.topic {
             TopicKind::Deliveries => &self.deliveries,
             TopicKind::Events => &self.events,
         };
+        let mut base = BaseRecord::with_opaque_to(topic, Arc::clone(ack))
+            .key(&record.key)
+            .payload(&record.payload)
+            .headers(record.headers);
         loop {
-            let future_record = FutureRecord::to(topic)
-                .key(&record.key)
-                .payload(&record.payload)
-                .headers(record.headers.clone());
-            match self.producer.send_result(future_record) {
-                Ok(delivery) => return Ok(delivery),
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+            match self.producer.send(base) {
+                Ok(()) => return Ok(()),
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
                     if Instant::now() + QUEUE_FULL_BACKOFF >= deadline {
                         return Err(PublishError::QueueFull);
                     }
+                    base = returned;
                     tokio::time::sleep(QUEUE_FULL_BACKOFF).await;
                 }
                 Err((error, _)) => return Err(PublishError::Refused(error)),

@@ -9,13 +9,12 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use graphhook_kafka::{producer_config, KafkaSettings, Topics};
 use rdkafka::error::KafkaError;
-use rdkafka::producer::FutureProducer;
 use tracing_actix_web::TracingLogger;
 
 use crate::apps::AppRegistry;
 use crate::metrics::IngestMetrics;
 use crate::problems::IngestError;
-use crate::publisher::Publisher;
+use crate::publisher::{AckContext, IngestProducer, Publisher};
 use crate::routes::{callbacks, ops, webhooks};
 use crate::settings::{AppSettings, IngestSettings};
 use crate::state::IngestState;
@@ -66,8 +65,8 @@ impl Application {
         };
         let listener = TcpListener::bind(settings.listen).map_err(bind_error)?;
         let port = listener.local_addr().map_err(bind_error)?.port();
-        let producer: FutureProducer = producer_config(kafka, bootstrap)
-            .create()
+        let producer: IngestProducer = producer_config(kafka, bootstrap)
+            .create_with_context(AckContext)
             .map_err(StartError::Producer)?;
         let publisher = Publisher::new(
             producer,

@@ -44,16 +44,17 @@ impl IngestState {
         &self,
         app: &App,
         endpoint: Endpoint,
-        records: &[OutgoingRecord],
+        records: Vec<OutgoingRecord>,
         events: &[InboundEvent],
     ) -> Result<(), IngestError> {
         let started = Instant::now();
+        let count = records.len();
         if let Err(error) = self.publisher.publish(records).await {
             self.metrics
                 .produce_failures
                 .with_label_values(&[error.reason()])
                 .inc();
-            tracing::error!(error = %error, cause = ?std::error::Error::source(&error), records = records.len(), "Kafka did not acknowledge a delivery; answering 503");
+            tracing::error!(error = %error, cause = ?std::error::Error::source(&error), records = count, "Kafka did not acknowledge a delivery; answering 503");
             return Err(error.into());
         }
         self.metrics

@@ -109,12 +109,12 @@ async fn handle(
     };
     let event =
         callback_event(&ctx, kind, &request, receipt.as_ref()).map_err(CallbackError::from)?;
-    let records = [
+    let records = vec![
         delivery_record(&ctx, endpoint, true, content_type(&req), &body),
         event_record(&event),
     ];
     state
-        .publish(app, endpoint, &records, std::slice::from_ref(&event))
+        .publish(app, endpoint, records, std::slice::from_ref(&event))
         .await?;
     tracing::info!(callback = kind.as_str(), account_id = %event.account_id, "callback stored");
     Ok(match receipt {

@@ -16,7 +16,7 @@ pub async fn healthz() -> HttpResponse {
 /// Ready when the broker answers a metadata request for the deliveries topic within
 /// the readiness deadline.
 pub async fn readyz(state: web::Data<IngestState>) -> Result<HttpResponse, IngestError> {
-    let producer = state.publisher.producer().clone();
+    let producer = state.publisher.producer();
     let topic = state.publisher.deliveries_topic().to_owned();
     let timeout = state.readiness_timeout;
     let result = tokio::task::spawn_blocking(move || {

@@ -113,7 +113,7 @@ pub async fn receive(
     ));
     records.extend(events.iter().map(event_record));
     state
-        .publish(app, Endpoint::Webhook, &records, &events)
+        .publish(app, Endpoint::Webhook, records, &events)
         .await?;
     Ok(HttpResponse::Ok().json(Accepted {
         delivery_id,

@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# Ingest benchmark: wrk posting pre-signed deliveries (1 and 50 updates) to
+# `graphhook ingest` backed by tansu (memory storage) on loopback, against the
+# ceiling of a bare rdkafka producer (acks=all, idempotent, many records in flight)
+# sending the same records to the same broker, in the same run. Then latency at a
+# fixed 10,000 deliveries/s (open loop). Each figure is the median of ROUNDS rounds.
+#
+#   bash bench/ingest.sh            # ROUNDS=3 SECONDS_PER_RUN=15 by default
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROUNDS=${ROUNDS:-3}
+SECONDS_PER_RUN=${SECONDS_PER_RUN:-15}
+CONNECTIONS=${CONNECTIONS:-256}
+FIXED_RATE=${FIXED_RATE:-10000}
+KAFKA_PORT=${BENCH_KAFKA_PORT:-19092}
+HTTP_PORT=${BENCH_HTTP_PORT:-18080}
+OUT=bench/out
+SECRET=bench-secret
+BROKERS=127.0.0.1:$KAFKA_PORT
+mkdir -p "$OUT"
+
+command -v wrk >/dev/null || { echo "wrk is required (apt-get install wrk)" >&2; exit 1; }
+command -v tansu >/dev/null || { echo "tansu is required (cargo install tansu --locked --features dynostore,libsql)" >&2; exit 1; }
+cargo build --release -q -p graphhook -p graphhook-bench
+BIN=target/release
+
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+# A fresh broker for every measurement: tansu's memory engine grows with what it
+# holds, and later runs must not pay for earlier ones.
+start_broker() {
+  tansu broker --listener-url "tcp://$BROKERS" --advertised-listener-url "tcp://$BROKERS" \
+    --storage-engine memory://tansu/ >>"$OUT/tansu.log" 2>&1 &
+  broker_pid=$!
+  pids+=($broker_pid)
+  for _ in $(seq 50); do (echo >/dev/tcp/127.0.0.1/$KAFKA_PORT) 2>/dev/null && return; sleep 0.1; done
+  echo "tansu did not start" >&2; exit 1
+}
+stop_broker() { kill "$broker_pid"; wait "$broker_pid" 2>/dev/null || true; }
+
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+field() { tr ' ' '\n' | sed -n "s/^$1=//p"; }
+
+start_ingest() { # prefix
+  GRAPHHOOK_INGEST__LISTEN=127.0.0.1:$HTTP_PORT GRAPHHOOK_KAFKA__BROKERS=$BROKERS \
+  GRAPHHOOK_KAFKA__TOPIC_PREFIX=$1 GRAPHHOOK_LOG__LEVEL=warn \
+  GRAPHHOOK_APPS__BENCH__APP_ID=1 GRAPHHOOK_APPS__BENCH__SECRETS="[\"$SECRET\"]" \
+    $BIN/graphhook ingest >>"$OUT/graphhook.log" 2>&1 &
+  ingest_pid=$!
+  pids+=($ingest_pid)
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null && return; sleep 0.1; done
+  echo "graphhook did not become ready" >&2; exit 1
+}
+stop_ingest() { kill -TERM "$ingest_pid"; wait "$ingest_pid" 2>/dev/null || true; }
+
+wrk_run() { # deliveries-file -> "rps p50_ms p99_ms non2xx"
+  wrk -t1 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --latency -s bench/post.lua \
+    "http://127.0.0.1:$HTTP_PORT/webhooks/bench" -- "$1" >"$OUT/wrk.txt"
+  local rps p50 p99 errors
+  rps=$(awk '/^Requests\/sec/ {print $2}' "$OUT/wrk.txt")
+  p50=$(awk '$1=="50%" {print $2}' "$OUT/wrk.txt")
+  p99=$(awk '$1=="99%" {print $2}' "$OUT/wrk.txt")
+  errors=$(awk '/Non-2xx/ {print $5}' "$OUT/wrk.txt")
+  echo "$rps $(to_ms "$p50") $(to_ms "$p99") ${errors:-0}"
+}
+to_ms() { awk -v v="$1" 'BEGIN { n=v+0; if (v ~ /us$/) n/=1000; else if (v ~ /ms$/) n=n; else if (v ~ /s$/) n*=1000; printf "%.2f", n }'; }
+
+summary=()
+for updates in 1 50; do
+  file="$OUT/deliveries-$updates.tsv"
+  count=$(( updates == 1 ? 20000 : 2000 ))
+  $BIN/graphhook-bench deliveries --updates "$updates" --count "$count" --secret "$SECRET" --out "$file"
+  : >"$OUT/rounds-$updates.txt"
+  for round in $(seq "$ROUNDS"); do
+    start_broker
+    bare=$($BIN/graphhook-bench bare-producer --brokers "$BROKERS" --topic-prefix "bare-$updates-$round-$RANDOM." \
+      --deliveries "$file" --seconds "$SECONDS_PER_RUN")
+    stop_broker
+    start_broker
+    start_ingest "gh-$updates-$round-$RANDOM."
+    read -r rps p50 p99 errors < <(wrk_run "$file")
+    stop_ingest
+    stop_broker
+    bare_rps=$(echo "$bare" | field records_per_s)
+    echo "$rps $p50 $p99 $errors $bare_rps" >>"$OUT/rounds-$updates.txt"
+    echo "updates=$updates round=$round deliveries_per_s=$rps p50_ms=$p50 p99_ms=$p99 non2xx=$errors bare_records_per_s=$bare_rps"
+  done
+  rps=$(awk '{print $1}' "$OUT/rounds-$updates.txt" | median)
+  p50=$(awk '{print $2}' "$OUT/rounds-$updates.txt" | median)
+  p99=$(awk '{print $3}' "$OUT/rounds-$updates.txt" | median)
+  errors=$(awk '{s+=$4} END {print s+0}' "$OUT/rounds-$updates.txt")
+  bare_rps=$(awk '{print $5}' "$OUT/rounds-$updates.txt" | median)
+  events=$(awk -v r="$rps" -v u="$updates" 'BEGIN {printf "%.0f", r*u}')
+  records=$(awk -v r="$rps" -v u="$updates" 'BEGIN {printf "%.0f", r*(u+1)}')
+  ratio=$(awk -v e="$events" -v b="$bare_rps" 'BEGIN {printf "%.2f", e/b}')
+  records_ratio=$(awk -v e="$records" -v b="$bare_rps" 'BEGIN {printf "%.2f", e/b}')
+  summary+=("| $updates | $rps | $events | $p50 | $p99 | $errors | $bare_rps | $ratio | $records_ratio |")
+done
+
+: >"$OUT/fixed-rate.txt"
+for round in $(seq "$ROUNDS"); do
+  start_broker
+  start_ingest "fixed-$round-$RANDOM."
+  $BIN/graphhook-bench load --addr "127.0.0.1:$HTTP_PORT" --path /webhooks/bench \
+    --deliveries "$OUT/deliveries-1.tsv" --rate "$FIXED_RATE" --seconds "$SECONDS_PER_RUN" | tee -a "$OUT/fixed-rate.txt"
+  stop_ingest
+  stop_broker
+done
+fixed_p50=$(field p50_ms <"$OUT/fixed-rate.txt" | median)
+fixed_p99=$(field p99_ms <"$OUT/fixed-rate.txt" | median)
+fixed_rate=$(field achieved_rate <"$OUT/fixed-rate.txt" | median)
+fixed_failures=$(field failures <"$OUT/fixed-rate.txt" | awk '{s+=$1} END {print s+0}')
+
+echo
+echo "Medians of $ROUNDS rounds, ${SECONDS_PER_RUN}s each, wrk -t1 -c$CONNECTIONS, $(nproc) cores shared by the load generator, tansu and graphhook"
+echo
+echo "| updates/delivery | deliveries/s | events/s | p50 ms | p99 ms | non-2xx | bare producer records/s | events/s ÷ bare | all records/s ÷ bare |"
+echo "|---|---|---|---|---|---|---|---|---|"
+printf '%s\n' "${summary[@]}"
+echo
+echo "Fixed rate $FIXED_RATE deliveries/s (1 update), open loop: achieved $fixed_rate/s, p50 $fixed_p50 ms, p99 $fixed_p99 ms, failures $fixed_failures"
