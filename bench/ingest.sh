@@ -101,7 +101,12 @@ for updates in 1 50; do
 done
 
 : >"$OUT/fixed-rate.txt"
+: >"$OUT/fixed-rate-bare.txt"
 for round in $(seq "$ROUNDS"); do
+  start_broker
+  $BIN/graphhook-bench bare-producer --brokers "$BROKERS" --topic-prefix "bare-fixed-$round-$RANDOM." \
+    --deliveries "$OUT/deliveries-1.tsv" --seconds "$SECONDS_PER_RUN" --rate "$FIXED_RATE" | tee -a "$OUT/fixed-rate-bare.txt"
+  stop_broker
   start_broker
   start_ingest "fixed-$round-$RANDOM."
   $BIN/graphhook-bench load --addr "127.0.0.1:$HTTP_PORT" --path /webhooks/bench \
@@ -113,6 +118,8 @@ fixed_p50=$(field p50_ms <"$OUT/fixed-rate.txt" | median)
 fixed_p99=$(field p99_ms <"$OUT/fixed-rate.txt" | median)
 fixed_rate=$(field achieved_rate <"$OUT/fixed-rate.txt" | median)
 fixed_failures=$(field failures <"$OUT/fixed-rate.txt" | awk '{s+=$1} END {print s+0}')
+bare_p50=$(field p50_ms <"$OUT/fixed-rate-bare.txt" | median)
+bare_p99=$(field p99_ms <"$OUT/fixed-rate-bare.txt" | median)
 
 echo
 echo "Medians of $ROUNDS rounds, ${SECONDS_PER_RUN}s each, wrk -t1 -c$CONNECTIONS, $(nproc) cores shared by the load generator, tansu and graphhook"
@@ -122,3 +129,4 @@ echo "|---|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${summary[@]}"
 echo
 echo "Fixed rate $FIXED_RATE deliveries/s (1 update), open loop: achieved $fixed_rate/s, p50 $fixed_p50 ms, p99 $fixed_p99 ms, failures $fixed_failures"
+echo "Bare producer, same records at the same rate (send to last ack per delivery): p50 $bare_p50 ms, p99 $bare_p99 ms"

@@ -6,9 +6,7 @@ use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use graphhook_ingest::records::{
-    delivery_record, event_record, Endpoint, OutgoingRecord, TopicKind,
-};
+use graphhook_ingest::records::{for_delivery, Endpoint, OutgoingRecord, TopicKind};
 use graphhook_kafka::{producer_config, Bus, KafkaSettings, Topics};
 use graphhook_schema::{normalize_delivery, DeliveryContext};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
@@ -31,6 +29,11 @@ pub struct Args {
     /// Records in flight at most.
     #[arg(long, default_value_t = 20_000)]
     pub in_flight: usize,
+    /// Send deliveries' records at this many deliveries per second instead of as
+    /// fast as possible, and report the latency from send to acknowledgement of
+    /// each delivery's last record (the broker's share of a request's latency).
+    #[arg(long)]
+    pub rate: Option<u64>,
 }
 
 pub async fn run(args: &Args) -> anyhow::Result<()> {
@@ -50,6 +53,17 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
     .await?;
     let (deliveries_topic, events_topic) = (topics.deliveries(), topics.events());
     let records = build_records(&args.deliveries)?;
+    if let Some(rate) = args.rate {
+        return paced(
+            &producer,
+            &deliveries_topic,
+            &events_topic,
+            &records,
+            rate,
+            args.seconds,
+        )
+        .await;
+    }
     let per_delivery = records.iter().map(Vec::len).sum::<usize>() as f64 / records.len() as f64;
 
     let mut pending = VecDeque::with_capacity(args.in_flight);
@@ -95,6 +109,64 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Sends one delivery's records every 1/rate seconds and measures, per delivery,
+/// the time from its scheduled send to the acknowledgement of all its records.
+async fn paced(
+    producer: &FutureProducer,
+    deliveries_topic: &str,
+    events_topic: &str,
+    records: &[Vec<OutgoingRecord>],
+    rate: u64,
+    seconds: u64,
+) -> anyhow::Result<()> {
+    let total = rate * seconds;
+    let started = tokio::time::Instant::now();
+    let mut waiters = tokio::task::JoinSet::new();
+    for n in 0..total {
+        let scheduled = started + Duration::from_secs_f64(n as f64 / rate as f64);
+        tokio::time::sleep_until(scheduled).await;
+        let mut acks = Vec::new();
+        for record in &records[n as usize % records.len()] {
+            let topic = match record.topic {
+                TopicKind::Deliveries => deliveries_topic,
+                TopicKind::Events => events_topic,
+            };
+            let future_record = FutureRecord::to(topic)
+                .key(&record.key)
+                .payload(&record.payload)
+                .headers(record.headers.clone());
+            acks.push(
+                producer
+                    .send_result(future_record)
+                    .map_err(|(error, _)| error)?,
+            );
+        }
+        waiters.spawn(async move {
+            for ack in acks {
+                let _ = ack.await;
+            }
+            scheduled.elapsed()
+        });
+    }
+    let mut latencies = Vec::with_capacity(total as usize);
+    while let Some(latency) = waiters.join_next().await {
+        latencies.push(latency?);
+    }
+    latencies.sort_unstable();
+    let pct = |p: f64| {
+        latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)].as_secs_f64()
+            * 1000.0
+    };
+    println!(
+        "bare_producer_paced deliveries_per_s={rate} deliveries={} p50_ms={:.2} p99_ms={:.2} max_ms={:.2}",
+        latencies.len(),
+        pct(0.5),
+        pct(0.99),
+        pct(1.0)
+    );
+    Ok(())
+}
+
 async fn await_oldest(
     pending: &mut VecDeque<rdkafka::producer::DeliveryFuture>,
 ) -> anyhow::Result<()> {
@@ -109,25 +181,29 @@ async fn await_oldest(
 }
 
 fn build_records(path: &std::path::Path) -> anyhow::Result<Vec<Vec<OutgoingRecord>>> {
-    let mut out = Vec::new();
-    for (i, (_, body)) in crate::deliveries::read(path)?.iter().enumerate() {
-        let delivery_id = format!("bench-{i}");
-        let ctx = DeliveryContext {
-            app: "bench",
-            app_id: "1",
-            delivery_id: &delivery_id,
-            received_at_ms: 1_700_000_000_000,
-        };
-        let events = normalize_delivery(&ctx, body.as_bytes())?;
-        let mut records = vec![delivery_record(
-            &ctx,
-            Endpoint::Webhook,
-            true,
-            "application/json",
-            body.as_bytes(),
-        )];
-        records.extend(events.iter().map(event_record));
-        out.push(records);
-    }
-    Ok(out)
+    crate::deliveries::read(path)?
+        .iter()
+        .enumerate()
+        .map(|(i, (_, body))| delivery_records(i, body))
+        .collect()
+}
+
+/// The records graphhook writes for one delivery body (fixed app and times).
+pub fn delivery_records(index: usize, body: &str) -> anyhow::Result<Vec<OutgoingRecord>> {
+    let delivery_id = format!("bench-{index}");
+    let ctx = DeliveryContext {
+        app: "bench",
+        app_id: "1",
+        delivery_id: &delivery_id,
+        received_at_ms: 1_700_000_000_000,
+    };
+    let events = normalize_delivery(&ctx, body.as_bytes())?;
+    Ok(for_delivery(
+        &ctx,
+        Endpoint::Webhook,
+        true,
+        "application/json",
+        body.as_bytes(),
+        &events,
+    ))
 }

@@ -1,10 +1,7 @@
 //! `graphhook-bench`: the measuring half of the scripts under `bench/`.
 
-mod bare_producer;
-mod deliveries;
-mod load;
-
 use clap::{Parser, Subcommand};
+use graphhook_bench::{bare_producer, deliveries, load};
 
 #[derive(Parser)]
 #[command(about = "graphhook benchmark helpers")]

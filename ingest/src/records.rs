@@ -95,3 +95,18 @@ pub fn event_record(event: &InboundEvent) -> OutgoingRecord {
         headers: h,
     }
 }
+
+/// All records of one delivery: the delivery itself, then one per event.
+pub fn for_delivery(
+    ctx: &DeliveryContext<'_>,
+    endpoint: Endpoint,
+    parsed: bool,
+    content_type: &str,
+    body: &[u8],
+    events: &[InboundEvent],
+) -> Vec<OutgoingRecord> {
+    let mut records = Vec::with_capacity(events.len() + 1);
+    records.push(delivery_record(ctx, endpoint, parsed, content_type, body));
+    records.extend(events.iter().map(event_record));
+    records
+}

@@ -8,6 +8,7 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use graphhook_kafka::{producer_config, KafkaSettings, Topics};
+use graphhook_schema::CallbackKind;
 use rdkafka::error::KafkaError;
 use tracing_actix_web::TracingLogger;
 
@@ -144,15 +145,21 @@ pub fn routes(cfg: &mut web::ServiceConfig, state: web::Data<IngestState>) {
                 .route(web::get().to(webhooks::handshake))
                 .route(web::post().to(webhooks::receive)),
         )
-        .route(
+        .service(callback(
             "/callbacks/{app}/deauthorize",
-            web::post().to(callbacks::deauthorize),
-        )
-        .route(
+            CallbackKind::Deauthorize,
+        ))
+        .service(callback(
             "/callbacks/{app}/data-deletion",
-            web::post().to(callbacks::data_deletion),
-        )
+            CallbackKind::DataDeletion,
+        ))
         .default_service(web::to(not_found));
+}
+
+fn callback(path: &str, kind: CallbackKind) -> actix_web::Resource {
+    web::resource(path)
+        .app_data(web::Data::new(kind))
+        .route(web::post().to(callbacks::receive))
 }
 
 async fn not_found() -> HttpResponse {

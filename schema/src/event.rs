@@ -92,8 +92,8 @@ impl InboundEvent {
 
     /// Serializes the event as the `events.v1` record value.
     pub fn to_json(&self) -> Vec<u8> {
-        // Serializing plain strings, integers and an already valid RawValue cannot
-        // fail; an empty payload would be rejected downstream rather than lost.
+        // Cannot fail: strings, integers, enums and an already valid RawValue always
+        // serialize (serde_json fails only on non-string map keys and I/O errors).
         serde_json::to_vec(self).unwrap_or_default()
     }
 }

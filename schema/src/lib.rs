@@ -8,6 +8,7 @@ pub mod callback;
 mod envelope;
 pub mod event;
 pub mod event_id;
+pub mod graph_error;
 pub mod lenient;
 pub mod normalize;
 pub mod time;

@@ -11,57 +11,22 @@ use url::Url;
 
 use crate::body::{content_type, read_limited};
 use crate::problems::IngestError;
-use crate::records::{delivery_record, event_record, Endpoint};
+use crate::records::{for_delivery, Endpoint};
 use crate::signed_request::{verify_signed_request, CallbackError};
 use crate::state::IngestState;
 
-/// Meta calls this when a user removes the app.
-pub async fn deauthorize(
+/// Receives a deauthorize or data-deletion callback: the route's `CallbackKind`
+/// (resource data) says which. Answers the status URL and confirmation code for
+/// data deletion, an empty 200 for deauthorize.
+pub async fn receive(
+    kind: web::Data<CallbackKind>,
     req: HttpRequest,
     app: web::Path<String>,
     payload: web::Payload,
     state: web::Data<IngestState>,
     request_id: RequestId,
 ) -> Result<HttpResponse, IngestError> {
-    handle(
-        CallbackKind::Deauthorize,
-        req,
-        app,
-        payload,
-        state,
-        request_id,
-    )
-    .await
-}
-
-/// Meta calls this when a user asks for their data to be deleted; answers the
-/// status URL and confirmation code.
-pub async fn data_deletion(
-    req: HttpRequest,
-    app: web::Path<String>,
-    payload: web::Payload,
-    state: web::Data<IngestState>,
-    request_id: RequestId,
-) -> Result<HttpResponse, IngestError> {
-    handle(
-        CallbackKind::DataDeletion,
-        req,
-        app,
-        payload,
-        state,
-        request_id,
-    )
-    .await
-}
-
-async fn handle(
-    kind: CallbackKind,
-    req: HttpRequest,
-    app: web::Path<String>,
-    payload: web::Payload,
-    state: web::Data<IngestState>,
-    request_id: RequestId,
-) -> Result<HttpResponse, IngestError> {
+    let kind = **kind;
     let app = state.app(&app)?;
     let endpoint = match kind {
         CallbackKind::Deauthorize => Endpoint::Deauthorize,
@@ -107,16 +72,11 @@ async fn handle(
         delivery_id: &delivery_id,
         received_at_ms: now_millis(),
     };
-    let event =
-        callback_event(&ctx, kind, &request, receipt.as_ref()).map_err(CallbackError::from)?;
-    let records = vec![
-        delivery_record(&ctx, endpoint, true, content_type(&req), &body),
-        event_record(&event),
-    ];
-    state
-        .publish(app, endpoint, records, std::slice::from_ref(&event))
-        .await?;
-    tracing::info!(callback = kind.as_str(), account_id = %event.account_id, "callback stored");
+    let events =
+        [callback_event(&ctx, kind, &request, receipt.as_ref()).map_err(CallbackError::from)?];
+    let records = for_delivery(&ctx, endpoint, true, content_type(&req), &body, &events);
+    state.publish(app, endpoint, records, &events).await?;
+    tracing::info!(callback = kind.as_str(), account_id = %events[0].account_id, "callback stored");
     Ok(match receipt {
         Some(receipt) => HttpResponse::Ok().json(receipt),
         None => HttpResponse::Ok().finish(),

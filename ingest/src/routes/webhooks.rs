@@ -9,7 +9,7 @@ use tracing_actix_web::RequestId;
 
 use crate::body::{content_type, read_limited};
 use crate::problems::IngestError;
-use crate::records::{delivery_record, event_record, Endpoint};
+use crate::records::{for_delivery, Endpoint};
 use crate::state::IngestState;
 
 /// The longest challenge echoed back.
@@ -103,15 +103,14 @@ pub async fn receive(
             (Vec::new(), false)
         }
     };
-    let mut records = Vec::with_capacity(events.len() + 1);
-    records.push(delivery_record(
+    let records = for_delivery(
         &ctx,
         Endpoint::Webhook,
         parsed,
         content_type(&req),
         &body,
-    ));
-    records.extend(events.iter().map(event_record));
+        &events,
+    );
     state
         .publish(app, Endpoint::Webhook, records, &events)
         .await?;
