@@ -1,5 +1,6 @@
 //! The normalized inbound event written to `events.v1`.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
@@ -9,7 +10,7 @@ use crate::EventId;
 pub const INBOUND_EVENT_VERSION: u32 = 1;
 
 /// Where in a delivery an event came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EventSource {
     /// `entry[].changes[]`: `{"field", "value"}`.
@@ -43,7 +44,7 @@ pub struct DeliveryContext<'a> {
 
 /// One change or messaging item of a delivery, normalized. The item's value is kept
 /// verbatim: the exact bytes Meta sent, escapes included.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct InboundEvent {
     /// Layout version, [`INBOUND_EVENT_VERSION`].
     pub version: u32,
@@ -78,6 +79,7 @@ pub struct InboundEvent {
     /// The request id of the delivery that carried this event.
     pub delivery_id: String,
     /// The item's value verbatim; `null` for `changed_fields` events.
+    #[schemars(with = "serde_json::Value")]
     pub value: Box<RawValue>,
 }
 

@@ -2,10 +2,11 @@
 //! Client services report the errors they get; the processor flags accounts whose
 //! errors need a reconnect and counts the rest by class.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// What to do about a Graph API error.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorClass {
     /// Throttling, transient failures, 5xx, timeouts: retry later, with backoff.

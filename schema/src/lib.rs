@@ -4,6 +4,7 @@
 //! Nothing in this crate performs I/O; it can be used from tests, benchmarks and
 //! consumers alike.
 
+pub mod account;
 pub mod callback;
 mod envelope;
 pub mod event;
@@ -11,6 +12,7 @@ pub mod event_id;
 pub mod graph_error;
 pub mod lenient;
 pub mod normalize;
+pub mod output;
 pub mod time;
 pub mod topics;
 

@@ -1,0 +1,135 @@
+//! Which events change account health: `permissions` changes and the deauthorize
+//! and data-deletion callbacks.
+
+use graphhook_schema::{InboundEvent, CALLBACK_OBJECT};
+use serde_json::Value;
+
+use crate::account::Trigger;
+
+/// Whom a trigger applies to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// These Instagram accounts or Pages.
+    Accounts(Vec<String>),
+    /// Every account connected by this app-scoped user.
+    User(String),
+}
+
+/// The account trigger an event carries, and whom it applies to.
+pub fn account_trigger(event: &InboundEvent) -> Option<(Trigger, Target)> {
+    if event.object == CALLBACK_OBJECT {
+        let trigger = match event.field.as_str() {
+            "deauthorize" => Trigger::Deauthorized,
+            "data_deletion" => Trigger::DataDeletionRequested,
+            _ => return None,
+        };
+        return Some((trigger, Target::User(event.account_id.clone())));
+    }
+    if event.object != "permissions" {
+        return None;
+    }
+    let value: Value = serde_json::from_str(event.value.get()).ok()?;
+    let trigger = match value.get("verb").and_then(Value::as_str)? {
+        "revoked" => Trigger::PermissionRevoked,
+        "granted" => Trigger::PermissionGranted,
+        _ => return None,
+    };
+    let targets: Vec<String> = value
+        .get("target_ids")
+        .and_then(Value::as_array)
+        .map(|ids| {
+            ids.iter()
+                .filter_map(|id| match id {
+                    Value::String(s) => Some(s.clone()),
+                    Value::Number(n) => Some(n.to_string()),
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let target = if targets.is_empty() {
+        Target::User(event.account_id.clone())
+    } else {
+        Target::Accounts(targets)
+    };
+    Some((trigger, target))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use graphhook_schema::{normalize_delivery, DeliveryContext};
+
+    fn trigger(body: &str) -> Option<(Trigger, Target)> {
+        let ctx = DeliveryContext {
+            app: "a",
+            app_id: "1",
+            delivery_id: "d",
+            received_at_ms: 1,
+        };
+        account_trigger(&normalize_delivery(&ctx, body.as_bytes()).unwrap()[0])
+    }
+
+    #[test]
+    fn revocations_apply_to_their_targets_or_to_all_of_the_users_accounts() {
+        let with_targets = trigger(
+            r#"{"object":"permissions","entry":[{"id":"77","time":1,"changes":[{"field":"instagram_basic","value":{"verb":"revoked","target_ids":["1784",1785]}}]}]}"#,
+        );
+        assert_eq!(
+            with_targets,
+            Some((
+                Trigger::PermissionRevoked,
+                Target::Accounts(vec!["1784".into(), "1785".into()])
+            ))
+        );
+        let without = trigger(
+            r#"{"object":"permissions","entry":[{"id":"77","time":1,"changes":[{"field":"pages_show_list","value":{"verb":"granted"}}]}]}"#,
+        );
+        assert_eq!(
+            without,
+            Some((Trigger::PermissionGranted, Target::User("77".into())))
+        );
+    }
+
+    #[test]
+    fn callbacks_apply_to_all_of_the_users_accounts() {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use base64::Engine;
+        use graphhook_schema::{callback_event, CallbackKind, SignedRequest};
+        let payload = r#"{"algorithm":"HMAC-SHA256","issued_at":1291836800,"user_id":"218471"}"#;
+        let encoded = URL_SAFE_NO_PAD.encode(payload);
+        let request = SignedRequest::parse(&format!("c2ln.{encoded}")).unwrap();
+        let ctx = DeliveryContext {
+            app: "a",
+            app_id: "1",
+            delivery_id: "d",
+            received_at_ms: 1,
+        };
+        for (kind, expected) in [
+            (CallbackKind::Deauthorize, Trigger::Deauthorized),
+            (CallbackKind::DataDeletion, Trigger::DataDeletionRequested),
+        ] {
+            let event = callback_event(&ctx, kind, &request, None).unwrap();
+            assert_eq!(
+                account_trigger(&event),
+                Some((expected, Target::User("218471".into())))
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_verbs_and_other_objects_are_not_triggers() {
+        assert_eq!(
+            trigger(
+                r#"{"object":"permissions","entry":[{"id":"77","changes":[{"field":"x","value":{"verb":"changed"}}]}]}"#
+            ),
+            None
+        );
+        assert_eq!(
+            trigger(
+                r#"{"object":"instagram","entry":[{"id":"77","changes":[{"field":"comments","value":{"verb":"revoked"}}]}]}"#
+            ),
+            None
+        );
+    }
+}

@@ -1,0 +1,247 @@
+//! The records the processor writes to its output topics. Every record carries the
+//! `source_event_id` of the event that caused it, so consumers can drop the repeats
+//! an at-least-once pipeline may produce after a crash.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::account::{AccountState, Reason, RequiredAction};
+use crate::graph_error::ErrorClass;
+
+/// Layout version of every output record; bumped on incompatible changes.
+pub const OUTPUT_VERSION: u32 = 1;
+
+/// `accounts.v1`: one account state transition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct AccountTransitionRecord {
+    /// [`OUTPUT_VERSION`].
+    pub version: u32,
+    /// The event that caused the transition.
+    pub source_event_id: String,
+    /// Meta's app id.
+    pub app_id: String,
+    /// The Instagram account (or Page) id.
+    pub account_id: String,
+    /// State before.
+    pub from: AccountState,
+    /// State after.
+    pub to: AccountState,
+    /// Why.
+    pub reason: Reason,
+    /// What must be done now.
+    pub action: RequiredAction,
+    /// Event time of the trigger, epoch milliseconds.
+    pub occurred_at_ms: i64,
+}
+
+/// The kinds of engagement graphhook reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EngagementKind {
+    /// A comment (or reply) on media.
+    Comment,
+    /// A comment on a live video.
+    LiveComment,
+    /// The account was mentioned in a comment or caption.
+    Mention,
+    /// Story insights, sent after the story expired.
+    StoryInsights,
+    /// A reaction to a message, or its removal.
+    Reaction,
+    /// A message received (metadata only, never its text).
+    Message,
+    /// A message the account sent (echo; metadata only).
+    MessageEcho,
+}
+
+/// `engagement.v1`: one engagement event, normalized. Message and comment text is
+/// never copied here; it stays in `events.v1`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct EngagementRecord {
+    /// [`OUTPUT_VERSION`].
+    pub version: u32,
+    /// The event this record was derived from.
+    pub source_event_id: String,
+    /// Meta's app id.
+    pub app_id: String,
+    /// The account the engagement belongs to.
+    pub account_id: String,
+    /// What happened.
+    pub kind: EngagementKind,
+    /// The media concerned, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_id: Option<String>,
+    /// The comment, for comments, live comments and comment mentions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment_id: Option<String>,
+    /// The parent comment, for replies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    /// The message, for messages and reactions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+    /// Who engaged (app- or page-scoped id), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_id: Option<String>,
+    /// For reactions: `react` or `unreact`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    /// For reactions: the reaction (`love`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reaction: Option<String>,
+    /// For story insights: the counts (Meta reports counts below 5 as -1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub insights: Option<BTreeMap<String, i64>>,
+    /// Event time, epoch milliseconds.
+    pub occurred_at_ms: i64,
+}
+
+/// Which cached metrics an invalidation concerns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MetricsScope {
+    /// The account's own metrics.
+    Account,
+    /// One media's metrics.
+    Media,
+}
+
+/// `metrics-invalidations.v1`: cached metrics became stale. Written only when an
+/// entry goes from fresh to stale, so a burst of events yields one record until the
+/// entry is refreshed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct MetricsInvalidationRecord {
+    /// [`OUTPUT_VERSION`].
+    pub version: u32,
+    /// The event that made the metrics stale.
+    pub source_event_id: String,
+    /// Meta's app id.
+    pub app_id: String,
+    /// The account.
+    pub account_id: String,
+    /// Account or media metrics.
+    pub scope: MetricsScope,
+    /// The media, for media scope.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_id: Option<String>,
+    /// The event field that invalidated them (`comments`, `mentions`, ...).
+    pub cause: String,
+    /// Event time of the cause, epoch milliseconds.
+    pub invalidated_at_ms: i64,
+}
+
+/// Publish states of Instagram containers and Page posts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PublishStatus {
+    /// A container was registered for tracking.
+    Registered,
+    /// Meta is processing the container.
+    InProgress,
+    /// The container is ready to publish.
+    Finished,
+    /// Published.
+    Published,
+    /// A Page post was edited.
+    Edited,
+    /// A Page post was removed.
+    Removed,
+    /// A Page post was hidden.
+    Hidden,
+    /// The container failed (terminal).
+    Error,
+    /// The container was not published within 24 hours (terminal).
+    Expired,
+}
+
+/// What a publish-status record is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PublishedObject {
+    /// An Instagram media container.
+    Container,
+    /// A Facebook Page post.
+    PagePost,
+}
+
+/// `publish-status.v1`: a container or Page post changed status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct PublishStatusRecord {
+    /// [`OUTPUT_VERSION`].
+    pub version: u32,
+    /// The event (or poll result) that caused the change.
+    pub source_event_id: String,
+    /// Meta's app id.
+    pub app_id: String,
+    /// The account or Page.
+    pub account_id: String,
+    /// Container or Page post.
+    pub object: PublishedObject,
+    /// The container or post id.
+    pub object_id: String,
+    /// The new status.
+    pub status: PublishStatus,
+    /// For Page posts: the `feed` item (`status`, `photo`, `video`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<String>,
+    /// Event time, epoch milliseconds.
+    pub occurred_at_ms: i64,
+}
+
+/// `graph-errors.v1` (input): a Graph API error a client service received.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct GraphErrorReport {
+    /// Meta's app id.
+    pub app_id: String,
+    /// The account the call was made for.
+    pub account_id: String,
+    /// HTTP status; absent for timeouts and connection failures.
+    #[serde(default)]
+    pub http_status: Option<u16>,
+    /// Error code.
+    #[serde(default)]
+    pub code: Option<i64>,
+    /// Error subcode.
+    #[serde(default)]
+    pub subcode: Option<i64>,
+    /// Meta's `is_transient`.
+    #[serde(default)]
+    pub is_transient: Option<bool>,
+    /// Error message (not copied to outputs or logs at info).
+    #[serde(default)]
+    pub message: Option<String>,
+    /// Meta's trace id.
+    #[serde(default)]
+    pub fbtrace_id: Option<String>,
+    /// When the error happened, epoch milliseconds.
+    pub time_ms: i64,
+}
+
+/// `dlq.v1`: a record that can never be processed, with the error and the original.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct DeadLetterRecord {
+    /// [`OUTPUT_VERSION`].
+    pub version: u32,
+    /// Where the record came from.
+    pub source_topic: String,
+    /// Its partition.
+    pub partition: i32,
+    /// Its offset.
+    pub offset: i64,
+    /// Why it failed (no payload content).
+    pub error: String,
+    /// The error class, when the failure was a classified Graph API error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_class: Option<ErrorClass>,
+    /// When it was dead-lettered, epoch milliseconds.
+    pub failed_at_ms: i64,
+    /// The original key, as text (lossy for non-UTF-8 keys).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original_key: Option<String>,
+    /// The original value, base64 (standard alphabet, padded).
+    pub original_value_base64: String,
+    /// The original headers (values as text, lossy for non-UTF-8).
+    pub original_headers: BTreeMap<String, String>,
+}
