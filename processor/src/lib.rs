@@ -5,4 +5,5 @@
 pub mod account;
 pub mod engagement;
 pub mod feed;
+pub mod store;
 pub mod triggers;

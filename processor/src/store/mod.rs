@@ -1,0 +1,129 @@
+//! The processor's SQL store, on PostgreSQL (production) or SQLite (embedded),
+//! through sqlx's runtime-chosen `Any` driver. Migrations live under `migrations/`,
+//! one folder per engine.
+//!
+//! Queries are written once for both engines. The `Any` driver passes SQL through
+//! unchanged: PostgreSQL numbers `$1..$n` by position, SQLite treats them as named
+//! parameters numbered by first appearance, so every query must introduce its
+//! placeholders in ascending order.
+
+mod transaction;
+
+use sqlx::any::{install_default_drivers, AnyPoolOptions};
+use sqlx::migrate::Migrator;
+use sqlx::AnyPool;
+
+pub use transaction::{AccountRow, OutboxRow, StoreTx};
+
+static POSTGRES: Migrator = sqlx::migrate!("../migrations/postgres");
+static SQLITE: Migrator = sqlx::migrate!("../migrations/sqlite");
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The URL names no supported engine.
+    #[error("unsupported database URL scheme {0:?}: use postgres:// or sqlite://")]
+    UnsupportedScheme(String),
+    /// Connecting failed.
+    #[error("cannot connect to the {engine} database")]
+    Connect {
+        /// `postgres` or `sqlite`.
+        engine: &'static str,
+        /// The cause.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// Applying migrations failed.
+    #[error("cannot apply migrations")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A query failed (the database may be down: retry).
+    #[error("database query failed")]
+    Query(#[from] sqlx::Error),
+    /// A stored value cannot be read back.
+    #[error("stored value {0:?} is not valid")]
+    Corrupt(String),
+}
+
+/// The database engine in use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// PostgreSQL.
+    Postgres,
+    /// SQLite.
+    Sqlite,
+}
+
+/// A connection pool with graphhook's schema.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    engine: Engine,
+}
+
+impl Store {
+    /// Connects to `url` (`postgres://...` or `sqlite://path?mode=rwc`).
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+        install_default_drivers();
+        let scheme = url.split(':').next().unwrap_or_default();
+        let engine = match scheme {
+            "postgres" | "postgresql" => Engine::Postgres,
+            "sqlite" => Engine::Sqlite,
+            other => return Err(StoreError::UnsupportedScheme(other.to_owned())),
+        };
+        // SQLite allows one writer; a single connection avoids SQLITE_BUSY.
+        let connections = if engine == Engine::Sqlite {
+            1
+        } else {
+            max_connections.max(1)
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(connections)
+            .connect(url)
+            .await
+            .map_err(|source| StoreError::Connect {
+                engine: engine.name(),
+                source,
+            })?;
+        Ok(Store { pool, engine })
+    }
+
+    /// Applies the engine's pending migrations.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        let migrator = match self.engine {
+            Engine::Postgres => &POSTGRES,
+            Engine::Sqlite => &SQLITE,
+        };
+        migrator.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// The engine in use.
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    /// Starts a transaction: an event's effects and its id commit together.
+    pub async fn begin(&self) -> Result<StoreTx, StoreError> {
+        Ok(StoreTx::new(self.pool.begin().await?))
+    }
+
+    /// Output records committed but not yet acknowledged by Kafka, oldest first.
+    pub async fn pending_outbox(&self, limit: i64) -> Result<Vec<OutboxRow>, StoreError> {
+        transaction::pending_outbox(&self.pool, limit).await
+    }
+
+    /// Forgets output records Kafka has acknowledged.
+    pub async fn delete_outbox(&self, ids: &[i64]) -> Result<(), StoreError> {
+        transaction::delete_outbox(&self.pool, ids).await
+    }
+}
+
+impl Engine {
+    /// `postgres` or `sqlite`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Postgres => "postgres",
+            Engine::Sqlite => "sqlite",
+        }
+    }
+}

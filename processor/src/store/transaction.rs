@@ -1,0 +1,324 @@
+//! One transaction's worth of store operations.
+
+use graphhook_schema::account::{AccountState, Reason};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use sqlx::{Any, AnyPool, Row, Transaction};
+
+use super::StoreError;
+use crate::account::{Snapshot, Transition};
+
+/// An account as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountRow {
+    /// Meta's app id.
+    pub app_id: String,
+    /// Instagram account or Page id.
+    pub account_id: String,
+    /// The app-scoped id of the user who connected it.
+    pub user_id: Option<String>,
+    /// State, reason and when it changed.
+    pub snapshot: Snapshot,
+}
+
+/// An output record waiting for Kafka.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxRow {
+    /// Row id, in commit order.
+    pub id: i64,
+    /// Full topic name.
+    pub topic: String,
+    /// Record key.
+    pub key: String,
+    /// Record value (JSON).
+    pub payload: String,
+    /// The event that caused it.
+    pub source_event_id: String,
+}
+
+/// A transaction on the store. Dropping it without `commit` rolls everything back.
+pub struct StoreTx {
+    tx: Transaction<'static, Any>,
+}
+
+/// Text form of a snake_case serde enum.
+fn name<T: Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn parse<T: DeserializeOwned>(text: &str) -> Result<T, StoreError> {
+    serde_json::from_value(serde_json::Value::String(text.to_owned()))
+        .map_err(|_| StoreError::Corrupt(text.to_owned()))
+}
+
+impl StoreTx {
+    pub(super) fn new(tx: Transaction<'static, Any>) -> Self {
+        StoreTx { tx }
+    }
+
+    /// Records that `event_id` is being processed. `false` when it already was: the
+    /// caller must then apply none of its effects.
+    pub async fn claim_event(&mut self, event_id: &str, now_ms: i64) -> Result<bool, StoreError> {
+        let result = sqlx::query(
+            "INSERT INTO processed_events (event_id, processed_at_ms) VALUES ($1, $2) \
+             ON CONFLICT (event_id) DO NOTHING",
+        )
+        .bind(event_id)
+        .bind(now_ms)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Creates the account as active if it is new, then returns it.
+    pub async fn ensure_account(
+        &mut self,
+        app_id: &str,
+        account_id: &str,
+        now_ms: i64,
+    ) -> Result<AccountRow, StoreError> {
+        sqlx::query(
+            "INSERT INTO accounts (app_id, account_id, state, state_changed_at_ms, created_at_ms, updated_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (app_id, account_id) DO NOTHING",
+        )
+        .bind(app_id)
+        .bind(account_id)
+        .bind(name(&AccountState::Active))
+        .bind(i64::MIN)
+        .bind(now_ms)
+        .execute(&mut *self.tx)
+        .await?;
+        self.account(app_id, account_id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("account {app_id}/{account_id} vanished")))
+    }
+
+    /// Registers or updates an account's owner (the user who connected it).
+    pub async fn set_account_user(
+        &mut self,
+        app_id: &str,
+        account_id: &str,
+        user_id: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.ensure_account(app_id, account_id, now_ms).await?;
+        sqlx::query("UPDATE accounts SET user_id = $1, updated_at_ms = $2 WHERE app_id = $3 AND account_id = $4")
+            .bind(user_id)
+            .bind(now_ms)
+            .bind(app_id)
+            .bind(account_id)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    /// The account, if known.
+    pub async fn account(
+        &mut self,
+        app_id: &str,
+        account_id: &str,
+    ) -> Result<Option<AccountRow>, StoreError> {
+        let row = sqlx::query(
+            "SELECT app_id, account_id, user_id, state, reason, state_changed_at_ms \
+             FROM accounts WHERE app_id = $1 AND account_id = $2",
+        )
+        .bind(app_id)
+        .bind(account_id)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        row.map(|row| {
+            let reason: Option<String> = row.try_get("reason")?;
+            Ok(AccountRow {
+                app_id: row.try_get("app_id")?,
+                account_id: row.try_get("account_id")?,
+                user_id: row.try_get("user_id")?,
+                snapshot: Snapshot {
+                    state: parse(&row.try_get::<String, _>("state")?)?,
+                    reason: reason.as_deref().map(parse::<Reason>).transpose()?,
+                    changed_at_ms: row.try_get("state_changed_at_ms")?,
+                },
+            })
+        })
+        .transpose()
+    }
+
+    /// The accounts a user connected.
+    pub async fn accounts_of_user(
+        &mut self,
+        app_id: &str,
+        user_id: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query("SELECT account_id FROM accounts WHERE app_id = $1 AND user_id = $2 ORDER BY account_id")
+            .bind(app_id)
+            .bind(user_id)
+            .fetch_all(&mut *self.tx)
+            .await?;
+        rows.iter()
+            .map(|r| r.try_get("account_id").map_err(StoreError::from))
+            .collect()
+    }
+
+    /// Applies a transition to the account and records it.
+    pub async fn save_transition(
+        &mut self,
+        app_id: &str,
+        account_id: &str,
+        transition: &Transition,
+        source_event_id: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE accounts SET state = $1, reason = $2, state_changed_at_ms = $3, updated_at_ms = $4 \
+             WHERE app_id = $5 AND account_id = $6",
+        )
+        .bind(name(&transition.to))
+        .bind(name(&transition.reason))
+        .bind(transition.at_ms)
+        .bind(now_ms)
+        .bind(app_id)
+        .bind(account_id)
+        .execute(&mut *self.tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO account_transitions \
+             (app_id, account_id, from_state, to_state, reason, action, source_event_id, occurred_at_ms, recorded_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(app_id)
+        .bind(account_id)
+        .bind(name(&transition.from))
+        .bind(name(&transition.to))
+        .bind(name(&transition.reason))
+        .bind(name(&transition.action))
+        .bind(source_event_id)
+        .bind(transition.at_ms)
+        .bind(now_ms)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Marks cached metrics stale (`media_id` empty for account metrics). `true` only
+    /// when a fresh entry became stale: a burst of events invalidates once until the
+    /// entry is refreshed. An entry never fetched is recorded as stale.
+    pub async fn mark_stale(
+        &mut self,
+        app_id: &str,
+        account_id: &str,
+        media_id: &str,
+        at_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let updated = sqlx::query(
+            "UPDATE metrics_cache SET fresh = 0, stale_since_ms = $1 \
+             WHERE app_id = $2 AND account_id = $3 AND media_id = $4 AND fresh = 1",
+        )
+        .bind(at_ms)
+        .bind(app_id)
+        .bind(account_id)
+        .bind(media_id)
+        .execute(&mut *self.tx)
+        .await?;
+        if updated.rows_affected() == 1 {
+            return Ok(true);
+        }
+        sqlx::query(
+            "INSERT INTO metrics_cache (app_id, account_id, media_id, fresh, stale_since_ms) VALUES ($1, $2, $3, 0, $4) \
+             ON CONFLICT (app_id, account_id, media_id) DO NOTHING",
+        )
+        .bind(app_id)
+        .bind(account_id)
+        .bind(media_id)
+        .bind(at_ms)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(false)
+    }
+
+    /// Stores freshly fetched (or pushed, for story insights) metric values.
+    pub async fn write_fresh(
+        &mut self,
+        app_id: &str,
+        account_id: &str,
+        media_id: &str,
+        values_json: &str,
+        at_ms: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO metrics_cache (app_id, account_id, media_id, values_json, fetched_at_ms, fresh, stale_since_ms) \
+             VALUES ($1, $2, $3, $4, $5, 1, NULL) ON CONFLICT (app_id, account_id, media_id) \
+             DO UPDATE SET values_json = excluded.values_json, fetched_at_ms = excluded.fetched_at_ms, fresh = 1, stale_since_ms = NULL",
+        )
+        .bind(app_id)
+        .bind(account_id)
+        .bind(media_id)
+        .bind(values_json)
+        .bind(at_ms)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Queues an output record; it is sent after this transaction commits.
+    pub async fn enqueue(
+        &mut self,
+        topic: &str,
+        key: &str,
+        payload: &str,
+        source_event_id: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO outbox (topic, record_key, payload, source_event_id, created_at_ms) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(topic)
+        .bind(key)
+        .bind(payload)
+        .bind(source_event_id)
+        .bind(now_ms)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Commits everything done in this transaction.
+    pub async fn commit(self) -> Result<(), StoreError> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
+pub(super) async fn pending_outbox(
+    pool: &AnyPool,
+    limit: i64,
+) -> Result<Vec<OutboxRow>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT id, topic, record_key, payload, source_event_id FROM outbox ORDER BY id LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(OutboxRow {
+                id: row.try_get("id")?,
+                topic: row.try_get("topic")?,
+                key: row.try_get("record_key")?,
+                payload: row.try_get("payload")?,
+                source_event_id: row.try_get("source_event_id")?,
+            })
+        })
+        .collect()
+}
+
+pub(super) async fn delete_outbox(pool: &AnyPool, ids: &[i64]) -> Result<(), StoreError> {
+    for id in ids {
+        sqlx::query("DELETE FROM outbox WHERE id = $1")
+            .bind(id)
+            .execute(pool)
+            .await?;
+    }
+    Ok(())
+}

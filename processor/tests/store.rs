@@ -1,0 +1,169 @@
+//! The store's behaviour on every engine: SQLite always, PostgreSQL when
+//! `DATABASE_URL` is set (each test in a fresh database of its own).
+
+use graphhook_processor::account::{apply, Snapshot, Trigger};
+use graphhook_processor::store::Store;
+use graphhook_schema::account::{AccountState, Reason};
+use sqlx::Connection;
+
+/// A fresh, migrated store on each configured engine.
+async fn stores() -> Vec<Store> {
+    let mut stores = Vec::new();
+    let dir =
+        std::env::temp_dir().join(format!("graphhook-store-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let sqlite = format!("sqlite://{}?mode=rwc", dir.join("store.db").display());
+    stores.push(Store::connect(&sqlite, 1).await.expect("sqlite"));
+    if let Ok(url) = std::env::var("DATABASE_URL") {
+        stores.push(
+            Store::connect(&fresh_postgres_database(&url).await, 4)
+                .await
+                .expect("postgres"),
+        );
+    }
+    for store in &stores {
+        store.migrate().await.expect("migrations apply");
+    }
+    stores
+}
+
+async fn fresh_postgres_database(url: &str) -> String {
+    sqlx::any::install_default_drivers();
+    let name = format!("graphhook_test_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = sqlx::AnyConnection::connect(url)
+        .await
+        .expect("DATABASE_URL reachable");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .expect("create database");
+    let base = url.rsplit_once('/').map_or(url, |(base, _)| base);
+    format!("{base}/{name}")
+}
+
+#[tokio::test]
+async fn an_event_is_claimed_once_and_a_rolled_back_claim_is_forgotten() {
+    for store in stores().await {
+        let mut tx = store.begin().await.unwrap();
+        assert!(
+            tx.claim_event("e1", 1).await.unwrap(),
+            "{:?}",
+            store.engine()
+        );
+        drop(tx);
+        let mut tx = store.begin().await.unwrap();
+        assert!(
+            tx.claim_event("e1", 2).await.unwrap(),
+            "rolled back, so claimable again"
+        );
+        tx.commit().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        assert!(
+            !tx.claim_event("e1", 3).await.unwrap(),
+            "committed, so never again"
+        );
+    }
+}
+
+#[tokio::test]
+async fn accounts_are_created_active_and_transitions_are_stored() {
+    for store in stores().await {
+        let mut tx = store.begin().await.unwrap();
+        let account = tx.ensure_account("1", "1784", 10).await.unwrap();
+        assert_eq!(account.snapshot.state, AccountState::Active);
+        assert_eq!(account.snapshot, Snapshot::new_account());
+        let transition = apply(account.snapshot, Trigger::PermissionRevoked, 500).unwrap();
+        tx.save_transition("1", "1784", &transition, "e9", 20)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+
+        let mut tx = store.begin().await.unwrap();
+        let stored = tx.account("1", "1784").await.unwrap().unwrap();
+        assert_eq!(stored.snapshot.state, AccountState::ReconnectRequired);
+        assert_eq!(stored.snapshot.reason, Some(Reason::PermissionRevoked));
+        assert_eq!(stored.snapshot.changed_at_ms, 500);
+        assert_eq!(
+            tx.ensure_account("1", "1784", 30).await.unwrap(),
+            stored,
+            "existing accounts are left alone"
+        );
+        assert!(tx.account("1", "other").await.unwrap().is_none());
+    }
+}
+
+#[tokio::test]
+async fn a_users_accounts_are_found_by_user_id() {
+    for store in stores().await {
+        let mut tx = store.begin().await.unwrap();
+        tx.set_account_user("1", "b", "u1", 1).await.unwrap();
+        tx.set_account_user("1", "a", "u1", 1).await.unwrap();
+        tx.set_account_user("1", "c", "u2", 1).await.unwrap();
+        tx.set_account_user("2", "d", "u1", 1).await.unwrap();
+        assert_eq!(tx.accounts_of_user("1", "u1").await.unwrap(), ["a", "b"]);
+        assert!(tx.accounts_of_user("1", "nobody").await.unwrap().is_empty());
+    }
+}
+
+#[tokio::test]
+async fn a_burst_invalidates_fresh_metrics_once_until_they_are_refreshed() {
+    for store in stores().await {
+        let mut tx = store.begin().await.unwrap();
+        assert!(
+            !tx.mark_stale("1", "a", "m1", 1).await.unwrap(),
+            "nothing cached: nothing to invalidate"
+        );
+        tx.write_fresh("1", "a", "m1", r#"{"likes":3}"#, 2)
+            .await
+            .unwrap();
+        assert!(
+            tx.mark_stale("1", "a", "m1", 3).await.unwrap(),
+            "fresh -> stale"
+        );
+        for at in 4..1004 {
+            assert!(
+                !tx.mark_stale("1", "a", "m1", at).await.unwrap(),
+                "already stale"
+            );
+        }
+        tx.write_fresh("1", "a", "m1", r#"{"likes":9}"#, 2000)
+            .await
+            .unwrap();
+        assert!(
+            tx.mark_stale("1", "a", "m1", 2001).await.unwrap(),
+            "refreshed, so invalidated again"
+        );
+        assert!(
+            !tx.mark_stale("1", "a", "", 2001).await.unwrap(),
+            "account metrics are a separate entry"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_outbox_keeps_committed_records_in_order_until_deleted() {
+    for store in stores().await {
+        let mut tx = store.begin().await.unwrap();
+        tx.enqueue("t.accounts.v1", "a", r#"{"n":1}"#, "e1", 1)
+            .await
+            .unwrap();
+        tx.enqueue("t.engagement.v1", "a", r#"{"n":2}"#, "e1", 1)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let mut rolled_back = store.begin().await.unwrap();
+        rolled_back
+            .enqueue("t.accounts.v1", "b", "{}", "e2", 2)
+            .await
+            .unwrap();
+        drop(rolled_back);
+
+        let pending = store.pending_outbox(10).await.unwrap();
+        let payloads: Vec<&str> = pending.iter().map(|r| r.payload.as_str()).collect();
+        assert_eq!(payloads, [r#"{"n":1}"#, r#"{"n":2}"#]);
+        assert_eq!(pending[0].topic, "t.accounts.v1");
+        assert_eq!(pending[0].source_event_id, "e1");
+        store.delete_outbox(&[pending[0].id]).await.unwrap();
+        assert_eq!(store.pending_outbox(10).await.unwrap().len(), 1);
+    }
+}
