@@ -5,5 +5,6 @@
 pub mod account;
 pub mod engagement;
 pub mod feed;
+pub mod handler;
 pub mod store;
 pub mod triggers;

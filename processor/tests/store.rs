@@ -2,44 +2,10 @@
 //! `DATABASE_URL` is set (each test in a fresh database of its own).
 
 use graphhook_processor::account::{apply, Snapshot, Trigger};
-use graphhook_processor::store::Store;
 use graphhook_schema::account::{AccountState, Reason};
-use sqlx::Connection;
+mod support;
 
-/// A fresh, migrated store on each configured engine.
-async fn stores() -> Vec<Store> {
-    let mut stores = Vec::new();
-    let dir =
-        std::env::temp_dir().join(format!("graphhook-store-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let sqlite = format!("sqlite://{}?mode=rwc", dir.join("store.db").display());
-    stores.push(Store::connect(&sqlite, 1).await.expect("sqlite"));
-    if let Ok(url) = std::env::var("DATABASE_URL") {
-        stores.push(
-            Store::connect(&fresh_postgres_database(&url).await, 4)
-                .await
-                .expect("postgres"),
-        );
-    }
-    for store in &stores {
-        store.migrate().await.expect("migrations apply");
-    }
-    stores
-}
-
-async fn fresh_postgres_database(url: &str) -> String {
-    sqlx::any::install_default_drivers();
-    let name = format!("graphhook_test_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = sqlx::AnyConnection::connect(url)
-        .await
-        .expect("DATABASE_URL reachable");
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .expect("create database");
-    let base = url.rsplit_once('/').map_or(url, |(base, _)| base);
-    format!("{base}/{name}")
-}
+use support::stores;
 
 #[tokio::test]
 async fn an_event_is_claimed_once_and_a_rolled_back_claim_is_forgotten() {

@@ -2,6 +2,11 @@
 //! a different batch, so identity comes from content: app id, object, account id,
 //! field, and a discriminator (the value's canonical JSON, or a message id).
 //!
+//! A value that carries neither an id nor a time of its own (a `permissions` change
+//! is `{"verb", "target_ids"}`) cannot tell a later identical change from a retry, so
+//! its entry time is hashed too: losing a real change would be worse than handling a
+//! retry twice, which the state machines ignore.
+//!
 //! The value is hashed in canonical form (object keys sorted, no whitespace, escapes
 //! decoded), so the same change gets the same id even if a retry were serialized with
 //! different key order, whitespace or escaping.
@@ -25,10 +30,12 @@ pub struct EventId(String);
 pub enum Discriminator<'a> {
     /// The item's value (canonicalized before hashing).
     Value(&'a Value),
+    /// A value with no id or time of its own (a `permissions` change, or no value at
+    /// all for `changed_fields`): the same value sent at another time is another
+    /// change, so the entry time counts too.
+    ValueAt(&'a Value, Option<i64>),
     /// A messaging item's message id (`message.mid`).
     MessageId(&'a str),
-    /// A `changed_fields` entry: no value, so the entry time tells changes apart.
-    ChangedAt(Option<i64>),
 }
 
 /// The parts an event id is derived from.
@@ -66,13 +73,16 @@ impl EventId {
                 write_framed(&mut hasher, b"value");
                 write_framed(&mut hasher, &canonical);
             }
+            Discriminator::ValueAt(value, time) => {
+                let mut canonical = Vec::with_capacity(128);
+                write_canonical(value, &mut canonical);
+                write_framed(&mut hasher, b"value_at");
+                write_framed(&mut hasher, &canonical);
+                write_framed(&mut hasher, time.unwrap_or(0).to_string().as_bytes());
+            }
             Discriminator::MessageId(mid) => {
                 write_framed(&mut hasher, b"mid");
                 write_framed(&mut hasher, mid.as_bytes());
-            }
-            Discriminator::ChangedAt(time) => {
-                write_framed(&mut hasher, b"changed_at");
-                write_framed(&mut hasher, time.unwrap_or(0).to_string().as_bytes());
             }
         }
         let digest = hasher.finalize();

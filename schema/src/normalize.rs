@@ -132,13 +132,12 @@ impl EntryEvents<'_, '_> {
         let event_time_ms = ["timestamp", "created_time", "time"]
             .iter()
             .find_map(|key| parsed.get(key).and_then(json_epoch_to_millis));
-        self.event(
-            field,
-            source,
-            Discriminator::Value(&parsed),
-            event_time_ms,
-            raw,
-        )
+        let discriminator = if has_identity(&parsed) {
+            Discriminator::Value(&parsed)
+        } else {
+            Discriminator::ValueAt(&parsed, self.sent_time_ms)
+        };
+        self.event(field, source, discriminator, event_time_ms, raw)
     }
 
     fn messaging(&self, raw: &RawValue, source: EventSource) -> InboundEvent {
@@ -156,7 +155,7 @@ impl EntryEvents<'_, '_> {
     }
 
     fn changed_field(&self, field: &str) -> InboundEvent {
-        let discriminator = Discriminator::ChangedAt(self.sent_time_ms);
+        let discriminator = Discriminator::ValueAt(&Value::Null, self.sent_time_ms);
         self.event(
             field,
             EventSource::ChangedFields,
@@ -198,6 +197,26 @@ impl EntryEvents<'_, '_> {
             value,
         }
     }
+}
+
+/// Keys that give a change value an identity or a time of its own.
+const IDENTITY_KEYS: [&str; 8] = [
+    "id",
+    "comment_id",
+    "media_id",
+    "post_id",
+    "mid",
+    "timestamp",
+    "created_time",
+    "time",
+];
+
+/// Whether a change value identifies itself (an id, or a time of its own); if not,
+/// the same value at another time is another change.
+fn has_identity(value: &Value) -> bool {
+    value
+        .as_object()
+        .is_some_and(|map| IDENTITY_KEYS.iter().any(|key| map.contains_key(*key)))
 }
 
 /// Messaging item kinds in the order they are looked for; anything else is taken

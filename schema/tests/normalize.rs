@@ -276,3 +276,37 @@ fn event_serializes_with_the_raw_value_embedded() {
     assert_eq!(back.value.get(), COMMENT);
     assert_eq!(back.event_id, event.event_id);
 }
+
+#[test]
+fn a_value_without_identity_is_told_apart_by_its_entry_time() {
+    let at = |time: i64| {
+        format!(
+            r#"{{"object":"permissions","entry":[{{"id":"77","time":{time},"changes":[{{"field":"instagram_basic","value":{{"verb":"granted","target_ids":["1"]}}}}]}}]}}"#
+        )
+    };
+    let first = normalize(&at(1_700_000_000))[0].event_id.clone();
+    assert_eq!(
+        normalize(&at(1_700_000_000))[0].event_id,
+        first,
+        "the same notification keeps its id"
+    );
+    assert_ne!(
+        normalize(&at(1_700_000_300))[0].event_id,
+        first,
+        "a later grant is another change"
+    );
+}
+
+#[test]
+fn a_value_with_an_id_keeps_its_id_whatever_the_entry_time() {
+    let at = |time: i64| {
+        format!(
+            r#"{{"object":"instagram","entry":[{{"id":"1","time":{time},"changes":[{}]}}]}}"#,
+            comment_change(3)
+        )
+    };
+    assert_eq!(
+        normalize(&at(1_700_000_000))[0].event_id,
+        normalize(&at(1_700_009_999))[0].event_id
+    );
+}

@@ -1,0 +1,187 @@
+//! Applies one event inside a store transaction: its effects, its output records
+//! (queued in the outbox) and its id commit together, so a redelivered or replayed
+//! event changes nothing.
+
+use graphhook_kafka::Topics;
+use graphhook_schema::output::{
+    AccountTransitionRecord, MetricsInvalidationRecord, MetricsScope, OUTPUT_VERSION,
+};
+use graphhook_schema::topics::{ACCOUNTS, ENGAGEMENT, METRICS_INVALIDATIONS, PUBLISH_STATUS};
+use graphhook_schema::InboundEvent;
+use serde::Serialize;
+
+use crate::account::{apply, Trigger};
+use crate::engagement::{engagement, StaleMetrics};
+use crate::feed::page_post_status;
+use crate::store::{StoreError, StoreTx};
+use crate::triggers::{account_trigger, Target};
+
+/// What handling an event did, for metrics and logs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// The event was handled before; nothing was done.
+    pub duplicate: bool,
+    /// Account transitions written.
+    pub transitions: usize,
+    /// Engagement records written.
+    pub engagement: usize,
+    /// Invalidation records written (fresh -> stale).
+    pub invalidations: usize,
+    /// Invalidations coalesced into an earlier one (already stale).
+    pub coalesced: usize,
+    /// Publish-status records written.
+    pub publish_status: usize,
+}
+
+/// Handles `event` within `tx`; the caller commits.
+pub async fn handle(
+    tx: &mut StoreTx,
+    topics: &Topics,
+    event: &InboundEvent,
+    now_ms: i64,
+) -> Result<Outcome, StoreError> {
+    let mut outcome = Outcome::default();
+    if !tx.claim_event(event.event_id.as_str(), now_ms).await? {
+        outcome.duplicate = true;
+        return Ok(outcome);
+    }
+    if let Some((trigger, target)) = account_trigger(event) {
+        outcome.transitions =
+            transition_accounts(tx, topics, event, trigger, target, now_ms).await?;
+    }
+    if let Some(found) = engagement(event) {
+        tx.ensure_account(&event.app_id, &event.account_id, now_ms)
+            .await?;
+        if let (Some(media_id), Some(insights)) = (&found.record.media_id, &found.record.insights) {
+            let values =
+                serde_json::to_string(insights).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            tx.write_fresh(
+                &event.app_id,
+                &event.account_id,
+                media_id,
+                &values,
+                found.record.occurred_at_ms,
+            )
+            .await?;
+        }
+        for stale in &found.stale {
+            if invalidate(tx, topics, event, stale, now_ms).await? {
+                outcome.invalidations += 1;
+            } else {
+                outcome.coalesced += 1;
+            }
+        }
+        enqueue(tx, topics, ENGAGEMENT, event, &found.record, now_ms).await?;
+        outcome.engagement = 1;
+    }
+    if let Some(status) = page_post_status(event) {
+        enqueue(tx, topics, PUBLISH_STATUS, event, &status, now_ms).await?;
+        outcome.publish_status = 1;
+    }
+    Ok(outcome)
+}
+
+async fn transition_accounts(
+    tx: &mut StoreTx,
+    topics: &Topics,
+    event: &InboundEvent,
+    trigger: Trigger,
+    target: Target,
+    now_ms: i64,
+) -> Result<usize, StoreError> {
+    let accounts = match target {
+        Target::Accounts(ids) => ids,
+        Target::User(user) => tx.accounts_of_user(&event.app_id, &user).await?,
+    };
+    let mut written = 0;
+    for account_id in accounts {
+        let account = tx
+            .ensure_account(&event.app_id, &account_id, now_ms)
+            .await?;
+        let Some(transition) = apply(account.snapshot, trigger, event.effective_time_ms()) else {
+            continue;
+        };
+        tx.save_transition(
+            &event.app_id,
+            &account_id,
+            &transition,
+            event.event_id.as_str(),
+            now_ms,
+        )
+        .await?;
+        let record = AccountTransitionRecord {
+            version: OUTPUT_VERSION,
+            source_event_id: event.event_id.to_string(),
+            app_id: event.app_id.clone(),
+            account_id: account_id.clone(),
+            from: transition.from,
+            to: transition.to,
+            reason: transition.reason,
+            action: transition.action,
+            occurred_at_ms: transition.at_ms,
+        };
+        enqueue_keyed(tx, topics, ACCOUNTS, &account_id, event, &record, now_ms).await?;
+        written += 1;
+    }
+    Ok(written)
+}
+
+async fn invalidate(
+    tx: &mut StoreTx,
+    topics: &Topics,
+    event: &InboundEvent,
+    stale: &StaleMetrics,
+    now_ms: i64,
+) -> Result<bool, StoreError> {
+    let media_id = stale.media_id.as_deref().unwrap_or("");
+    let at_ms = event.effective_time_ms();
+    if !tx
+        .mark_stale(&event.app_id, &event.account_id, media_id, at_ms)
+        .await?
+    {
+        return Ok(false);
+    }
+    let record = MetricsInvalidationRecord {
+        version: OUTPUT_VERSION,
+        source_event_id: event.event_id.to_string(),
+        app_id: event.app_id.clone(),
+        account_id: event.account_id.clone(),
+        scope: stale.scope,
+        media_id: (stale.scope == MetricsScope::Media).then(|| media_id.to_owned()),
+        cause: event.field.clone(),
+        invalidated_at_ms: at_ms,
+    };
+    enqueue(tx, topics, METRICS_INVALIDATIONS, event, &record, now_ms).await?;
+    Ok(true)
+}
+
+async fn enqueue<T: Serialize>(
+    tx: &mut StoreTx,
+    topics: &Topics,
+    suffix: &str,
+    event: &InboundEvent,
+    record: &T,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    enqueue_keyed(tx, topics, suffix, &event.account_id, event, record, now_ms).await
+}
+
+async fn enqueue_keyed<T: Serialize>(
+    tx: &mut StoreTx,
+    topics: &Topics,
+    suffix: &str,
+    key: &str,
+    event: &InboundEvent,
+    record: &T,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    let payload = serde_json::to_string(record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    tx.enqueue(
+        &topics.name(suffix),
+        key,
+        &payload,
+        event.event_id.as_str(),
+        now_ms,
+    )
+    .await
+}

@@ -1,0 +1,169 @@
+//! Handling events end to end against the store, on every engine.
+
+mod support;
+
+use graphhook_kafka::Topics;
+use graphhook_processor::handler::{handle, Outcome};
+use graphhook_processor::store::Store;
+use graphhook_schema::account::AccountState;
+use graphhook_schema::{normalize_delivery, DeliveryContext, InboundEvent};
+use support::stores;
+
+const APP_ID: &str = "1";
+
+fn events(body: &str, delivery_id: &str) -> Vec<InboundEvent> {
+    let ctx = DeliveryContext {
+        app: "main",
+        app_id: APP_ID,
+        delivery_id,
+        received_at_ms: 1_700_000_000_000,
+    };
+    normalize_delivery(&ctx, body.as_bytes()).expect("normalizes")
+}
+
+async fn handle_all(store: &Store, events: &[InboundEvent]) -> Vec<Outcome> {
+    let topics = Topics::new("t.");
+    let mut outcomes = Vec::new();
+    for event in events {
+        let mut tx = store.begin().await.unwrap();
+        outcomes.push(handle(&mut tx, &topics, event, 1).await.unwrap());
+        tx.commit().await.unwrap();
+    }
+    outcomes
+}
+
+async fn outbox_count(store: &Store, topic: &str) -> usize {
+    let rows = store.pending_outbox(100_000).await.unwrap();
+    rows.iter()
+        .filter(|r| r.topic == format!("t.{topic}"))
+        .count()
+}
+
+async fn state(store: &Store, account: &str) -> AccountState {
+    let mut tx = store.begin().await.unwrap();
+    tx.account(APP_ID, account)
+        .await
+        .unwrap()
+        .unwrap()
+        .snapshot
+        .state
+}
+
+async fn connect_user(store: &Store, user: &str, accounts: &[&str]) {
+    let mut tx = store.begin().await.unwrap();
+    for account in accounts {
+        tx.set_account_user(APP_ID, account, user, 1).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+}
+
+fn permission(verb: &str, time: i64, targets: &str) -> String {
+    format!(
+        r#"{{"object":"permissions","entry":[{{"id":"u1","time":{time},"changes":[{{"field":"instagram_basic","value":{{"verb":"{verb}"{targets}}}}}]}}]}}"#
+    )
+}
+
+#[tokio::test]
+async fn the_same_delivery_three_times_makes_one_transition_per_account_and_one_record_each() {
+    for store in stores().await {
+        connect_user(&store, "u1", &["a1", "a2"]).await;
+        let body = permission("revoked", 1_700_000_000, "");
+        for delivery in ["d1", "d2", "d3"] {
+            handle_all(&store, &events(&body, delivery)).await;
+        }
+        assert_eq!(state(&store, "a1").await, AccountState::ReconnectRequired);
+        assert_eq!(state(&store, "a2").await, AccountState::ReconnectRequired);
+        assert_eq!(
+            outbox_count(&store, "accounts.v1").await,
+            2,
+            "{:?}",
+            store.engine()
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_late_grant_older_than_the_revocation_does_not_restore_the_account() {
+    for store in stores().await {
+        let revoked = permission("revoked", 1_700_000_200, r#","target_ids":["a1"]"#);
+        let granted_earlier = permission("granted", 1_700_000_100, r#","target_ids":["a1"]"#);
+        handle_all(&store, &events(&revoked, "d1")).await;
+        let outcomes = handle_all(&store, &events(&granted_earlier, "d2")).await;
+        assert_eq!(outcomes[0].transitions, 0);
+        assert_eq!(state(&store, "a1").await, AccountState::ReconnectRequired);
+        let granted_later = permission("granted", 1_700_000_300, r#","target_ids":["a1"]"#);
+        handle_all(&store, &events(&granted_later, "d3")).await;
+        assert_eq!(state(&store, "a1").await, AccountState::Active);
+        assert_eq!(outbox_count(&store, "accounts.v1").await, 2);
+    }
+}
+
+#[tokio::test]
+async fn a_thousand_comments_on_one_post_invalidate_once_until_refreshed() {
+    for store in stores().await {
+        let mut tx = store.begin().await.unwrap();
+        tx.write_fresh(APP_ID, "a1", "m1", "{}", 1).await.unwrap();
+        tx.write_fresh(APP_ID, "a1", "", "{}", 1).await.unwrap();
+        tx.commit().await.unwrap();
+        let changes: Vec<String> = (0..1000)
+            .map(|i| format!(r#"{{"field":"comments","value":{{"id":"c{i}","text":"t","from":{{"id":"f"}},"media":{{"id":"m1"}}}}}}"#))
+            .collect();
+        let body = format!(
+            r#"{{"object":"instagram","entry":[{{"id":"a1","time":1700000000,"changes":[{}]}}]}}"#,
+            changes.join(",")
+        );
+        let outcomes = handle_all(&store, &events(&body, "d1")).await;
+        assert_eq!(
+            outcomes.iter().map(|o| o.invalidations).sum::<usize>(),
+            2,
+            "media and account, once each"
+        );
+        assert_eq!(outcomes.iter().map(|o| o.coalesced).sum::<usize>(), 1998);
+        assert_eq!(outbox_count(&store, "metrics-invalidations.v1").await, 2);
+        assert_eq!(outbox_count(&store, "engagement.v1").await, 1000);
+    }
+}
+
+#[tokio::test]
+async fn story_insights_write_fresh_values_that_the_next_comment_invalidates() {
+    for store in stores().await {
+        let insights = r#"{"object":"instagram","entry":[{"id":"a1","time":1700000000,"changes":[{"field":"story_insights","value":{"media_id":"s1","reach":17,"impressions":28}}]}]}"#;
+        let comment = r#"{"object":"instagram","entry":[{"id":"a1","time":1700000100,"changes":[{"field":"comments","value":{"id":"c1","media":{"id":"s1"}}}]}]}"#;
+        handle_all(&store, &events(insights, "d1")).await;
+        let outcomes = handle_all(&store, &events(comment, "d2")).await;
+        assert_eq!(
+            outcomes[0].invalidations, 1,
+            "the media entry was fresh; the account entry was never fetched"
+        );
+        assert_eq!(outbox_count(&store, "engagement.v1").await, 2);
+    }
+}
+
+#[tokio::test]
+async fn page_posts_become_publish_status_and_callbacks_revoke_the_users_accounts() {
+    for store in stores().await {
+        let feed = r#"{"object":"page","entry":[{"id":"p1","time":1700000000,"changes":[{"field":"feed","value":{"item":"status","verb":"add","post_id":"p1_1","published":1,"created_time":1700000000}}]}]}"#;
+        handle_all(&store, &events(feed, "d1")).await;
+        assert_eq!(outbox_count(&store, "publish-status.v1").await, 1);
+
+        connect_user(&store, "u9", &["a5"]).await;
+        let deauthorize = r#"{"object":"graphhook_callback","entry":[{"id":"u9","time":1700000500,"changes":[{"field":"deauthorize","value":{}}]}]}"#;
+        handle_all(&store, &events(deauthorize, "d2")).await;
+        assert_eq!(state(&store, "a5").await, AccountState::Revoked);
+    }
+}
+
+#[tokio::test]
+async fn a_rolled_back_event_leaves_nothing_and_can_be_handled_again() {
+    for store in stores().await {
+        let body = permission("revoked", 1_700_000_000, r#","target_ids":["a1"]"#);
+        let event = &events(&body, "d1")[0];
+        let mut tx = store.begin().await.unwrap();
+        handle(&mut tx, &Topics::new("t."), event, 1).await.unwrap();
+        drop(tx);
+        assert_eq!(store.pending_outbox(10).await.unwrap().len(), 0);
+        let outcomes = handle_all(&store, std::slice::from_ref(event)).await;
+        assert!(!outcomes[0].duplicate);
+        assert_eq!(outcomes[0].transitions, 1);
+    }
+}
