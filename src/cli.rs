@@ -26,6 +26,8 @@ pub enum Command {
     Run,
     /// The webhook receiver, for production against a real Kafka cluster.
     Ingest,
+    /// The processor, for production against a real Kafka cluster and PostgreSQL.
+    Process,
     /// Loads and validates the configuration, prints a summary without secrets.
     CheckConfig,
 }

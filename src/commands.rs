@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use graphhook_ingest::Application;
 use graphhook_kafka::{Bus, Topics};
-use graphhook_schema::topics::INGEST_TOPICS;
+use graphhook_schema::topics::{INGEST_TOPICS, PROCESSOR_TOPICS};
+use tokio::sync::watch;
 
 use crate::config::Settings;
 
@@ -18,10 +19,74 @@ pub async fn ingest(settings: Settings) -> anyhow::Result<()> {
     serve_ingest(&settings).await
 }
 
-/// `graphhook run`: the embedded default.
+/// `graphhook run`: ingest and processor in one process; the embedded default.
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     settings.validate_ingest()?;
-    serve_ingest(&settings).await
+    settings.validate_processor()?;
+    let bus = Bus::start(&settings.kafka)?;
+    let ingest = start_ingest(&settings, &bus).await?;
+    let (stop, processor) = start_processor(&settings, &bus).await?;
+    ingest.run_until_stopped().await?;
+    let _ = stop.send(true);
+    processor.await?;
+    drop(bus);
+    Ok(())
+}
+
+/// `graphhook process`: the processor, for production.
+pub async fn process(settings: Settings) -> anyhow::Result<()> {
+    settings.require_brokers("process")?;
+    settings.validate_processor()?;
+    let bus = Bus::start(&settings.kafka)?;
+    let (stop, processor) = start_processor(&settings, &bus).await?;
+    shutdown_signal().await;
+    let _ = stop.send(true);
+    processor.await?;
+    Ok(())
+}
+
+/// Creates the processor's topics when configured to and starts its loop on a task
+/// of its own. Send `true` on the returned channel to stop it after its batch.
+pub async fn start_processor(
+    settings: &Settings,
+    bus: &Bus,
+) -> anyhow::Result<(watch::Sender<bool>, tokio::task::JoinHandle<()>)> {
+    if settings.kafka.create_topics {
+        let topics = Topics::new(&settings.kafka.topic_prefix);
+        let names: Vec<String> = PROCESSOR_TOPICS
+            .iter()
+            .chain(INGEST_TOPICS.iter())
+            .map(|s| topics.name(s))
+            .collect();
+        bus.ensure_topics(&settings.kafka, &names, TOPIC_TIMEOUT)
+            .await?;
+    }
+    let event_loop =
+        graphhook_processor::startup::start(&settings.processor, &settings.kafka, bus.bootstrap())
+            .await?;
+    let (stop, stopped) = watch::channel(false);
+    Ok((stop, tokio::spawn(event_loop.run(stopped))))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
 }
 
 /// `graphhook check-config`.

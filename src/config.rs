@@ -10,6 +10,7 @@ use figment::providers::{Env, Format, Toml};
 use figment::Figment;
 use graphhook_ingest::{validate_apps, AppSettings, IngestSettings};
 use graphhook_kafka::{KafkaSettings, SettingsError};
+use graphhook_processor::settings::ProcessorSettings;
 use serde::Deserialize;
 
 use crate::telemetry::LogSettings;
@@ -30,6 +31,9 @@ pub struct Settings {
     /// `[kafka]`: brokers, topics, producer deadline.
     #[serde(default)]
     pub kafka: KafkaSettings,
+    /// `[processor]`: store, consumer group, batching.
+    #[serde(default)]
+    pub processor: ProcessorSettings,
     /// `[log]`: log format and level.
     #[serde(default)]
     pub log: LogSettings,
@@ -71,6 +75,14 @@ impl Settings {
         self.kafka.validate()?;
         self.ingest.validate()?;
         validate_apps(&self.apps)?;
+        self.log.validate()?;
+        Ok(())
+    }
+
+    /// Checks what the processor needs.
+    pub fn validate_processor(&self) -> Result<(), ConfigError> {
+        self.kafka.validate()?;
+        self.processor.validate()?;
         self.log.validate()?;
         Ok(())
     }

@@ -26,6 +26,7 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run => commands::run(settings).await,
         Command::Ingest => commands::ingest(settings).await,
+        Command::Process => commands::process(settings).await,
         Command::CheckConfig => {
             commands::check_config(&settings).map(|summary| println!("{summary}"))
         }

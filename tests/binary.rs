@@ -23,6 +23,10 @@ fn spawn_graphhook(prefix: &str) -> (Child, mpsc::Receiver<String>) {
         .env("GRAPHHOOK_LOG__LEVEL", "debug")
         .env("GRAPHHOOK_KAFKA__TOPIC_PREFIX", prefix)
         .env(
+            "GRAPHHOOK_PROCESSOR__DATABASE_URL",
+            graphhook_processor::testing::temp_sqlite_url(),
+        )
+        .env(
             "GRAPHHOOK_KAFKA__BROKERS",
             std::env::var("KAFKA_BROKERS").unwrap_or_default(),
         )

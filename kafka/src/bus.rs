@@ -106,13 +106,17 @@ impl Bus {
         match self {
             Bus::Embedded { cluster, .. } => {
                 for topic in topics {
-                    cluster
-                        .create_topic(topic, settings.partitions, EMBEDDED_BROKERS)
-                        .map_err(|e| BusError::CreateTopic {
-                            topic: topic.clone(),
-                            brokers: self.bootstrap().to_owned(),
-                            reason: e.to_string(),
-                        })?;
+                    match cluster.create_topic(topic, settings.partitions, EMBEDDED_BROKERS) {
+                        Ok(())
+                        | Err(KafkaError::MockCluster(RDKafkaErrorCode::TopicAlreadyExists)) => {}
+                        Err(e) => {
+                            return Err(BusError::CreateTopic {
+                                topic: topic.clone(),
+                                brokers: self.bootstrap().to_owned(),
+                                reason: e.to_string(),
+                            })
+                        }
+                    }
                 }
                 Ok(())
             }

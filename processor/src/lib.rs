@@ -1,10 +1,15 @@
-//! graphhook's processor. This crate holds the domain logic that turns normalized
-//! events into state transitions; the store, the consumer and the output producer
-//! build on it.
+//! graphhook's processor: consumes `events.v1`, keeps account health, engagement,
+//! cached-metrics freshness and Page post status in SQL, and writes the output
+//! topics through a transactional outbox.
 
 pub mod account;
+pub mod consumer;
 pub mod engagement;
 pub mod feed;
 pub mod handler;
+pub mod relay;
+pub mod settings;
+pub mod startup;
 pub mod store;
+pub mod testing;
 pub mod triggers;

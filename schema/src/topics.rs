@@ -21,6 +21,16 @@ pub const DLQ: &str = "dlq.v1";
 /// The topics ingest writes to.
 pub const INGEST_TOPICS: [&str; 2] = [DELIVERIES, EVENTS];
 
+/// The topics the processor writes to or reads besides `events.v1`.
+pub const PROCESSOR_TOPICS: [&str; 6] = [
+    PUBLISH_STATUS,
+    ENGAGEMENT,
+    ACCOUNTS,
+    METRICS_INVALIDATIONS,
+    GRAPH_ERRORS,
+    DLQ,
+];
+
 /// Header names carried by graphhook's records.
 pub mod headers {
     /// The request id of the HTTP request that carried the delivery.

@@ -6,3 +6,4 @@ mod deliveries;
 mod handshake;
 mod helpers;
 mod operations;
+mod pipeline;

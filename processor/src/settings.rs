@@ -1,0 +1,71 @@
+//! The `[processor]` configuration section.
+
+use graphhook_kafka::SettingsError;
+use serde::Deserialize;
+
+/// How the processor consumes and stores.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProcessorSettings {
+    /// `postgres://...` in production; `sqlite://graphhook.db?mode=rwc` by default
+    /// (the embedded mode).
+    pub database_url: String,
+    /// Connections to PostgreSQL (SQLite always uses one).
+    pub max_connections: u32,
+    /// Kafka consumer group.
+    pub group_id: String,
+    /// Most events applied in one database transaction.
+    pub batch_size: usize,
+    /// How long a batch waits to fill, in milliseconds.
+    pub batch_wait_ms: u64,
+    /// First retry delay after a transient failure, in milliseconds (doubles, with
+    /// jitter, up to 30 s).
+    pub retry_initial_ms: u64,
+}
+
+impl Default for ProcessorSettings {
+    fn default() -> Self {
+        ProcessorSettings {
+            database_url: "sqlite://graphhook.db?mode=rwc".to_owned(),
+            max_connections: 8,
+            group_id: "graphhook-processor".to_owned(),
+            batch_size: 500,
+            batch_wait_ms: 20,
+            retry_initial_ms: 200,
+        }
+    }
+}
+
+impl ProcessorSettings {
+    /// Checks values that deserialize but cannot work.
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        if !(self.database_url.starts_with("postgres://")
+            || self.database_url.starts_with("postgresql://")
+            || self.database_url.starts_with("sqlite:"))
+        {
+            return Err(SettingsError::new(
+                "processor.database_url",
+                "must be a postgres:// or sqlite: URL",
+            ));
+        }
+        if self.group_id.trim().is_empty() {
+            return Err(SettingsError::new(
+                "processor.group_id",
+                "must not be empty",
+            ));
+        }
+        if self.batch_size == 0 || self.batch_size > 10_000 {
+            return Err(SettingsError::new(
+                "processor.batch_size",
+                "must be between 1 and 10000",
+            ));
+        }
+        if self.retry_initial_ms == 0 {
+            return Err(SettingsError::new(
+                "processor.retry_initial_ms",
+                "must be positive",
+            ));
+        }
+        Ok(())
+    }
+}
