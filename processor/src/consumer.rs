@@ -9,6 +9,7 @@ use std::time::Duration;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use graphhook_kafka::Topics;
+use graphhook_schema::normalize::json_error_category;
 use graphhook_schema::output::{DeadLetterRecord, OUTPUT_VERSION};
 use graphhook_schema::time::now_millis;
 use graphhook_schema::topics::DLQ;
@@ -243,20 +244,11 @@ fn parse(message: &OwnedMessage) -> Result<InboundEvent, String> {
     serde_json::from_slice(payload).map_err(|e| {
         format!(
             "not an inbound event: {} at line {}, column {}",
-            category(&e),
+            json_error_category(&e),
             e.line(),
             e.column()
         )
     })
-}
-
-fn category(error: &serde_json::Error) -> &'static str {
-    match error.classify() {
-        serde_json::error::Category::Io => "io",
-        serde_json::error::Category::Syntax => "syntax",
-        serde_json::error::Category::Data => "data",
-        serde_json::error::Category::Eof => "eof",
-    }
 }
 
 /// A number in [0, 1) that differs between calls (spreads retries of replicas).

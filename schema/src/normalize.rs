@@ -47,7 +47,9 @@ impl NormalizeError {
     }
 }
 
-fn category(error: &serde_json::Error) -> &'static str {
+/// serde_json's error category as a stable label (`syntax`, `data`, `eof`, `io`):
+/// describes a parse failure without echoing the content.
+pub fn json_error_category(error: &serde_json::Error) -> &'static str {
     match error.classify() {
         serde_json::error::Category::Io => "io",
         serde_json::error::Category::Syntax => "syntax",
@@ -63,7 +65,7 @@ pub fn normalize_delivery(
 ) -> Result<Vec<InboundEvent>, NormalizeError> {
     let envelope: Envelope<'_> =
         serde_json::from_slice(body).map_err(|e| NormalizeError::NotAnEnvelope {
-            category: category(&e),
+            category: json_error_category(&e),
             line: e.line(),
             column: e.column(),
         })?;
@@ -72,7 +74,7 @@ pub fn normalize_delivery(
         let entry: Entry<'_> =
             serde_json::from_str(raw_entry.get()).map_err(|e| NormalizeError::InvalidEntry {
                 index,
-                category: category(&e),
+                category: json_error_category(&e),
                 column: e.column(),
             })?;
         let builder = EntryEvents {
