@@ -1,4 +1,4 @@
-//! The consumer loop: batches of `events.v1` records are applied in one database
+//! The consumer loop: batches of `events.v1` (and `graph-errors.v1`) records are applied in one database
 //! transaction (effects, event ids and output records together), the outputs are
 //! relayed to Kafka, and only then are the batch's offsets committed. A crash at any
 //! point loses nothing and applies nothing twice.
@@ -10,9 +10,9 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use graphhook_kafka::Topics;
 use graphhook_schema::normalize::json_error_category;
-use graphhook_schema::output::{DeadLetterRecord, OUTPUT_VERSION};
+use graphhook_schema::output::{DeadLetterRecord, GraphErrorReport, OUTPUT_VERSION};
 use graphhook_schema::time::now_millis;
-use graphhook_schema::topics::DLQ;
+use graphhook_schema::topics::{DLQ, GRAPH_ERRORS};
 use graphhook_schema::InboundEvent;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::{Headers, OwnedMessage};
@@ -21,7 +21,7 @@ use rdkafka::{Message, Offset, TopicPartitionList};
 use tokio::sync::watch;
 use tokio::time::{timeout_at, Instant};
 
-use crate::handler::{handle, Outcome};
+use crate::handler::{handle, handle_graph_error, Outcome};
 use crate::relay::{relay, RelayError};
 use crate::store::{Store, StoreError, StoreTx};
 
@@ -138,8 +138,27 @@ impl EventLoop {
         let now_ms = now_millis();
         let mut tx = self.store.begin().await?;
         let mut total = Outcome::default();
+        let graph_errors = self.topics.name(GRAPH_ERRORS);
         for message in batch {
-            match parse(message) {
+            if message.topic() == graph_errors {
+                match parse::<GraphErrorReport>(message, "a graph error report") {
+                    Ok(report) => {
+                        let (class, outcome) = handle_graph_error(
+                            &mut tx,
+                            &self.topics,
+                            &report,
+                            &source_id(message),
+                            now_ms,
+                        )
+                        .await?;
+                        tracing::debug!(class = class.as_str(), account_id = %report.account_id, "graph error report");
+                        total.transitions += outcome.transitions;
+                    }
+                    Err(reason) => self.dead_letter(&mut tx, message, reason, now_ms).await?,
+                }
+                continue;
+            }
+            match parse::<InboundEvent>(message, "an inbound event") {
                 Ok(event) => {
                     let outcome = handle(&mut tx, &self.topics, &event, now_ms).await?;
                     total.transitions += outcome.transitions;
@@ -237,18 +256,28 @@ impl EventLoop {
     }
 }
 
-fn parse(message: &OwnedMessage) -> Result<InboundEvent, String> {
+fn parse<T: serde::de::DeserializeOwned>(message: &OwnedMessage, what: &str) -> Result<T, String> {
     let payload = message
         .payload()
         .ok_or_else(|| "record has no value".to_owned())?;
     serde_json::from_slice(payload).map_err(|e| {
         format!(
-            "not an inbound event: {} at line {}, column {}",
+            "not {what}: {} at line {}, column {}",
             json_error_category(&e),
             e.line(),
             e.column()
         )
     })
+}
+
+/// Where a record came from: `topic/partition/offset`, unique per record.
+fn source_id(message: &OwnedMessage) -> String {
+    format!(
+        "{}/{}/{}",
+        message.topic(),
+        message.partition(),
+        message.offset()
+    )
 }
 
 /// A number in [0, 1) that differs between calls (spreads retries of replicas).

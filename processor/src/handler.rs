@@ -3,14 +3,16 @@
 //! event changes nothing.
 
 use graphhook_kafka::Topics;
+use graphhook_schema::graph_error::{classify, ErrorClass};
 use graphhook_schema::output::{
-    AccountTransitionRecord, MetricsInvalidationRecord, MetricsScope, OUTPUT_VERSION,
+    AccountTransitionRecord, GraphErrorReport, MetricsInvalidationRecord, MetricsScope,
+    OUTPUT_VERSION,
 };
 use graphhook_schema::topics::{ACCOUNTS, ENGAGEMENT, METRICS_INVALIDATIONS, PUBLISH_STATUS};
 use graphhook_schema::InboundEvent;
 use serde::Serialize;
 
-use crate::account::{apply, Trigger};
+use crate::account::{apply, Transition, Trigger};
 use crate::engagement::{engagement, StaleMetrics};
 use crate::feed::page_post_status;
 use crate::store::{StoreError, StoreTx};
@@ -81,6 +83,80 @@ pub async fn handle(
     Ok(outcome)
 }
 
+/// Handles a Graph API error a client service reported. `source_id` identifies the
+/// report (its topic, partition and offset): redelivered, it changes nothing. A
+/// reconnect-class error flags the account; the class is returned for counting.
+pub async fn handle_graph_error(
+    tx: &mut StoreTx,
+    topics: &Topics,
+    report: &GraphErrorReport,
+    source_id: &str,
+    now_ms: i64,
+) -> Result<(ErrorClass, Outcome), StoreError> {
+    let class = classify(
+        report.http_status,
+        report.code,
+        report.subcode,
+        report.is_transient,
+    );
+    let mut outcome = Outcome::default();
+    if !tx.claim_event(source_id, now_ms).await? {
+        outcome.duplicate = true;
+        return Ok((class, outcome));
+    }
+    let trigger = Trigger::GraphError {
+        http_status: report.http_status,
+        code: report.code,
+        subcode: report.subcode,
+        is_transient: report.is_transient,
+    };
+    let account = tx
+        .ensure_account(&report.app_id, &report.account_id, now_ms)
+        .await?;
+    if let Some(transition) = apply(account.snapshot, trigger, report.time_ms) {
+        tx.save_transition(
+            &report.app_id,
+            &report.account_id,
+            &transition,
+            source_id,
+            now_ms,
+        )
+        .await?;
+        let record = transition_record(source_id, &report.app_id, &report.account_id, &transition);
+        let payload =
+            serde_json::to_string(&record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        tx.enqueue(
+            &topics.name(ACCOUNTS),
+            &report.account_id,
+            &payload,
+            source_id,
+            now_ms,
+        )
+        .await?;
+        outcome.transitions = 1;
+    }
+    Ok((class, outcome))
+}
+
+fn transition_record(
+    source_id: &str,
+    app_id: &str,
+    account_id: &str,
+    transition: &Transition,
+) -> AccountTransitionRecord {
+    AccountTransitionRecord {
+        version: OUTPUT_VERSION,
+        source_event_id: source_id.to_owned(),
+        app_id: app_id.to_owned(),
+        account_id: account_id.to_owned(),
+        from: transition.from,
+        to: transition.to,
+        reason: transition.reason,
+        action: transition.action,
+        occurred_at_ms: transition.at_ms,
+    }
+}
+
 async fn transition_accounts(
     tx: &mut StoreTx,
     topics: &Topics,
@@ -109,17 +185,12 @@ async fn transition_accounts(
             now_ms,
         )
         .await?;
-        let record = AccountTransitionRecord {
-            version: OUTPUT_VERSION,
-            source_event_id: event.event_id.to_string(),
-            app_id: event.app_id.clone(),
-            account_id: account_id.clone(),
-            from: transition.from,
-            to: transition.to,
-            reason: transition.reason,
-            action: transition.action,
-            occurred_at_ms: transition.at_ms,
-        };
+        let record = transition_record(
+            event.event_id.as_str(),
+            &event.app_id,
+            &account_id,
+            &transition,
+        );
         enqueue_keyed(tx, topics, ACCOUNTS, &account_id, event, &record, now_ms).await?;
         written += 1;
     }

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use graphhook_kafka::{base_config, producer_config, KafkaSettings, Topics};
+use graphhook_schema::topics::GRAPH_ERRORS;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::error::KafkaError;
 
@@ -38,7 +39,7 @@ pub async fn start(
         .set("auto.offset.reset", "earliest")
         .set("max.poll.interval.ms", "600000");
     let consumer: StreamConsumer = config.create()?;
-    consumer.subscribe(&[&topics.events()])?;
+    consumer.subscribe(&[&topics.events(), &topics.name(GRAPH_ERRORS)])?;
     tracing::info!(engine = store.engine().name(), group = %settings.group_id, "processor started");
     Ok(EventLoop {
         store,

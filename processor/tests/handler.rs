@@ -3,9 +3,11 @@
 mod support;
 
 use graphhook_kafka::Topics;
-use graphhook_processor::handler::{handle, Outcome};
+use graphhook_processor::handler::{handle, handle_graph_error, Outcome};
 use graphhook_processor::store::Store;
 use graphhook_schema::account::AccountState;
+use graphhook_schema::graph_error::ErrorClass;
+use graphhook_schema::output::GraphErrorReport;
 use graphhook_schema::{normalize_delivery, DeliveryContext, InboundEvent};
 use support::stores;
 
@@ -165,5 +167,50 @@ async fn a_rolled_back_event_leaves_nothing_and_can_be_handled_again() {
         let outcomes = handle_all(&store, std::slice::from_ref(event)).await;
         assert!(!outcomes[0].duplicate);
         assert_eq!(outcomes[0].transitions, 1);
+    }
+}
+
+fn report(code: i64, subcode: Option<i64>, time_ms: i64) -> GraphErrorReport {
+    GraphErrorReport {
+        app_id: APP_ID.to_owned(),
+        account_id: "a7".to_owned(),
+        http_status: Some(400),
+        code: Some(code),
+        subcode,
+        is_transient: None,
+        message: Some("Error validating access token".to_owned()),
+        fbtrace_id: Some("AbC".to_owned()),
+        time_ms,
+    }
+}
+
+#[tokio::test]
+async fn reconnect_class_graph_errors_flag_the_account_once_and_others_are_only_classified() {
+    for store in stores().await {
+        let topics = Topics::new("t.");
+        let mut tx = store.begin().await.unwrap();
+        let (class, outcome) =
+            handle_graph_error(&mut tx, &topics, &report(4, None, 10), "g/0/1", 1)
+                .await
+                .unwrap();
+        assert_eq!((class, outcome.transitions), (ErrorClass::RetryLater, 0));
+        let (class, outcome) =
+            handle_graph_error(&mut tx, &topics, &report(190, Some(463), 20), "g/0/2", 1)
+                .await
+                .unwrap();
+        assert_eq!((class, outcome.transitions), (ErrorClass::Reconnect, 1));
+        let (_, again) =
+            handle_graph_error(&mut tx, &topics, &report(190, Some(463), 20), "g/0/2", 1)
+                .await
+                .unwrap();
+        assert!(again.duplicate, "a redelivered report changes nothing");
+        let (_, later) =
+            handle_graph_error(&mut tx, &topics, &report(190, Some(460), 30), "g/0/3", 1)
+                .await
+                .unwrap();
+        assert_eq!(later.transitions, 0, "already flagged");
+        tx.commit().await.unwrap();
+        assert_eq!(state(&store, "a7").await, AccountState::ReconnectRequired);
+        assert_eq!(outbox_count(&store, "accounts.v1").await, 1);
     }
 }

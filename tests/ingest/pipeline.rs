@@ -5,9 +5,11 @@
 use graphhook::commands::start_processor;
 use graphhook_processor::store::Store;
 use graphhook_processor::testing::test_database_url;
-use graphhook_schema::account::AccountState;
+use graphhook_schema::account::{AccountState, Reason};
 use graphhook_schema::output::{AccountTransitionRecord, DeadLetterRecord};
-use graphhook_schema::topics::{headers, ACCOUNTS, DLQ, ENGAGEMENT, EVENTS, PUBLISH_STATUS};
+use graphhook_schema::topics::{
+    headers, ACCOUNTS, DLQ, ENGAGEMENT, EVENTS, GRAPH_ERRORS, PUBLISH_STATUS,
+};
 use graphhook_schema::InboundEvent;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
@@ -111,5 +113,40 @@ async fn a_poison_record_lands_in_the_dlq_and_processing_continues() {
         1,
         "the next record was processed"
     );
+    let _ = stop.send(true);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reported_token_error_flags_the_account() {
+    let (app, store, stop) = pipeline().await;
+    let producer: FutureProducer =
+        graphhook_kafka::producer_config(&app.settings.kafka, app.bus.bootstrap())
+            .create()
+            .unwrap();
+    let report = r#"{"app_id":"1234567890","account_id":"17841400077","http_status":400,"code":190,"subcode":460,"message":"password changed","fbtrace_id":"x","time_ms":1700000000000}"#;
+    producer
+        .send(
+            FutureRecord::to(&app.topic(GRAPH_ERRORS))
+                .key("17841400077")
+                .payload(report),
+            Timeout::Never,
+        )
+        .await
+        .expect("report written");
+    let accounts = app.read_records(ACCOUNTS, 1).await;
+    assert_eq!(accounts.len(), 1);
+    let transition: AccountTransitionRecord =
+        serde_json::from_slice(accounts[0].payload().unwrap()).unwrap();
+    assert_eq!(
+        (transition.to, transition.reason),
+        (AccountState::ReconnectRequired, Reason::TokenInvalid)
+    );
+    let mut tx = store.begin().await.unwrap();
+    let account = tx
+        .account(APP_ID, "17841400077")
+        .await
+        .unwrap()
+        .expect("account row");
+    assert_eq!(account.snapshot.state, AccountState::ReconnectRequired);
     let _ = stop.send(true);
 }
