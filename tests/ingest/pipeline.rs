@@ -31,6 +31,29 @@ async fn pipeline() -> (TestApp, Store, tokio::sync::watch::Sender<bool>) {
     (app, store, stop)
 }
 
+async fn stored_state(store: &Store, account_id: &str) -> AccountState {
+    let mut tx = store.begin().await.unwrap();
+    let account = tx.account(APP_ID, account_id).await.unwrap();
+    account.expect("account row").snapshot.state
+}
+
+/// Writes a record straight to one of the app's topics, as a client service would.
+async fn write_raw(app: &TestApp, suffix: &str, key: &str, payload: &str) {
+    let producer: FutureProducer =
+        graphhook_kafka::producer_config(&app.settings.kafka, app.bus.bootstrap())
+            .create()
+            .unwrap();
+    producer
+        .send(
+            FutureRecord::to(&app.topic(suffix))
+                .key(key)
+                .payload(payload),
+            Timeout::Never,
+        )
+        .await
+        .expect("record written");
+}
+
 const REVOKED: &str = r#"{"object":"permissions","entry":[{"id":"u1","time":1700000000,"changes":[{"field":"instagram_basic","value":{"verb":"revoked","target_ids":["17841400009"]}}]}]}"#;
 const COMMENT: &str = r#"{"object":"instagram","entry":[{"id":"17841400009","time":1700000001,"changes":[{"field":"comments","value":{"id":"c1","text":"hi","from":{"id":"5"},"media":{"id":"m1"}}}]}]}"#;
 const POST: &str = r#"{"object":"page","entry":[{"id":"p1","time":1700000002,"changes":[{"field":"feed","value":{"item":"status","verb":"add","post_id":"p1_1","published":1,"created_time":1700000002}}]}]}"#;
@@ -72,33 +95,18 @@ async fn deliveries_posted_three_times_end_as_one_transition_and_one_record_per_
 
     assert_eq!(app.read_records(ENGAGEMENT, 1).await.len(), 1);
     assert_eq!(app.read_records(PUBLISH_STATUS, 1).await.len(), 1);
-    let mut tx = store.begin().await.unwrap();
-    let account = tx
-        .account(APP_ID, "17841400009")
-        .await
-        .unwrap()
-        .expect("account row");
-    assert_eq!(account.snapshot.state, AccountState::ReconnectRequired);
+    assert_eq!(
+        stored_state(&store, "17841400009").await,
+        AccountState::ReconnectRequired
+    );
     let _ = stop.send(true);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_poison_record_lands_in_the_dlq_and_processing_continues() {
     let (app, _store, stop) = pipeline().await;
-    let producer: FutureProducer =
-        graphhook_kafka::producer_config(&app.settings.kafka, app.bus.bootstrap())
-            .create()
-            .unwrap();
     let topic = app.topic(EVENTS);
-    producer
-        .send(
-            FutureRecord::to(&topic)
-                .key("acct")
-                .payload("this is not an event"),
-            Timeout::Never,
-        )
-        .await
-        .expect("poison record written");
+    write_raw(&app, EVENTS, "acct", "this is not an event").await;
     assert_eq!(app.post_signed(REVOKED).await.status(), 200);
 
     let dead = app.read_records(DLQ, 1).await;
@@ -119,20 +127,8 @@ async fn a_poison_record_lands_in_the_dlq_and_processing_continues() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_reported_token_error_flags_the_account() {
     let (app, store, stop) = pipeline().await;
-    let producer: FutureProducer =
-        graphhook_kafka::producer_config(&app.settings.kafka, app.bus.bootstrap())
-            .create()
-            .unwrap();
     let report = r#"{"app_id":"1234567890","account_id":"17841400077","http_status":400,"code":190,"subcode":460,"message":"password changed","fbtrace_id":"x","time_ms":1700000000000}"#;
-    producer
-        .send(
-            FutureRecord::to(&app.topic(GRAPH_ERRORS))
-                .key("17841400077")
-                .payload(report),
-            Timeout::Never,
-        )
-        .await
-        .expect("report written");
+    write_raw(&app, GRAPH_ERRORS, "17841400077", report).await;
     let accounts = app.read_records(ACCOUNTS, 1).await;
     assert_eq!(accounts.len(), 1);
     let transition: AccountTransitionRecord =
@@ -141,12 +137,9 @@ async fn a_reported_token_error_flags_the_account() {
         (transition.to, transition.reason),
         (AccountState::ReconnectRequired, Reason::TokenInvalid)
     );
-    let mut tx = store.begin().await.unwrap();
-    let account = tx
-        .account(APP_ID, "17841400077")
-        .await
-        .unwrap()
-        .expect("account row");
-    assert_eq!(account.snapshot.state, AccountState::ReconnectRequired);
+    assert_eq!(
+        stored_state(&store, "17841400077").await,
+        AccountState::ReconnectRequired
+    );
     let _ = stop.send(true);
 }
