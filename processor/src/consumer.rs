@@ -66,7 +66,7 @@ impl EventLoop {
                 .map_err(BatchError::from)
         })
         .await;
-        while !*shutdown.borrow() {
+        while !stopping(&shutdown) {
             let batch = self.next_batch(&mut shutdown).await;
             if batch.is_empty() {
                 continue;
@@ -280,6 +280,12 @@ fn source_id(message: &OwnedMessage) -> String {
     )
 }
 
+/// Shutdown was asked for, or whoever could ask is gone (a dropped sender would
+/// otherwise make `changed()` return at once, forever).
+fn stopping(shutdown: &watch::Receiver<bool>) -> bool {
+    *shutdown.borrow() || shutdown.has_changed().is_err()
+}
+
 /// A number in [0, 1) that differs between calls (spreads retries of replicas).
 fn jitter() -> f64 {
     let nanos = std::time::SystemTime::now()
@@ -287,4 +293,20 @@ fn jitter() -> f64 {
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
     f64::from(nanos % 1_000_000) / 1_000_000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dropped_shutdown_sender_means_stop() {
+        let (tx, rx) = watch::channel(false);
+        assert!(!stopping(&rx));
+        drop(tx);
+        assert!(stopping(&rx));
+        let (tx, rx) = watch::channel(false);
+        let _ = tx.send(true);
+        assert!(stopping(&rx));
+    }
 }
