@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::account::{apply, Transition, Trigger};
 use crate::engagement::{engagement, StaleMetrics};
 use crate::feed::page_post_status;
-use crate::store::{StoreError, StoreTx};
+use crate::store::{PostStatus, StoreError, StoreTx};
 use crate::triggers::{account_trigger, Target};
 
 /// What handling an event did, for metrics and logs.
@@ -77,8 +77,19 @@ pub async fn handle(
         outcome.engagement = 1;
     }
     if let Some(status) = page_post_status(event) {
-        enqueue(tx, topics, PUBLISH_STATUS, event, &status, now_ms).await?;
-        outcome.publish_status = 1;
+        let post = PostStatus {
+            post_id: &status.object_id,
+            item: status.item.as_deref(),
+            status: status.status,
+            at_ms: status.occurred_at_ms,
+        };
+        if tx
+            .update_post_status(&event.app_id, &event.account_id, &post)
+            .await?
+        {
+            enqueue(tx, topics, PUBLISH_STATUS, event, &status, now_ms).await?;
+            outcome.publish_status = 1;
+        }
     }
     Ok(outcome)
 }

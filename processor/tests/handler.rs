@@ -214,3 +214,22 @@ async fn reconnect_class_graph_errors_flag_the_account_once_and_others_are_only_
         assert_eq!(outbox_count(&store, "accounts.v1").await, 1);
     }
 }
+
+#[tokio::test]
+async fn a_repeated_or_late_feed_event_writes_no_second_publish_status() {
+    for store in stores().await {
+        let feed = |verb: &str, time: i64| {
+            format!(
+                r#"{{"object":"page","entry":[{{"id":"p1","time":{time},"changes":[{{"field":"feed","value":{{"item":"photo","verb":"{verb}","post_id":"p1_9","published":1,"created_time":{time}}}}}]}}]}}"#
+            )
+        };
+        handle_all(&store, &events(&feed("add", 1_700_000_000), "d1")).await;
+        handle_all(&store, &events(&feed("remove", 1_700_000_500), "d2")).await;
+        let late = handle_all(&store, &events(&feed("edited", 1_700_000_200), "d3")).await;
+        assert_eq!(
+            late[0].publish_status, 0,
+            "an edit older than the removal is not news"
+        );
+        assert_eq!(outbox_count(&store, "publish-status.v1").await, 2);
+    }
+}

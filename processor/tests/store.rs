@@ -133,3 +133,48 @@ async fn the_outbox_keeps_committed_records_in_order_until_deleted() {
         assert_eq!(store.pending_outbox(10).await.unwrap().len(), 1);
     }
 }
+
+#[tokio::test]
+async fn post_statuses_move_forward_in_event_time_only() {
+    use graphhook_processor::store::PostStatus;
+    use graphhook_schema::output::PublishStatus;
+    let post = |status, at_ms| PostStatus {
+        post_id: "p1_1",
+        item: Some("status"),
+        status,
+        at_ms,
+    };
+    for store in stores().await {
+        let mut tx = store.begin().await.unwrap();
+        assert!(tx
+            .update_post_status("1", "p1", &post(PublishStatus::Published, 100))
+            .await
+            .unwrap());
+        assert!(
+            !tx.update_post_status("1", "p1", &post(PublishStatus::Published, 100))
+                .await
+                .unwrap(),
+            "a repeat changes nothing"
+        );
+        assert!(tx
+            .update_post_status("1", "p1", &post(PublishStatus::Edited, 200))
+            .await
+            .unwrap());
+        assert!(
+            tx.update_post_status("1", "p1", &post(PublishStatus::Edited, 300))
+                .await
+                .unwrap(),
+            "a later edit is news"
+        );
+        assert!(
+            !tx.update_post_status("1", "p1", &post(PublishStatus::Removed, 250))
+                .await
+                .unwrap(),
+            "older than what is stored"
+        );
+        assert!(tx
+            .update_post_status("1", "p1", &post(PublishStatus::Removed, 400))
+            .await
+            .unwrap());
+    }
+}

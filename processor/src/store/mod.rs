@@ -13,7 +13,7 @@ use sqlx::any::{install_default_drivers, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::AnyPool;
 
-pub use transaction::{AccountRow, OutboxRow, StoreTx};
+pub use transaction::{AccountRow, OutboxRow, PostStatus, StoreTx};
 
 static POSTGRES: Migrator = sqlx::migrate!("../migrations/postgres");
 static SQLITE: Migrator = sqlx::migrate!("../migrations/sqlite");
