@@ -214,19 +214,11 @@ impl EventLoop {
             original_value_base64: STANDARD.encode(message.payload().unwrap_or_default()),
             original_headers: headers,
         };
-        let payload =
-            serde_json::to_string(&record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let source = format!(
-            "{}/{}/{}",
-            message.topic(),
-            message.partition(),
-            message.offset()
-        );
-        tx.enqueue(
+        tx.enqueue_json(
             &self.topics.name(DLQ),
             key.as_deref().unwrap_or(""),
-            &payload,
-            &source,
+            &record,
+            &source_id(message),
             now_ms,
         )
         .await

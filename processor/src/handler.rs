@@ -134,12 +134,10 @@ pub async fn handle_graph_error(
         )
         .await?;
         let record = transition_record(source_id, &report.app_id, &report.account_id, &transition);
-        let payload =
-            serde_json::to_string(&record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        tx.enqueue(
+        tx.enqueue_json(
             &topics.name(ACCOUNTS),
             &report.account_id,
-            &payload,
+            &record,
             source_id,
             now_ms,
         )
@@ -202,7 +200,14 @@ async fn transition_accounts(
             &account_id,
             &transition,
         );
-        enqueue_keyed(tx, topics, ACCOUNTS, &account_id, event, &record, now_ms).await?;
+        tx.enqueue_json(
+            &topics.name(ACCOUNTS),
+            &account_id,
+            &record,
+            event.event_id.as_str(),
+            now_ms,
+        )
+        .await?;
         written += 1;
     }
     Ok(written)
@@ -245,23 +250,11 @@ async fn enqueue<T: Serialize>(
     record: &T,
     now_ms: i64,
 ) -> Result<(), StoreError> {
-    enqueue_keyed(tx, topics, suffix, &event.account_id, event, record, now_ms).await
-}
-
-async fn enqueue_keyed<T: Serialize>(
-    tx: &mut StoreTx,
-    topics: &Topics,
-    suffix: &str,
-    key: &str,
-    event: &InboundEvent,
-    record: &T,
-    now_ms: i64,
-) -> Result<(), StoreError> {
-    let payload = serde_json::to_string(record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    tx.enqueue(
-        &topics.name(suffix),
-        key,
-        &payload,
+    let topic = topics.name(suffix);
+    tx.enqueue_json(
+        &topic,
+        &event.account_id,
+        record,
         event.event_id.as_str(),
         now_ms,
     )

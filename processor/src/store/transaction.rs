@@ -336,6 +336,21 @@ impl StoreTx {
         Ok(())
     }
 
+    /// Queues `record` as JSON; it is sent after this transaction commits.
+    pub async fn enqueue_json<T: Serialize>(
+        &mut self,
+        topic: &str,
+        key: &str,
+        record: &T,
+        source_event_id: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let payload =
+            serde_json::to_string(record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.enqueue(topic, key, &payload, source_event_id, now_ms)
+            .await
+    }
+
     /// Commits everything done in this transaction.
     pub async fn commit(self) -> Result<(), StoreError> {
         self.tx.commit().await?;
