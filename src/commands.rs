@@ -51,16 +51,7 @@ pub async fn start_processor(
     settings: &Settings,
     bus: &Bus,
 ) -> anyhow::Result<(watch::Sender<bool>, tokio::task::JoinHandle<()>)> {
-    if settings.kafka.create_topics {
-        let topics = Topics::new(&settings.kafka.topic_prefix);
-        let names: Vec<String> = PROCESSOR_TOPICS
-            .iter()
-            .chain(INGEST_TOPICS.iter())
-            .map(|s| topics.name(s))
-            .collect();
-        bus.ensure_topics(&settings.kafka, &names, TOPIC_TIMEOUT)
-            .await?;
-    }
+    create_topics(settings, bus, PROCESSOR_TOPICS.iter().chain(&INGEST_TOPICS)).await?;
     let event_loop =
         graphhook_processor::startup::start(&settings.processor, &settings.kafka, bus.bootstrap())
             .await?;
@@ -137,18 +128,28 @@ async fn serve_ingest(settings: &Settings) -> anyhow::Result<()> {
 /// Creates ingest's topics when configured to, then builds the ingest server on
 /// `bus`. The binary and the end-to-end tests start ingest through this function.
 pub async fn start_ingest(settings: &Settings, bus: &Bus) -> anyhow::Result<Application> {
-    if settings.kafka.create_topics {
-        let topics: Vec<String> = INGEST_TOPICS
-            .iter()
-            .map(|suffix| Topics::new(&settings.kafka.topic_prefix).name(suffix))
-            .collect();
-        bus.ensure_topics(&settings.kafka, &topics, TOPIC_TIMEOUT)
-            .await?;
-    }
+    create_topics(settings, bus, INGEST_TOPICS.iter()).await?;
     Ok(Application::build(
         &settings.ingest,
         &settings.apps,
         &settings.kafka,
         bus.bootstrap(),
     )?)
+}
+
+/// Creates the topics with these suffixes when `kafka.create_topics` is on; existing
+/// topics are left as they are.
+async fn create_topics<'a>(
+    settings: &Settings,
+    bus: &Bus,
+    suffixes: impl Iterator<Item = &'a &'a str>,
+) -> anyhow::Result<()> {
+    if !settings.kafka.create_topics {
+        return Ok(());
+    }
+    let topics = Topics::new(&settings.kafka.topic_prefix);
+    let names: Vec<String> = suffixes.map(|suffix| topics.name(suffix)).collect();
+    bus.ensure_topics(&settings.kafka, &names, TOPIC_TIMEOUT)
+        .await?;
+    Ok(())
 }
