@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use graphhook_ingest::Application;
 use graphhook_kafka::{Bus, Topics};
+use graphhook_processor::startup::Processor;
 use graphhook_schema::topics::{INGEST_TOPICS, PROCESSOR_TOPICS};
 use tokio::sync::watch;
 
@@ -25,10 +26,10 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     settings.validate_processor()?;
     let bus = Bus::start(&settings.kafka)?;
     let ingest = start_ingest(&settings, &bus).await?;
-    let (stop, processor) = start_processor(&settings, &bus).await?;
+    let processor = start_processor(&settings, &bus).await?;
     ingest.run_until_stopped().await?;
-    let _ = stop.send(true);
-    processor.await?;
+    let _ = processor.stop.send(true);
+    processor.task.await?;
     drop(bus);
     Ok(())
 }
@@ -38,25 +39,45 @@ pub async fn process(settings: Settings) -> anyhow::Result<()> {
     settings.require_brokers("process")?;
     settings.validate_processor()?;
     let bus = Bus::start(&settings.kafka)?;
-    let (stop, processor) = start_processor(&settings, &bus).await?;
+    let processor = start_processor(&settings, &bus).await?;
     shutdown_signal().await;
-    let _ = stop.send(true);
-    processor.await?;
+    let _ = processor.stop.send(true);
+    processor.task.await?;
     Ok(())
 }
 
-/// Creates the processor's topics when configured to and starts its loop on a task
-/// of its own. Send `true` on the returned channel to stop it after its batch.
-pub async fn start_processor(
-    settings: &Settings,
-    bus: &Bus,
-) -> anyhow::Result<(watch::Sender<bool>, tokio::task::JoinHandle<()>)> {
+/// A processor running on a task of its own.
+pub struct RunningProcessor {
+    /// Send `true` to stop it after its batch.
+    pub stop: watch::Sender<bool>,
+    /// Finishes when it has stopped.
+    pub task: tokio::task::JoinHandle<()>,
+    /// Its HTTP port.
+    pub port: u16,
+}
+
+/// Creates the processor's topics when configured to, builds the processor and
+/// starts it on a task of its own.
+pub async fn start_processor(settings: &Settings, bus: &Bus) -> anyhow::Result<RunningProcessor> {
+    let processor = build_processor(settings, bus).await?;
+    Ok(spawn_processor(processor))
+}
+
+/// Creates the processor's topics when configured to and builds the processor.
+pub async fn build_processor(settings: &Settings, bus: &Bus) -> anyhow::Result<Processor> {
     create_topics(settings, bus, PROCESSOR_TOPICS.iter().chain(&INGEST_TOPICS)).await?;
-    let event_loop =
-        graphhook_processor::startup::start(&settings.processor, &settings.kafka, bus.bootstrap())
-            .await?;
+    Ok(Processor::build(&settings.processor, &settings.kafka, bus.bootstrap()).await?)
+}
+
+/// Starts a built processor on a task of its own.
+pub fn spawn_processor(processor: Processor) -> RunningProcessor {
     let (stop, stopped) = watch::channel(false);
-    Ok((stop, tokio::spawn(event_loop.run(stopped))))
+    let port = processor.port();
+    RunningProcessor {
+        stop,
+        task: tokio::spawn(processor.run_until_stopped(stopped)),
+        port,
+    }
 }
 
 async fn shutdown_signal() {

@@ -1,29 +1,30 @@
-//! The consumer loop: batches of `events.v1` (and `graph-errors.v1`) records are applied in one database
-//! transaction (effects, event ids and output records together), the outputs are
-//! relayed to Kafka, and only then are the batch's offsets committed. A crash at any
-//! point loses nothing and applies nothing twice.
+//! The consumer loop: a batch of `events.v1` (and `graph-errors.v1`) records is
+//! applied in one database transaction, its outputs are relayed to Kafka, and only
+//! then are its offsets stored and committed. A crash at any point loses nothing and
+//! applies nothing twice.
+//!
+//! A failing batch (database or broker down) is retried with exponential backoff and
+//! jitter. Meanwhile the assigned partitions are paused, the consumer keeps polling
+//! (so it stays in its group and serves rebalances) and readiness is false.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use graphhook_kafka::Topics;
-use graphhook_schema::normalize::json_error_category;
-use graphhook_schema::output::{DeadLetterRecord, GraphErrorReport, OUTPUT_VERSION};
 use graphhook_schema::time::now_millis;
-use graphhook_schema::topics::{DLQ, GRAPH_ERRORS};
-use graphhook_schema::InboundEvent;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
-use rdkafka::message::{Headers, OwnedMessage};
+use rdkafka::message::OwnedMessage;
 use rdkafka::producer::FutureProducer;
 use rdkafka::{Message, Offset, TopicPartitionList};
 use tokio::sync::watch;
 use tokio::time::{timeout_at, Instant};
 
-use crate::handler::{handle, handle_graph_error, Outcome};
+use crate::batch::{apply_to_store, BatchReport};
+use crate::context::ProcessorContext;
+use crate::health::Health;
+use crate::metrics::ProcessorMetrics;
 use crate::relay::{relay, RelayError};
-use crate::store::{Store, StoreError, StoreTx};
+use crate::store::{Store, StoreError};
 
 /// Why a batch could not be applied (all transient: the batch is retried).
 #[derive(Debug, thiserror::Error)]
@@ -36,12 +37,34 @@ pub enum BatchError {
     Relay(#[from] RelayError),
 }
 
+impl BatchError {
+    /// The failing component, for readiness and the retries metric.
+    pub fn cause(&self) -> &'static str {
+        match self {
+            BatchError::Store(_) | BatchError::Relay(RelayError::Store(_)) => "database",
+            BatchError::Relay(RelayError::Kafka(_)) => "kafka",
+        }
+    }
+}
+
+/// Where a test makes the loop stop as if the process had been killed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CrashPoint {
+    /// After the database commit, before the outputs are relayed.
+    AfterDatabaseCommit,
+    /// After the outputs are acknowledged, before the offsets are committed.
+    AfterRelay,
+}
+
+/// The consumer of the processor's group.
+pub type ProcessorConsumer = StreamConsumer<ProcessorContext>;
+
 /// Consumes `events.v1` and applies it.
 pub struct EventLoop {
     /// The store.
     pub store: Store,
     /// The subscribed consumer.
-    pub consumer: StreamConsumer,
+    pub consumer: ProcessorConsumer,
     /// The output producer.
     pub producer: FutureProducer,
     /// Topic names.
@@ -52,6 +75,12 @@ pub struct EventLoop {
     pub batch_wait: Duration,
     /// First retry delay.
     pub retry_initial: Duration,
+    /// Readiness, turned false while retrying.
+    pub health: Health,
+    /// Where progress is reported.
+    pub metrics: ProcessorMetrics,
+    /// Tests only: stop here once, as a crash would.
+    pub crash_point: Option<CrashPoint>,
 }
 
 const RETRY_MAX: Duration = Duration::from_secs(30);
@@ -59,40 +88,61 @@ const RETRY_MAX: Duration = Duration::from_secs(30);
 impl EventLoop {
     /// Runs until `shutdown` turns true, finishing the batch in hand.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        self.retry_until_done(&mut shutdown, || async {
-            relay(&self.store, &self.producer)
-                .await
-                .map(|_| ())
-                .map_err(BatchError::from)
-        })
-        .await;
+        let mut carry = Vec::new();
+        let empty: Vec<OwnedMessage> = Vec::new();
+        if self
+            .apply_with_retry(&empty, &mut carry, &mut shutdown)
+            .await
+            .is_none()
+        {
+            return;
+        }
         while !stopping(&shutdown) {
-            let batch = self.next_batch(&mut shutdown).await;
+            let batch = self
+                .next_batch(&mut shutdown, std::mem::take(&mut carry))
+                .await;
             if batch.is_empty() {
                 continue;
             }
-            if !self
-                .retry_until_done(&mut shutdown, || self.apply(&batch))
+            let started = Instant::now();
+            let Some(report) = self
+                .apply_with_retry(&batch, &mut carry, &mut shutdown)
                 .await
-            {
+            else {
+                return;
+            };
+            if self.crash_point == Some(CrashPoint::AfterRelay) {
+                tracing::error!("crash point reached: stopping before the offset commit");
                 return;
             }
-            self.commit(&batch);
+            self.store_offsets(&batch);
+            report.record(&self.metrics, now_millis());
+            self.metrics
+                .batch_duration
+                .observe(started.elapsed().as_secs_f64());
+        }
+        if let Err(error) = self.consumer.commit_consumer_state(CommitMode::Sync) {
+            tracing::debug!(%error, "no final offset commit");
         }
         tracing::info!("processor stopped");
     }
 
-    async fn next_batch(&self, shutdown: &mut watch::Receiver<bool>) -> Vec<OwnedMessage> {
-        let mut batch = Vec::new();
-        let first = tokio::select! {
-            message = self.consumer.recv() => message,
-            _ = shutdown.changed() => return batch,
-        };
-        match first {
-            Ok(message) => batch.push(message.detach()),
-            Err(error) => {
-                tracing::warn!(%error, "consumer error");
-                return batch;
+    async fn next_batch(
+        &self,
+        shutdown: &mut watch::Receiver<bool>,
+        mut batch: Vec<OwnedMessage>,
+    ) -> Vec<OwnedMessage> {
+        if batch.is_empty() {
+            let first = tokio::select! {
+                message = self.consumer.recv() => message,
+                _ = shutdown.changed() => return batch,
+            };
+            match first {
+                Ok(message) => batch.push(message.detach()),
+                Err(error) => {
+                    tracing::warn!(%error, "consumer error");
+                    return batch;
+                }
             }
         }
         let deadline = Instant::now() + self.batch_wait;
@@ -106,170 +156,127 @@ impl EventLoop {
         batch
     }
 
-    /// Retries `attempt` with exponential backoff and jitter until it succeeds
-    /// (`true`) or shutdown is asked for (`false`).
-    async fn retry_until_done<F, Fut>(
+    /// Applies and relays `batch` (empty: relays what a crash left in the outbox),
+    /// retrying until it succeeds, or `None` when shutdown (or a crash point) stops
+    /// it. Records that arrive while retrying are kept in `carry`.
+    async fn apply_with_retry(
         &self,
+        batch: &[OwnedMessage],
+        carry: &mut Vec<OwnedMessage>,
         shutdown: &mut watch::Receiver<bool>,
-        attempt: F,
-    ) -> bool
-    where
-        F: Fn() -> Fut,
-        Fut: std::future::Future<Output = Result<(), BatchError>>,
-    {
+    ) -> Option<BatchReport> {
         let mut delay = self.retry_initial;
+        let mut committed: Option<BatchReport> = None;
+        let mut paused: Option<TopicPartitionList> = None;
         loop {
-            match attempt().await {
-                Ok(()) => return true,
-                Err(error) => {
-                    tracing::warn!(error = %error, cause = ?std::error::Error::source(&error), retry_in_ms = delay.as_millis() as u64, "batch failed; retrying");
+            match self.attempt(batch, &mut committed).await {
+                Ok(()) => {
+                    if let Some(partitions) = paused {
+                        if let Err(error) = self.consumer.resume(&partitions) {
+                            tracing::debug!(%error, "cannot resume partitions (reassigned?)");
+                        }
+                    }
+                    self.health.set_ready();
+                    return Some(committed.unwrap_or_default());
+                }
+                Err(Attempt::Crash) => return None,
+                Err(Attempt::Failed(error)) => {
+                    let cause = error.cause();
+                    tracing::warn!(%error, cause = ?std::error::Error::source(&error), retry_in_ms = delay.as_millis() as u64, "batch failed; retrying");
+                    self.metrics.retries.with_label_values(&[cause]).inc();
+                    self.health
+                        .set_not_ready(&format!("{cause} unavailable; retrying"));
+                    if paused.is_none() {
+                        paused = self.pause();
+                    }
                 }
             }
-            let jittered = delay.mul_f64(0.5 + jitter());
-            tokio::select! {
-                _ = tokio::time::sleep(jittered) => {}
-                _ = shutdown.changed() => return false,
+            let wait = tokio::time::sleep(delay.mul_f64(0.5 + jitter()));
+            tokio::pin!(wait);
+            loop {
+                tokio::select! {
+                    _ = &mut wait => break,
+                    _ = shutdown.changed() => return None,
+                    message = self.consumer.recv() => match message {
+                        Ok(message) => carry.push(message.detach()),
+                        Err(error) => tracing::debug!(%error, "consumer error while paused"),
+                    },
+                }
             }
             delay = (delay * 2).min(RETRY_MAX);
         }
     }
 
-    async fn apply(&self, batch: &[OwnedMessage]) -> Result<(), BatchError> {
-        let now_ms = now_millis();
-        let mut tx = self.store.begin().await?;
-        let mut total = Outcome::default();
-        let graph_errors = self.topics.name(GRAPH_ERRORS);
-        for message in batch {
-            if message.topic() == graph_errors {
-                match parse::<GraphErrorReport>(message, "a graph error report") {
-                    Ok(report) => {
-                        let (class, outcome) = handle_graph_error(
-                            &mut tx,
-                            &self.topics,
-                            &report,
-                            &source_id(message),
-                            now_ms,
-                        )
-                        .await?;
-                        tracing::debug!(class = class.as_str(), account_id = %report.account_id, "graph error report");
-                        total.transitions += outcome.transitions;
-                    }
-                    Err(reason) => self.dead_letter(&mut tx, message, reason, now_ms).await?,
-                }
-                continue;
-            }
-            match parse::<InboundEvent>(message, "an inbound event") {
-                Ok(event) => {
-                    let outcome = handle(&mut tx, &self.topics, &event, now_ms).await?;
-                    total.transitions += outcome.transitions;
-                    total.invalidations += outcome.invalidations;
-                }
-                Err(reason) => self.dead_letter(&mut tx, message, reason, now_ms).await?,
+    async fn attempt(
+        &self,
+        batch: &[OwnedMessage],
+        committed: &mut Option<BatchReport>,
+    ) -> Result<(), Attempt> {
+        if committed.is_none() && !batch.is_empty() {
+            let report = apply_to_store(&self.store, &self.topics, batch, now_millis())
+                .await
+                .map_err(|e| Attempt::Failed(e.into()))?;
+            *committed = Some(report);
+            if self.crash_point == Some(CrashPoint::AfterDatabaseCommit) {
+                tracing::error!("crash point reached: stopping before the relay");
+                return Err(Attempt::Crash);
             }
         }
-        tx.commit().await?;
-        relay(&self.store, &self.producer).await?;
-        tracing::debug!(
-            records = batch.len(),
-            transitions = total.transitions,
-            invalidations = total.invalidations,
-            "batch applied"
-        );
+        let sent = relay(&self.store, &self.producer)
+            .await
+            .map_err(|e| Attempt::Failed(e.into()))?;
+        for (topic, n) in sent {
+            self.metrics
+                .outputs
+                .with_label_values(&[topic.as_str()])
+                .inc_by(n);
+        }
         Ok(())
     }
 
-    async fn dead_letter(
-        &self,
-        tx: &mut StoreTx,
-        message: &OwnedMessage,
-        reason: String,
-        now_ms: i64,
-    ) -> Result<(), StoreError> {
-        tracing::warn!(topic = message.topic(), partition = message.partition(), offset = message.offset(), %reason, "record cannot be processed; dead-lettering it");
-        let headers = message
-            .headers()
-            .map(|h| {
-                h.iter()
-                    .map(|h| {
-                        (
-                            h.key.to_owned(),
-                            String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned(),
-                        )
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        let key = message
-            .key()
-            .map(|k| String::from_utf8_lossy(k).into_owned());
-        let record = DeadLetterRecord {
-            version: OUTPUT_VERSION,
-            source_topic: message.topic().to_owned(),
-            partition: message.partition(),
-            offset: message.offset(),
-            error: reason,
-            error_class: None,
-            failed_at_ms: now_ms,
-            original_key: key.clone(),
-            original_value_base64: STANDARD.encode(message.payload().unwrap_or_default()),
-            original_headers: headers,
-        };
-        tx.enqueue_json(
-            &self.topics.name(DLQ),
-            key.as_deref().unwrap_or(""),
-            &record,
-            &source_id(message),
-            now_ms,
-        )
-        .await
+    fn pause(&self) -> Option<TopicPartitionList> {
+        let assignment = self.consumer.assignment().ok()?;
+        match self.consumer.pause(&assignment) {
+            Ok(()) => Some(assignment),
+            Err(error) => {
+                tracing::debug!(%error, "cannot pause partitions");
+                None
+            }
+        }
     }
 
-    fn commit(&self, batch: &[OwnedMessage]) {
-        let mut next: HashMap<(String, i32), i64> = HashMap::new();
+    /// Stores the batch's next offsets and commits them asynchronously. A lost
+    /// commit only means the batch is redelivered, and its claimed event ids make
+    /// that a no-op; revocation and shutdown commit what is stored synchronously.
+    fn store_offsets(&self, batch: &[OwnedMessage]) {
+        let mut next: HashMap<(&str, i32), i64> = HashMap::new();
         for message in batch {
             let entry = next
-                .entry((message.topic().to_owned(), message.partition()))
+                .entry((message.topic(), message.partition()))
                 .or_insert(0);
             *entry = (*entry).max(message.offset() + 1);
         }
         let mut offsets = TopicPartitionList::new();
         for ((topic, partition), offset) in next {
             if let Err(error) =
-                offsets.add_partition_offset(&topic, partition, Offset::Offset(offset))
+                offsets.add_partition_offset(topic, partition, Offset::Offset(offset))
             {
                 tracing::warn!(%error, "cannot record an offset");
             }
         }
-        // Asynchronous: if the commit is lost, the batch is redelivered and its
-        // claimed event ids make it a no-op.
-        if let Err(error) = self.consumer.commit(&offsets, CommitMode::Async) {
+        if let Err(error) = self.consumer.store_offsets(&offsets) {
+            tracing::info!(%error, "cannot store offsets (partitions reassigned?); the batch will be redelivered and skipped");
+            return;
+        }
+        if let Err(error) = self.consumer.commit_consumer_state(CommitMode::Async) {
             tracing::warn!(%error, "offset commit failed; the batch will be redelivered and skipped");
         }
     }
 }
 
-fn parse<T: serde::de::DeserializeOwned>(message: &OwnedMessage, what: &str) -> Result<T, String> {
-    let payload = message
-        .payload()
-        .ok_or_else(|| "record has no value".to_owned())?;
-    serde_json::from_slice(payload).map_err(|e| {
-        format!(
-            "not {what}: {} at line {}, column {}",
-            json_error_category(&e),
-            e.line(),
-            e.column()
-        )
-    })
-}
-
-/// Where a record came from: `topic/partition/offset`, unique per record.
-fn source_id(message: &OwnedMessage) -> String {
-    format!(
-        "{}/{}/{}",
-        message.topic(),
-        message.partition(),
-        message.offset()
-    )
+enum Attempt {
+    Failed(BatchError),
+    Crash,
 }
 
 /// Shutdown was asked for, or whoever could ask is gone (a dropped sender would

@@ -3,6 +3,7 @@
 //! event changes nothing.
 
 use graphhook_kafka::Topics;
+use graphhook_schema::account::{AccountState, Reason};
 use graphhook_schema::graph_error::{classify, ErrorClass};
 use graphhook_schema::output::{
     AccountTransitionRecord, GraphErrorReport, MetricsInvalidationRecord, MetricsScope,
@@ -13,18 +14,21 @@ use graphhook_schema::InboundEvent;
 use serde::Serialize;
 
 use crate::account::{apply, Transition, Trigger};
+use crate::deletion::carry_out;
 use crate::engagement::{engagement, StaleMetrics};
 use crate::feed::page_post_status;
 use crate::store::{PostStatus, StoreError, StoreTx};
 use crate::triggers::{account_trigger, Target};
 
 /// What handling an event did, for metrics and logs.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Outcome {
     /// The event was handled before; nothing was done.
     pub duplicate: bool,
-    /// Account transitions written.
-    pub transitions: usize,
+    /// Account transitions written: new state and reason of each.
+    pub transitions: Vec<(AccountState, Reason)>,
+    /// A data-deletion request was carried out.
+    pub data_deleted: bool,
     /// Engagement records written.
     pub engagement: usize,
     /// Invalidation records written (fresh -> stale).
@@ -48,8 +52,16 @@ pub async fn handle(
         return Ok(outcome);
     }
     if let Some((trigger, target)) = account_trigger(event) {
+        let accounts = match target {
+            Target::Accounts(ids) => ids,
+            Target::User(user) => tx.accounts_of_user(&event.app_id, &user).await?,
+        };
         outcome.transitions =
-            transition_accounts(tx, topics, event, trigger, target, now_ms).await?;
+            transition_accounts(tx, topics, event, trigger, &accounts, now_ms).await?;
+        if trigger == Trigger::DataDeletionRequested {
+            carry_out(tx, event, &accounts, now_ms).await?;
+            outcome.data_deleted = true;
+        }
     }
     if let Some(found) = engagement(event) {
         tx.ensure_account(&event.app_id, &event.account_id, now_ms)
@@ -142,7 +154,7 @@ pub async fn handle_graph_error(
             now_ms,
         )
         .await?;
-        outcome.transitions = 1;
+        outcome.transitions.push((transition.to, transition.reason));
     }
     Ok((class, outcome))
 }
@@ -171,24 +183,18 @@ async fn transition_accounts(
     topics: &Topics,
     event: &InboundEvent,
     trigger: Trigger,
-    target: Target,
+    accounts: &[String],
     now_ms: i64,
-) -> Result<usize, StoreError> {
-    let accounts = match target {
-        Target::Accounts(ids) => ids,
-        Target::User(user) => tx.accounts_of_user(&event.app_id, &user).await?,
-    };
-    let mut written = 0;
+) -> Result<Vec<(AccountState, Reason)>, StoreError> {
+    let mut written = Vec::new();
     for account_id in accounts {
-        let account = tx
-            .ensure_account(&event.app_id, &account_id, now_ms)
-            .await?;
+        let account = tx.ensure_account(&event.app_id, account_id, now_ms).await?;
         let Some(transition) = apply(account.snapshot, trigger, event.effective_time_ms()) else {
             continue;
         };
         tx.save_transition(
             &event.app_id,
-            &account_id,
+            account_id,
             &transition,
             event.event_id.as_str(),
             now_ms,
@@ -197,18 +203,18 @@ async fn transition_accounts(
         let record = transition_record(
             event.event_id.as_str(),
             &event.app_id,
-            &account_id,
+            account_id,
             &transition,
         );
         tx.enqueue_json(
             &topics.name(ACCOUNTS),
-            &account_id,
+            account_id,
             &record,
             event.event_id.as_str(),
             now_ms,
         )
         .await?;
-        written += 1;
+        written.push((transition.to, transition.reason));
     }
     Ok(written)
 }

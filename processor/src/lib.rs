@@ -3,10 +3,16 @@
 //! topics through a transactional outbox.
 
 pub mod account;
+pub mod batch;
 pub mod consumer;
+pub mod context;
+pub mod deletion;
 pub mod engagement;
 pub mod feed;
 pub mod handler;
+pub mod health;
+pub mod http;
+pub mod metrics;
 pub mod relay;
 pub mod settings;
 pub mod startup;

@@ -3,6 +3,7 @@
 //! finish what a crash interrupted). A record may therefore be sent twice after a
 //! crash; it carries its source event id so consumers can drop the repeat.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use graphhook_schema::topics::headers;
@@ -28,9 +29,12 @@ const PAGE: i64 = 1_000;
 /// How long a record may wait in the producer queue.
 const ENQUEUE_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Relays every pending outbox row; returns how many were sent.
-pub async fn relay(store: &Store, producer: &FutureProducer) -> Result<usize, RelayError> {
-    let mut sent = 0;
+/// Relays every pending outbox row; returns how many were sent, by topic.
+pub async fn relay(
+    store: &Store,
+    producer: &FutureProducer,
+) -> Result<BTreeMap<String, u64>, RelayError> {
+    let mut sent = BTreeMap::new();
     loop {
         let rows = store.pending_outbox(PAGE).await?;
         if rows.is_empty() {
@@ -53,6 +57,8 @@ pub async fn relay(store: &Store, producer: &FutureProducer) -> Result<usize, Re
         }
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
         store.delete_outbox(&ids).await?;
-        sent += rows.len();
+        for row in rows {
+            *sent.entry(row.topic).or_default() += 1;
+        }
     }
 }

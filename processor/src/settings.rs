@@ -1,12 +1,20 @@
 //! The `[processor]` configuration section.
 
+use std::net::SocketAddr;
+
 use graphhook_kafka::SettingsError;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 /// How the processor consumes and stores.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ProcessorSettings {
+    /// Address of the processor's HTTP server (`/healthz`, `/readyz`, `/metrics`,
+    /// `/data-deletion/{code}`, the admin API). Port 0 picks a free port (tests).
+    pub listen: SocketAddr,
+    /// Bearer token of the admin API under `/v1`; without it the API is off (404).
+    pub admin_token: Option<SecretString>,
     /// `postgres://...` in production; `sqlite://graphhook.db?mode=rwc` by default
     /// (the embedded mode).
     pub database_url: String,
@@ -26,6 +34,8 @@ pub struct ProcessorSettings {
 impl Default for ProcessorSettings {
     fn default() -> Self {
         ProcessorSettings {
+            listen: SocketAddr::from(([0, 0, 0, 0], 8081)),
+            admin_token: None,
             database_url: "sqlite://graphhook.db?mode=rwc".to_owned(),
             max_connections: 8,
             group_id: "graphhook-processor".to_owned(),
@@ -59,6 +69,14 @@ impl ProcessorSettings {
                 "processor.batch_size",
                 "must be between 1 and 10000",
             ));
+        }
+        if let Some(token) = &self.admin_token {
+            if token.expose_secret().trim().len() < 16 {
+                return Err(SettingsError::new(
+                    "processor.admin_token",
+                    "must be at least 16 characters",
+                ));
+            }
         }
         if self.retry_initial_ms == 0 {
             return Err(SettingsError::new(

@@ -1,13 +1,21 @@
-//! Builds the processor: store (migrated), output producer, subscribed consumer.
+//! Builds the processor: store (migrated), output producer, subscribed consumer,
+//! HTTP server. Like ingest's `Application::build`, binding port 0 picks a free port.
 
+use std::net::TcpListener;
 use std::time::Duration;
 
+use actix_web::dev::{Server, ServerHandle};
 use graphhook_kafka::{base_config, producer_config, KafkaSettings, Topics};
 use graphhook_schema::topics::GRAPH_ERRORS;
-use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::consumer::Consumer;
 use rdkafka::error::KafkaError;
+use tokio::sync::watch;
 
-use crate::consumer::EventLoop;
+use crate::consumer::{EventLoop, ProcessorConsumer};
+use crate::context::ProcessorContext;
+use crate::health::Health;
+use crate::http::{serve, ProcessorState};
+use crate::metrics::ProcessorMetrics;
 use crate::settings::ProcessorSettings;
 use crate::store::{Store, StoreError};
 
@@ -20,34 +28,99 @@ pub enum StartError {
     /// A Kafka client could not be created or subscribed.
     #[error("cannot set up the processor's Kafka clients")]
     Kafka(#[from] KafkaError),
+    /// The HTTP listen address could not be bound.
+    #[error("cannot listen on {address}")]
+    Bind {
+        /// The address.
+        address: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Metrics could not be registered.
+    #[error("cannot register metrics")]
+    Metrics(#[from] prometheus::Error),
 }
 
-/// Connects everything; the returned loop runs until shutdown.
-pub async fn start(
-    settings: &ProcessorSettings,
-    kafka: &KafkaSettings,
-    bootstrap: &str,
-) -> Result<EventLoop, StartError> {
-    let store = Store::connect(&settings.database_url, settings.max_connections).await?;
-    store.migrate().await?;
-    let topics = Topics::new(&kafka.topic_prefix);
-    let producer = producer_config(kafka, bootstrap).create()?;
-    let mut config = base_config(kafka, bootstrap);
-    config
-        .set("group.id", &settings.group_id)
-        .set("enable.auto.commit", "false")
-        .set("auto.offset.reset", "earliest")
-        .set("max.poll.interval.ms", "600000");
-    let consumer: StreamConsumer = config.create()?;
-    consumer.subscribe(&[&topics.events(), &topics.name(GRAPH_ERRORS)])?;
-    tracing::info!(engine = store.engine().name(), group = %settings.group_id, "processor started");
-    Ok(EventLoop {
-        store,
-        consumer,
-        producer,
-        topics,
-        batch_size: settings.batch_size,
-        batch_wait: Duration::from_millis(settings.batch_wait_ms),
-        retry_initial: Duration::from_millis(settings.retry_initial_ms),
-    })
+/// A built, not yet running, processor.
+pub struct Processor {
+    /// The consumer loop (public so tests can set a crash point).
+    pub event_loop: EventLoop,
+    server: Server,
+    port: u16,
+}
+
+impl Processor {
+    /// Connects and migrates the store, creates the Kafka clients, subscribes, and
+    /// binds the HTTP server.
+    pub async fn build(
+        settings: &ProcessorSettings,
+        kafka: &KafkaSettings,
+        bootstrap: &str,
+    ) -> Result<Self, StartError> {
+        let store = Store::connect(&settings.database_url, settings.max_connections).await?;
+        store.migrate().await?;
+        let metrics = ProcessorMetrics::new()?;
+        let health = Health::new(metrics.ready.clone());
+        let topics = Topics::new(&kafka.topic_prefix);
+        let producer = producer_config(kafka, bootstrap).create()?;
+        let mut config = base_config(kafka, bootstrap);
+        config
+            .set("group.id", &settings.group_id)
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("statistics.interval.ms", "5000");
+        let consumer: ProcessorConsumer =
+            config.create_with_context(ProcessorContext::new(metrics.clone()))?;
+        consumer.subscribe(&[&topics.events(), &topics.name(GRAPH_ERRORS)])?;
+        let bind_error = |source| StartError::Bind {
+            address: settings.listen.to_string(),
+            source,
+        };
+        let listener = TcpListener::bind(settings.listen).map_err(bind_error)?;
+        let port = listener.local_addr().map_err(bind_error)?.port();
+        let state = ProcessorState {
+            store: store.clone(),
+            health: health.clone(),
+            metrics: metrics.clone(),
+            admin_token: settings.admin_token.clone(),
+        };
+        let server = serve(listener, state).map_err(bind_error)?;
+        if settings.admin_token.is_none() {
+            tracing::warn!("processor.admin_token is not set: the admin API is off");
+        }
+        tracing::info!(engine = store.engine().name(), group = %settings.group_id, port, "processor started");
+        Ok(Processor {
+            event_loop: EventLoop {
+                store,
+                consumer,
+                producer,
+                topics,
+                batch_size: settings.batch_size,
+                batch_wait: Duration::from_millis(settings.batch_wait_ms),
+                retry_initial: Duration::from_millis(settings.retry_initial_ms),
+                health,
+                metrics,
+                crash_point: None,
+            },
+            server,
+            port,
+        })
+    }
+
+    /// The HTTP port actually bound.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Processes until `shutdown` turns true (finishing the batch in hand and
+    /// committing its offsets), then stops the HTTP server.
+    pub async fn run_until_stopped(self, shutdown: watch::Receiver<bool>) {
+        let handle: ServerHandle = self.server.handle();
+        let server = tokio::spawn(self.server);
+        self.event_loop.run(shutdown).await;
+        handle.stop(true).await;
+        let _ = server.await;
+    }
 }

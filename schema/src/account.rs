@@ -57,3 +57,66 @@ pub enum Reason {
     /// A token refresh finished.
     RefreshCompleted,
 }
+
+impl AccountState {
+    /// The state as written in records and labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountState::Active => "active",
+            AccountState::Refreshing => "refreshing",
+            AccountState::ReconnectRequired => "reconnect_required",
+            AccountState::Revoked => "revoked",
+        }
+    }
+}
+
+impl Reason {
+    /// The reason as written in records and labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::AppRemoved => "app_removed",
+            Reason::DataDeletionRequested => "data_deletion_requested",
+            Reason::PermissionRevoked => "permission_revoked",
+            Reason::PermissionGranted => "permission_granted",
+            Reason::TokenInvalid => "token_invalid",
+            Reason::PermissionMissing => "permission_missing",
+            Reason::PageRoleLost => "page_role_lost",
+            Reason::AccountRestricted => "account_restricted",
+            Reason::Reconnected => "reconnected",
+            Reason::RefreshStarted => "refresh_started",
+            Reason::RefreshCompleted => "refresh_completed",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_match_the_serialized_names() {
+        for state in [
+            AccountState::Active,
+            AccountState::Refreshing,
+            AccountState::ReconnectRequired,
+            AccountState::Revoked,
+        ] {
+            assert_eq!(serde_json::to_value(state).unwrap(), state.as_str());
+        }
+        for reason in [
+            Reason::AppRemoved,
+            Reason::DataDeletionRequested,
+            Reason::PermissionRevoked,
+            Reason::PermissionGranted,
+            Reason::TokenInvalid,
+            Reason::PermissionMissing,
+            Reason::PageRoleLost,
+            Reason::AccountRestricted,
+            Reason::Reconnected,
+            Reason::RefreshStarted,
+            Reason::RefreshCompleted,
+        ] {
+            assert_eq!(serde_json::to_value(reason).unwrap(), reason.as_str());
+        }
+    }
+}

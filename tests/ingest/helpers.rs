@@ -34,6 +34,7 @@ pub fn test_settings() -> Settings {
     settings.kafka.topic_prefix = format!("test-{}.", uuid::Uuid::new_v4().simple());
     settings.kafka.partitions = 2;
     settings.ingest.listen = "127.0.0.1:0".parse().unwrap();
+    settings.processor.listen = "127.0.0.1:0".parse().unwrap();
     settings.ingest.workers = Some(2);
     settings.ingest.public_base_url = Some("https://hooks.example.com/graphhook/".parse().unwrap());
     settings.apps.insert(

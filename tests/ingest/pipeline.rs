@@ -24,9 +24,10 @@ async fn pipeline() -> (TestApp, Store, tokio::sync::watch::Sender<bool>) {
         s.processor.group_id = format!("test-{}", uuid::Uuid::new_v4().simple());
     })
     .await;
-    let (stop, _task) = start_processor(&app.settings, &app.bus)
+    let stop = start_processor(&app.settings, &app.bus)
         .await
-        .expect("processor starts");
+        .expect("processor starts")
+        .stop;
     let store = Store::connect(&database, 2).await.expect("store");
     (app, store, stop)
 }

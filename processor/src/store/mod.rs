@@ -7,12 +7,16 @@
 //! parameters numbered by first appearance, so every query must introduce its
 //! placeholders in ascending order.
 
+mod admin;
+mod deletion;
 mod transaction;
 
 use sqlx::any::{install_default_drivers, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::AnyPool;
 
+pub use admin::{MetricsEntry, Registration, TransitionRow};
+pub use deletion::DeletionStatus;
 pub use transaction::{AccountRow, OutboxRow, PostStatus, StoreTx};
 
 static POSTGRES: Migrator = sqlx::migrate!("../migrations/postgres");
@@ -94,6 +98,16 @@ impl Store {
             Engine::Sqlite => &SQLITE,
         };
         migrator.run(&self.pool).await?;
+        Ok(())
+    }
+
+    pub(super) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Answers when the database does (readiness).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
 

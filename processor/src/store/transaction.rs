@@ -4,9 +4,10 @@ use graphhook_schema::account::{AccountState, Reason};
 use graphhook_schema::output::PublishStatus;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use sqlx::any::AnyRow;
 use sqlx::{Any, AnyPool, Row, Transaction};
 
-use super::StoreError;
+use super::{Registration, StoreError};
 use crate::account::{Snapshot, Transition};
 
 /// An account as stored.
@@ -18,6 +19,10 @@ pub struct AccountRow {
     pub account_id: String,
     /// The app-scoped id of the user who connected it.
     pub user_id: Option<String>,
+    /// The operator's tenant the account belongs to.
+    pub tenant: Option<String>,
+    /// The linked Facebook Page id.
+    pub page_id: Option<String>,
     /// State, reason and when it changed.
     pub snapshot: Snapshot,
 }
@@ -52,20 +57,41 @@ pub struct PostStatus<'a> {
 
 /// A transaction on the store. Dropping it without `commit` rolls everything back.
 pub struct StoreTx {
-    tx: Transaction<'static, Any>,
+    pub(super) tx: Transaction<'static, Any>,
 }
 
 /// Text form of a snake_case serde enum.
-fn name<T: Serialize>(value: &T) -> String {
+pub(super) fn name<T: Serialize>(value: &T) -> String {
     serde_json::to_value(value)
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_default()
 }
 
-fn parse<T: DeserializeOwned>(text: &str) -> Result<T, StoreError> {
+pub(super) fn parse<T: DeserializeOwned>(text: &str) -> Result<T, StoreError> {
     serde_json::from_value(serde_json::Value::String(text.to_owned()))
         .map_err(|_| StoreError::Corrupt(text.to_owned()))
+}
+
+/// The columns [`account_from_row`] reads.
+pub(super) const ACCOUNT_COLUMNS: &str =
+    "app_id, account_id, user_id, tenant, page_id, state, reason, state_changed_at_ms";
+
+/// Reads an account selected with [`ACCOUNT_COLUMNS`].
+pub(super) fn account_from_row(row: &AnyRow) -> Result<AccountRow, StoreError> {
+    let reason: Option<String> = row.try_get("reason")?;
+    Ok(AccountRow {
+        app_id: row.try_get("app_id")?,
+        account_id: row.try_get("account_id")?,
+        user_id: row.try_get("user_id")?,
+        tenant: row.try_get("tenant")?,
+        page_id: row.try_get("page_id")?,
+        snapshot: Snapshot {
+            state: parse(&row.try_get::<String, _>("state")?)?,
+            reason: reason.as_deref().map(parse::<Reason>).transpose()?,
+            changed_at_ms: row.try_get("state_changed_at_ms")?,
+        },
+    })
 }
 
 impl StoreTx {
@@ -118,15 +144,13 @@ impl StoreTx {
         user_id: &str,
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        self.ensure_account(app_id, account_id, now_ms).await?;
-        sqlx::query("UPDATE accounts SET user_id = $1, updated_at_ms = $2 WHERE app_id = $3 AND account_id = $4")
-            .bind(user_id)
-            .bind(now_ms)
-            .bind(app_id)
-            .bind(account_id)
-            .execute(&mut *self.tx)
-            .await?;
-        Ok(())
+        let registration = Registration {
+            user_id: Some(user_id.to_owned()),
+            ..Registration::default()
+        };
+        self.register(app_id, account_id, &registration, now_ms)
+            .await
+            .map(|_| ())
     }
 
     /// The account, if known.
@@ -135,28 +159,14 @@ impl StoreTx {
         app_id: &str,
         account_id: &str,
     ) -> Result<Option<AccountRow>, StoreError> {
-        let row = sqlx::query(
-            "SELECT app_id, account_id, user_id, state, reason, state_changed_at_ms \
-             FROM accounts WHERE app_id = $1 AND account_id = $2",
-        )
+        let row = sqlx::query(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE app_id = $1 AND account_id = $2"
+        ))
         .bind(app_id)
         .bind(account_id)
         .fetch_optional(&mut *self.tx)
         .await?;
-        row.map(|row| {
-            let reason: Option<String> = row.try_get("reason")?;
-            Ok(AccountRow {
-                app_id: row.try_get("app_id")?,
-                account_id: row.try_get("account_id")?,
-                user_id: row.try_get("user_id")?,
-                snapshot: Snapshot {
-                    state: parse(&row.try_get::<String, _>("state")?)?,
-                    reason: reason.as_deref().map(parse::<Reason>).transpose()?,
-                    changed_at_ms: row.try_get("state_changed_at_ms")?,
-                },
-            })
-        })
-        .transpose()
+        row.as_ref().map(account_from_row).transpose()
     }
 
     /// The accounts a user connected.

@@ -1,0 +1,221 @@
+//! The admin API under `/v1`, behind the configured bearer token: register or update
+//! accounts, read one with its recent transitions, list accounts by state, read and
+//! refresh cached metrics.
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use graphhook_schema::account::{AccountState, Reason};
+use graphhook_schema::time::now_millis;
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use subtle::ConstantTimeEq;
+
+use super::problems::ApiError;
+use super::ProcessorState;
+use crate::store::{AccountRow, Registration};
+
+/// Transitions shown with an account.
+const RECENT_TRANSITIONS: i64 = 20;
+/// Largest page of a listing.
+const MAX_PAGE: i64 = 1_000;
+
+/// Proof that the request carried the admin bearer token.
+pub struct Admin;
+
+impl FromRequest for Admin {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(authorize(req))
+    }
+}
+
+fn authorize(req: &HttpRequest) -> Result<Admin, ApiError> {
+    let state = req
+        .app_data::<web::Data<ProcessorState>>()
+        .ok_or(ApiError::RouteNotFound)?;
+    let expected = state.admin_token.as_ref().ok_or(ApiError::RouteNotFound)?;
+    let given = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or(ApiError::Unauthorized)?;
+    if bool::from(
+        expected
+            .expose_secret()
+            .as_bytes()
+            .ct_eq(given.trim().as_bytes()),
+    ) {
+        Ok(Admin)
+    } else {
+        Err(ApiError::Unauthorized)
+    }
+}
+
+/// An account as the API shows it.
+#[derive(Debug, Serialize)]
+struct AccountView {
+    app_id: String,
+    account_id: String,
+    tenant: Option<String>,
+    page_id: Option<String>,
+    user_id: Option<String>,
+    state: AccountState,
+    reason: Option<Reason>,
+    state_changed_at_ms: Option<i64>,
+}
+
+impl From<AccountRow> for AccountView {
+    fn from(row: AccountRow) -> Self {
+        AccountView {
+            app_id: row.app_id,
+            account_id: row.account_id,
+            tenant: row.tenant,
+            page_id: row.page_id,
+            user_id: row.user_id,
+            state: row.snapshot.state,
+            reason: row.snapshot.reason,
+            state_changed_at_ms: (row.snapshot.changed_at_ms != i64::MIN)
+                .then_some(row.snapshot.changed_at_ms),
+        }
+    }
+}
+
+/// `PUT /v1/apps/{app_id}/accounts/{account_id}`: registers or updates an account.
+pub async fn put_account(
+    _: Admin,
+    state: web::Data<ProcessorState>,
+    path: web::Path<(String, String)>,
+    body: web::Json<Registration>,
+) -> Result<HttpResponse, ApiError> {
+    let (app_id, account_id) = path.into_inner();
+    let mut tx = state.store.begin().await?;
+    let row = tx
+        .register(&app_id, &account_id, &body, now_millis())
+        .await?;
+    tx.commit().await?;
+    tracing::info!(%app_id, %account_id, "account registered");
+    Ok(HttpResponse::Ok().json(AccountView::from(row)))
+}
+
+/// `GET /v1/apps/{app_id}/accounts/{account_id}`: the account and its recent
+/// transitions, newest first.
+pub async fn get_account(
+    _: Admin,
+    state: web::Data<ProcessorState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (app_id, account_id) = path.into_inner();
+    let (row, transitions) = state
+        .store
+        .account_with_transitions(&app_id, &account_id, RECENT_TRANSITIONS)
+        .await?
+        .ok_or(ApiError::NotFound("account"))?;
+    Ok(HttpResponse::Ok().json(json!({
+        "account": AccountView::from(row),
+        "transitions": transitions,
+    })))
+}
+
+/// Query of a listing.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    state: AccountState,
+    #[serde(default)]
+    after: String,
+    limit: Option<i64>,
+}
+
+/// `GET /v1/apps/{app_id}/accounts?state=...&after=...&limit=...`: accounts in a
+/// state, by account id; `next_after` continues the listing.
+pub async fn list_accounts(
+    _: Admin,
+    state: web::Data<ProcessorState>,
+    path: web::Path<String>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::BadRequest(format!(
+            "limit must be between 1 and {MAX_PAGE}"
+        )));
+    }
+    let rows = state
+        .store
+        .accounts_in_state(&path, query.state, &query.after, limit)
+        .await?;
+    let next_after = (rows.len() as i64 == limit)
+        .then(|| rows.last().map(|r| r.account_id.clone()))
+        .flatten();
+    let accounts: Vec<AccountView> = rows.into_iter().map(AccountView::from).collect();
+    Ok(HttpResponse::Ok().json(json!({ "accounts": accounts, "next_after": next_after })))
+}
+
+/// `GET /v1/apps/{app_id}/accounts/{account_id}/metrics` (the account's) and
+/// `.../media/{media_id}/metrics`: cached values with their freshness.
+pub async fn get_metrics(
+    _: Admin,
+    state: web::Data<ProcessorState>,
+    path: web::Path<MetricsPath>,
+) -> Result<HttpResponse, ApiError> {
+    let media_id = path.media_id.as_deref().unwrap_or("");
+    let entry = state
+        .store
+        .metrics_entry(&path.app_id, &path.account_id, media_id)
+        .await?
+        .ok_or(ApiError::NotFound("cached metrics entry"))?;
+    Ok(HttpResponse::Ok().json(entry))
+}
+
+/// Freshly fetched values a client service stores.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FreshValues {
+    values: serde_json::Map<String, serde_json::Value>,
+    fetched_at_ms: Option<i64>,
+}
+
+/// `PUT .../metrics`: stores freshly fetched values; the entry is fresh until the
+/// next event invalidates it.
+pub async fn put_metrics(
+    _: Admin,
+    state: web::Data<ProcessorState>,
+    path: web::Path<MetricsPath>,
+    body: web::Json<FreshValues>,
+) -> Result<HttpResponse, ApiError> {
+    let media_id = path.media_id.as_deref().unwrap_or("");
+    let values =
+        serde_json::to_string(&body.values).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let now = now_millis();
+    let mut tx = state.store.begin().await?;
+    tx.ensure_account(&path.app_id, &path.account_id, now)
+        .await?;
+    tx.write_fresh(
+        &path.app_id,
+        &path.account_id,
+        media_id,
+        &values,
+        body.fetched_at_ms.unwrap_or(now),
+    )
+    .await?;
+    tx.commit().await?;
+    let entry = state
+        .store
+        .metrics_entry(&path.app_id, &path.account_id, media_id)
+        .await?
+        .ok_or(ApiError::NotFound("cached metrics entry"))?;
+    Ok(HttpResponse::Ok().json(entry))
+}
+
+/// Path of a metrics entry.
+#[derive(Debug, Deserialize)]
+pub struct MetricsPath {
+    app_id: String,
+    account_id: String,
+    media_id: Option<String>,
+}

@@ -1,0 +1,84 @@
+//! The processor's HTTP server: `/healthz`, `/readyz`, `/metrics`, the public
+//! data-deletion status page and the admin API under `/v1`.
+
+mod admin;
+mod ops;
+mod problems;
+
+use std::net::TcpListener;
+
+use actix_web::dev::Server;
+use actix_web::{web, App, HttpResponse, HttpServer};
+use secrecy::SecretString;
+use tracing_actix_web::TracingLogger;
+
+pub use problems::ApiError;
+
+use crate::health::Health;
+use crate::metrics::ProcessorMetrics;
+use crate::store::Store;
+
+/// What the handlers share.
+#[derive(Debug)]
+pub struct ProcessorState {
+    /// The store.
+    pub store: Store,
+    /// Readiness of the consumer loop.
+    pub health: Health,
+    /// The processor's metrics.
+    pub metrics: ProcessorMetrics,
+    /// The admin API's bearer token; without it `/v1` answers 404.
+    pub admin_token: Option<SecretString>,
+}
+
+/// Builds the server on `listener` (signals are left to the caller, who stops it
+/// through its handle once the consumer loop has finished).
+pub fn serve(listener: TcpListener, state: ProcessorState) -> std::io::Result<Server> {
+    let state = web::Data::new(state);
+    Ok(HttpServer::new(move || {
+        App::new()
+            .wrap(TracingLogger::default())
+            .configure(|cfg| routes(cfg, state.clone()))
+    })
+    .workers(2)
+    .disable_signals()
+    .listen(listener)?
+    .run())
+}
+
+/// Registers the processor's routes and state on an actix `App`.
+pub fn routes(cfg: &mut web::ServiceConfig, state: web::Data<ProcessorState>) {
+    let json_errors = web::JsonConfig::default()
+        .error_handler(|error, _| ApiError::BadRequest(error.to_string()).into());
+    let query_errors = web::QueryConfig::default()
+        .error_handler(|error, _| ApiError::BadRequest(error.to_string()).into());
+    cfg.app_data(state)
+        .app_data(json_errors)
+        .app_data(query_errors)
+        .route("/healthz", web::get().to(ops::healthz))
+        .route("/readyz", web::get().to(ops::readyz))
+        .route("/metrics", web::get().to(ops::metrics))
+        .route("/data-deletion/{code}", web::get().to(ops::deletion_status))
+        .service(
+            web::scope("/v1/apps/{app_id}/accounts")
+                .route("", web::get().to(admin::list_accounts))
+                .service(
+                    web::resource("/{account_id}")
+                        .route(web::get().to(admin::get_account))
+                        .route(web::put().to(admin::put_account)),
+                )
+                .service(
+                    web::resource([
+                        "/{account_id}/metrics",
+                        "/{account_id}/media/{media_id}/metrics",
+                    ])
+                    .route(web::get().to(admin::get_metrics))
+                    .route(web::put().to(admin::put_metrics)),
+                ),
+        )
+        .default_service(web::to(not_found));
+}
+
+async fn not_found() -> HttpResponse {
+    actix_web::ResponseError::error_response(&ApiError::RouteNotFound)
+}

@@ -1,0 +1,118 @@
+//! The HTTP error boundary of the processor: every handler error is an
+//! [`ApiError`], and this module alone decides its status and problem body
+//! (`application/problem+json`, `Retry-After` on 503). Causes are logged, never sent.
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+use crate::store::StoreError;
+
+/// Seconds a caller is asked to wait after a 503.
+const RETRY_AFTER_SECS: &str = "5";
+
+/// Everything the processor's handlers can answer besides success.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// No route matches, or the admin API is not configured.
+    #[error("no such route")]
+    RouteNotFound,
+    /// No bearer token, or the wrong one.
+    #[error("missing or wrong bearer token")]
+    Unauthorized,
+    /// The named resource does not exist.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The request is malformed.
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// The database failed.
+    #[error("database unavailable")]
+    Store(#[from] StoreError),
+    /// The processor is stalled (readiness).
+    #[error("not ready: {0}")]
+    NotReady(String),
+}
+
+#[derive(Debug, Serialize)]
+struct Problem {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    title: &'static str,
+    status: u16,
+    detail: String,
+}
+
+impl ApiError {
+    fn problem(&self) -> (&'static str, &'static str, String) {
+        match self {
+            ApiError::RouteNotFound => (
+                "urn:graphhook:problem:not-found",
+                "Not found",
+                "No such route.".into(),
+            ),
+            ApiError::Unauthorized => (
+                "urn:graphhook:problem:unauthorized",
+                "Unauthorized",
+                "A valid bearer token is required.".into(),
+            ),
+            ApiError::NotFound(what) => (
+                "urn:graphhook:problem:not-found",
+                "Not found",
+                format!("No such {what}."),
+            ),
+            ApiError::BadRequest(detail) => (
+                "urn:graphhook:problem:bad-request",
+                "Bad request",
+                detail.clone(),
+            ),
+            ApiError::Store(_) => (
+                "urn:graphhook:problem:unavailable",
+                "Temporarily unavailable",
+                "The database is not available; retry later.".into(),
+            ),
+            ApiError::NotReady(reason) => (
+                "urn:graphhook:problem:not-ready",
+                "Not ready",
+                format!("The processor is not processing: {reason}."),
+            ),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::RouteNotFound | ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Store(_) | ApiError::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let ApiError::Store(error) = self {
+            tracing::warn!(%error, cause = ?std::error::Error::source(error), "request failed on the database");
+        }
+        let status = self.status_code();
+        let (kind, title, detail) = self.problem();
+        let mut response = HttpResponse::build(status);
+        response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.insert_header((
+                header::RETRY_AFTER,
+                HeaderValue::from_static(RETRY_AFTER_SECS),
+            ));
+        }
+        if status == StatusCode::UNAUTHORIZED {
+            response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+        }
+        response.json(Problem {
+            kind,
+            title,
+            status: status.as_u16(),
+            detail,
+        })
+    }
+}

@@ -1,0 +1,146 @@
+//! The processor's Prometheus metrics, served on its `/metrics`.
+//!
+//! Counters are incremented only after a batch's effects are committed and its
+//! outputs acknowledged, so a retried batch is counted once.
+
+use prometheus::{
+    exponential_buckets, register_histogram_with_registry, register_int_counter_vec_with_registry,
+    register_int_gauge_vec_with_registry, register_int_gauge_with_registry, Histogram,
+    IntCounterVec, IntGauge, IntGaugeVec, Registry,
+};
+
+/// Every metric the processor records.
+#[derive(Clone)]
+pub struct ProcessorMetrics {
+    /// The registry `/metrics` encodes.
+    pub registry: Registry,
+    /// `graphhook_processor_events_total{object,field,outcome}`; outcome is
+    /// `applied`, `duplicate` or `dead_lettered`.
+    pub events: IntCounterVec,
+    /// `graphhook_processor_batch_records`: records per applied batch.
+    pub batch_records: Histogram,
+    /// `graphhook_processor_batch_duration_seconds`: from the first attempt to
+    /// outputs acknowledged, retries included.
+    pub batch_duration: Histogram,
+    /// `graphhook_processor_webhook_to_commit_seconds`: from ingest's receipt of the
+    /// delivery to the event's effects committed and outputs acknowledged.
+    pub webhook_to_commit: Histogram,
+    /// `graphhook_processor_consumer_lag{topic,partition}`: records behind the high
+    /// watermark, from the consumer's committed offset (librdkafka statistics).
+    pub consumer_lag: IntGaugeVec,
+    /// `graphhook_processor_dead_letters_total{source_topic}`.
+    pub dead_letters: IntCounterVec,
+    /// `graphhook_processor_account_transitions_total{to,reason}`.
+    pub transitions: IntCounterVec,
+    /// `graphhook_processor_invalidations_total{outcome}`; `written` (fresh -> stale,
+    /// one record) or `coalesced` (already stale, no record).
+    pub invalidations: IntCounterVec,
+    /// `graphhook_processor_graph_errors_total{class}`: reported Graph API errors.
+    pub graph_errors: IntCounterVec,
+    /// `graphhook_processor_outputs_total{topic}`: output records acknowledged.
+    pub outputs: IntCounterVec,
+    /// `graphhook_processor_retries_total{cause}`: failed batch attempts.
+    pub retries: IntCounterVec,
+    /// `graphhook_processor_data_deletions_total`: deletion requests carried out.
+    pub data_deletions: IntCounterVec,
+    /// `graphhook_processor_ready`: 1 when processing, 0 while retrying.
+    pub ready: IntGauge,
+}
+
+impl std::fmt::Debug for ProcessorMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ProcessorMetrics")
+    }
+}
+
+/// Latency buckets from 1 ms to about 65 s.
+fn latency_buckets() -> prometheus::Result<Vec<f64>> {
+    exponential_buckets(0.001, 1.5, 28)
+}
+
+impl ProcessorMetrics {
+    /// Creates and registers every metric in a fresh registry.
+    pub fn new() -> prometheus::Result<Self> {
+        let r = Registry::new();
+        Ok(ProcessorMetrics {
+            events: register_int_counter_vec_with_registry!(
+                "graphhook_processor_events_total",
+                "Records consumed by the processor, by object, field and outcome.",
+                &["object", "field", "outcome"],
+                r
+            )?,
+            batch_records: register_histogram_with_registry!(
+                "graphhook_processor_batch_records",
+                "Records per applied batch.",
+                exponential_buckets(1.0, 2.0, 14)?,
+                r
+            )?,
+            batch_duration: register_histogram_with_registry!(
+                "graphhook_processor_batch_duration_seconds",
+                "Time to apply a batch and have its outputs acknowledged, retries included.",
+                latency_buckets()?,
+                r
+            )?,
+            webhook_to_commit: register_histogram_with_registry!(
+                "graphhook_processor_webhook_to_commit_seconds",
+                "From ingest's receipt of a delivery to its effects committed and outputs acknowledged.",
+                latency_buckets()?,
+                r
+            )?,
+            consumer_lag: register_int_gauge_vec_with_registry!(
+                "graphhook_processor_consumer_lag",
+                "Records between the committed offset and the high watermark.",
+                &["topic", "partition"],
+                r
+            )?,
+            dead_letters: register_int_counter_vec_with_registry!(
+                "graphhook_processor_dead_letters_total",
+                "Records written to the dead-letter topic, by source topic.",
+                &["source_topic"],
+                r
+            )?,
+            transitions: register_int_counter_vec_with_registry!(
+                "graphhook_processor_account_transitions_total",
+                "Account state transitions, by new state and reason.",
+                &["to", "reason"],
+                r
+            )?,
+            invalidations: register_int_counter_vec_with_registry!(
+                "graphhook_processor_invalidations_total",
+                "Cached-metrics invalidations: written (fresh to stale) or coalesced.",
+                &["outcome"],
+                r
+            )?,
+            graph_errors: register_int_counter_vec_with_registry!(
+                "graphhook_processor_graph_errors_total",
+                "Graph API errors reported by client services, by class.",
+                &["class"],
+                r
+            )?,
+            outputs: register_int_counter_vec_with_registry!(
+                "graphhook_processor_outputs_total",
+                "Output records acknowledged by Kafka, by topic.",
+                &["topic"],
+                r
+            )?,
+            retries: register_int_counter_vec_with_registry!(
+                "graphhook_processor_retries_total",
+                "Failed batch attempts (retried with backoff), by cause.",
+                &["cause"],
+                r
+            )?,
+            data_deletions: register_int_counter_vec_with_registry!(
+                "graphhook_processor_data_deletions_total",
+                "Data-deletion requests carried out, by app.",
+                &["app_id"],
+                r
+            )?,
+            ready: register_int_gauge_with_registry!(
+                "graphhook_processor_ready",
+                "1 while the processor is processing, 0 while it retries a failure.",
+                r
+            )?,
+            registry: r,
+        })
+    }
+}

@@ -1,0 +1,168 @@
+//! What the admin API reads and writes: account registration, accounts with their
+//! recent transitions, accounts by state, cached metrics with their freshness.
+
+use graphhook_schema::account::AccountState;
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+
+use super::transaction::{account_from_row, name, ACCOUNT_COLUMNS};
+use super::{AccountRow, Store, StoreError, StoreTx};
+
+/// Fields an operator registers or updates; absent fields are left as they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Registration {
+    /// The operator's tenant.
+    pub tenant: Option<String>,
+    /// The linked Facebook Page id.
+    pub page_id: Option<String>,
+    /// The app-scoped id of the user who connected the account (what deauthorize
+    /// and data-deletion callbacks carry).
+    pub user_id: Option<String>,
+}
+
+/// One recorded transition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TransitionRow {
+    /// State before.
+    pub from: String,
+    /// State after.
+    pub to: String,
+    /// Why.
+    pub reason: String,
+    /// What must be done.
+    pub action: String,
+    /// The event (or report) that caused it.
+    pub source_event_id: String,
+    /// Event time, epoch milliseconds.
+    pub occurred_at_ms: i64,
+}
+
+/// A cached metrics entry.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MetricsEntry {
+    /// The values as last fetched (or pushed), if ever.
+    pub values: Option<serde_json::Value>,
+    /// When they were fetched, epoch milliseconds.
+    pub fetched_at_ms: Option<i64>,
+    /// `false` once an event has changed them since.
+    pub fresh: bool,
+    /// Event time of the first change since the fetch.
+    pub stale_since_ms: Option<i64>,
+}
+
+impl StoreTx {
+    /// Creates the account (active) if it is new and sets the given fields.
+    pub async fn register(
+        &mut self,
+        app_id: &str,
+        account_id: &str,
+        registration: &Registration,
+        now_ms: i64,
+    ) -> Result<AccountRow, StoreError> {
+        self.ensure_account(app_id, account_id, now_ms).await?;
+        sqlx::query(
+            "UPDATE accounts SET tenant = COALESCE($1, tenant), page_id = COALESCE($2, page_id), \
+             user_id = COALESCE($3, user_id), updated_at_ms = $4 WHERE app_id = $5 AND account_id = $6",
+        )
+        .bind(registration.tenant.as_deref())
+        .bind(registration.page_id.as_deref())
+        .bind(registration.user_id.as_deref())
+        .bind(now_ms)
+        .bind(app_id)
+        .bind(account_id)
+        .execute(&mut *self.tx)
+        .await?;
+        self.ensure_account(app_id, account_id, now_ms).await
+    }
+}
+
+impl Store {
+    /// The account and its latest `limit` transitions, newest first.
+    pub async fn account_with_transitions(
+        &self,
+        app_id: &str,
+        account_id: &str,
+        limit: i64,
+    ) -> Result<Option<(AccountRow, Vec<TransitionRow>)>, StoreError> {
+        let mut tx = self.begin().await?;
+        let Some(account) = tx.account(app_id, account_id).await? else {
+            return Ok(None);
+        };
+        let rows = sqlx::query(
+            "SELECT from_state, to_state, reason, action, source_event_id, occurred_at_ms \
+             FROM account_transitions WHERE app_id = $1 AND account_id = $2 ORDER BY id DESC LIMIT $3",
+        )
+        .bind(app_id)
+        .bind(account_id)
+        .bind(limit)
+        .fetch_all(&mut *tx.tx)
+        .await?;
+        let transitions = rows
+            .iter()
+            .map(|row| {
+                Ok(TransitionRow {
+                    from: row.try_get("from_state")?,
+                    to: row.try_get("to_state")?,
+                    reason: row.try_get("reason")?,
+                    action: row.try_get("action")?,
+                    source_event_id: row.try_get("source_event_id")?,
+                    occurred_at_ms: row.try_get("occurred_at_ms")?,
+                })
+            })
+            .collect::<Result<_, StoreError>>()?;
+        Ok(Some((account, transitions)))
+    }
+
+    /// Accounts of `app_id` in `state`, ordered by account id, after `after`.
+    pub async fn accounts_in_state(
+        &self,
+        app_id: &str,
+        state: AccountState,
+        after: &str,
+        limit: i64,
+    ) -> Result<Vec<AccountRow>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE app_id = $1 AND state = $2 AND account_id > $3 \
+             ORDER BY account_id LIMIT $4"
+        ))
+        .bind(app_id)
+        .bind(name(&state))
+        .bind(after)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(account_from_row).collect()
+    }
+
+    /// The cached metrics of a media (`media_id` empty: of the account).
+    pub async fn metrics_entry(
+        &self,
+        app_id: &str,
+        account_id: &str,
+        media_id: &str,
+    ) -> Result<Option<MetricsEntry>, StoreError> {
+        let row = sqlx::query(
+            "SELECT values_json, fetched_at_ms, CAST(fresh AS BIGINT) AS fresh, stale_since_ms FROM metrics_cache \
+             WHERE app_id = $1 AND account_id = $2 AND media_id = $3",
+        )
+        .bind(app_id)
+        .bind(account_id)
+        .bind(media_id)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|row| {
+            let values: Option<String> = row.try_get("values_json")?;
+            let values = values
+                .map(|text| serde_json::from_str(&text).map_err(|_| StoreError::Corrupt(text)))
+                .transpose()?;
+            Ok(MetricsEntry {
+                values,
+                fetched_at_ms: row.try_get("fetched_at_ms")?,
+                fresh: row.try_get::<i64, _>("fresh")? == 1,
+                stale_since_ms: row.try_get("stale_since_ms")?,
+            })
+        })
+        .transpose()
+    }
+}
