@@ -10,7 +10,7 @@ use crate::helpers::{header, spawn_app, spawn_app_with, TestApp, APP, SECRET};
 const PAYLOAD: &str =
     r#"{"algorithm":"HMAC-SHA256","expires":1291840400,"issued_at":1291836800,"user_id":"218471"}"#;
 
-async fn post_callback(app: &TestApp, kind: &str, form: String) -> reqwest::Response {
+pub async fn post_callback(app: &TestApp, kind: &str, form: String) -> reqwest::Response {
     app.client
         .post(format!("{}/callbacks/{APP}/{kind}", app.address))
         .header("content-type", "application/x-www-form-urlencoded")
@@ -20,7 +20,7 @@ async fn post_callback(app: &TestApp, kind: &str, form: String) -> reqwest::Resp
         .unwrap()
 }
 
-fn signed_form(payload: &str) -> String {
+pub fn signed_form(payload: &str) -> String {
     format!(
         "signed_request={}",
         sign_signed_request(SECRET.as_bytes(), payload)

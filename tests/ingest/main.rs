@@ -3,7 +3,10 @@
 
 mod callbacks;
 mod deliveries;
+mod handlers;
 mod handshake;
+mod harness;
 mod helpers;
 mod operations;
 mod pipeline;
+mod recovery;
