@@ -14,7 +14,6 @@ use graphhook_kafka::Topics;
 use graphhook_schema::time::now_millis;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::OwnedMessage;
-use rdkafka::producer::FutureProducer;
 use rdkafka::{Message, Offset, TopicPartitionList};
 use tokio::sync::watch;
 use tokio::time::{timeout_at, Instant};
@@ -23,7 +22,7 @@ use crate::batch::{apply_to_store, BatchReport};
 use crate::context::ProcessorContext;
 use crate::health::Health;
 use crate::metrics::ProcessorMetrics;
-use crate::relay::{relay, RelayError};
+use crate::relay::{Relay, RelayError};
 use crate::store::{Store, StoreError};
 
 /// Why a batch could not be applied (all transient: the batch is retried).
@@ -65,8 +64,8 @@ pub struct EventLoop {
     pub store: Store,
     /// The subscribed consumer.
     pub consumer: ProcessorConsumer,
-    /// The output producer.
-    pub producer: FutureProducer,
+    /// Sends the outbox to Kafka.
+    pub relay: Relay,
     /// Topic names.
     pub topics: Topics,
     /// Most records per batch.
@@ -222,7 +221,9 @@ impl EventLoop {
                 return Err(Attempt::Crash);
             }
         }
-        let sent = relay(&self.store, &self.producer)
+        let sent = self
+            .relay
+            .run(&self.store)
             .await
             .map_err(|e| Attempt::Failed(e.into()))?;
         for (topic, n) in sent {

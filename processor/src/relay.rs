@@ -1,9 +1,15 @@
-//! Sends committed outbox records to Kafka and forgets them once acknowledged. Runs
+//! Sends committed outbox records to Kafka and deletes them once acknowledged. Runs
 //! after every committed batch, before its offsets are committed, and at start (to
-//! finish what a crash interrupted). A record may therefore be sent twice after a
-//! crash; it carries its source event id so consumers can drop the repeat.
+//! finish what a crash interrupted).
+//!
+//! A page of rows is locked while it is sent, so replicas never send the same row.
+//! Rows Kafka acknowledged but whose deletion failed (database down) are remembered
+//! and only deleted on the next attempt, not sent again. Only a crash between the
+//! acknowledgement and the deletion sends a record twice; every record carries its
+//! source event id (value and `graphhook-event-id` header) so consumers can drop it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use graphhook_schema::topics::headers;
@@ -24,41 +30,77 @@ pub enum RelayError {
     Kafka(#[source] rdkafka::error::KafkaError),
 }
 
-/// Outbox rows read at a time.
+/// Outbox rows sent at a time.
 const PAGE: i64 = 1_000;
 /// How long a record may wait in the producer queue.
 const ENQUEUE_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Relays every pending outbox row; returns how many were sent, by topic.
-pub async fn relay(
-    store: &Store,
-    producer: &FutureProducer,
-) -> Result<BTreeMap<String, u64>, RelayError> {
-    let mut sent = BTreeMap::new();
-    loop {
-        let rows = store.pending_outbox(PAGE).await?;
-        if rows.is_empty() {
-            return Ok(sent);
+/// The outbox relay of one processor.
+pub struct Relay {
+    producer: FutureProducer,
+    acknowledged: Mutex<BTreeSet<i64>>,
+}
+
+impl Relay {
+    /// Relays through `producer`.
+    pub fn new(producer: FutureProducer) -> Self {
+        Relay {
+            producer,
+            acknowledged: Mutex::new(BTreeSet::new()),
         }
-        let mut acks = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let event_id = Header {
-                key: headers::EVENT_ID,
-                value: Some(row.source_event_id.as_bytes()),
-            };
-            let record = FutureRecord::to(&row.topic)
-                .key(&row.key)
-                .payload(&row.payload)
-                .headers(OwnedHeaders::new().insert(event_id));
-            acks.push(producer.send(record, Timeout::After(ENQUEUE_TIMEOUT)));
+    }
+
+    /// Relays every pending outbox row; returns how many were sent, by topic.
+    pub async fn run(&self, store: &Store) -> Result<BTreeMap<String, u64>, RelayError> {
+        let mut sent = BTreeMap::new();
+        loop {
+            let (mut tx, rows) = store.lock_outbox(PAGE).await?;
+            if rows.is_empty() {
+                return Ok(sent);
+            }
+            let mut acks = Vec::with_capacity(rows.len());
+            for row in rows.iter().filter(|r| !self.was_acknowledged(r.id)) {
+                let event_id = Header {
+                    key: headers::EVENT_ID,
+                    value: Some(row.source_event_id.as_bytes()),
+                };
+                let record = FutureRecord::to(&row.topic)
+                    .key(&row.key)
+                    .payload(&row.payload)
+                    .headers(OwnedHeaders::new().insert(event_id));
+                let ack = self.producer.send(record, Timeout::After(ENQUEUE_TIMEOUT));
+                acks.push((row.id, &row.topic, ack));
+            }
+            for (id, topic, ack) in acks {
+                ack.await.map_err(|(error, _)| RelayError::Kafka(error))?;
+                self.remember(id);
+                *sent.entry(topic.clone()).or_default() += 1;
+            }
+            let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+            tx.delete_outbox(&ids).await?;
+            tx.commit().await?;
+            self.forget(&ids);
         }
-        for ack in acks {
-            ack.await.map_err(|(error, _)| RelayError::Kafka(error))?;
+    }
+
+    fn was_acknowledged(&self, id: i64) -> bool {
+        self.acknowledged
+            .lock()
+            .map(|set| set.contains(&id))
+            .unwrap_or(false)
+    }
+
+    fn remember(&self, id: i64) {
+        if let Ok(mut set) = self.acknowledged.lock() {
+            set.insert(id);
         }
-        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-        store.delete_outbox(&ids).await?;
-        for row in rows {
-            *sent.entry(row.topic).or_default() += 1;
+    }
+
+    fn forget(&self, ids: &[i64]) {
+        if let Ok(mut set) = self.acknowledged.lock() {
+            for id in ids {
+                set.remove(id);
+            }
         }
     }
 }

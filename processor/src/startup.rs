@@ -16,6 +16,7 @@ use crate::context::ProcessorContext;
 use crate::health::Health;
 use crate::http::{serve, ProcessorState};
 use crate::metrics::ProcessorMetrics;
+use crate::relay::Relay;
 use crate::settings::ProcessorSettings;
 use crate::store::{Store, StoreError};
 
@@ -95,7 +96,7 @@ impl Processor {
             event_loop: EventLoop {
                 store,
                 consumer,
-                producer,
+                relay: Relay::new(producer),
                 topics,
                 batch_size: settings.batch_size,
                 batch_wait: Duration::from_millis(settings.batch_wait_ms),

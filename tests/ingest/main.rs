@@ -1,6 +1,7 @@
 //! End-to-end tests of ingest: real HTTP, real Kafka protocol (the broker named by
 //! `KAFKA_BROKERS`, else the in-process cluster).
 
+mod admin;
 mod callbacks;
 mod deliveries;
 mod handlers;

@@ -9,6 +9,7 @@
 
 mod admin;
 mod deletion;
+mod outbox;
 mod transaction;
 
 use sqlx::any::{install_default_drivers, AnyPoolOptions};
@@ -17,7 +18,8 @@ use sqlx::AnyPool;
 
 pub use admin::{MetricsEntry, Registration, TransitionRow};
 pub use deletion::DeletionStatus;
-pub use transaction::{AccountRow, OutboxRow, PostStatus, StoreTx};
+pub use outbox::OutboxRow;
+pub use transaction::{AccountRow, PostStatus, StoreTx};
 
 static POSTGRES: Migrator = sqlx::migrate!("../migrations/postgres");
 static SQLITE: Migrator = sqlx::migrate!("../migrations/sqlite");
@@ -119,16 +121,6 @@ impl Store {
     /// Starts a transaction: an event's effects and its id commit together.
     pub async fn begin(&self) -> Result<StoreTx, StoreError> {
         Ok(StoreTx::new(self.pool.begin().await?))
-    }
-
-    /// Output records committed but not yet acknowledged by Kafka, oldest first.
-    pub async fn pending_outbox(&self, limit: i64) -> Result<Vec<OutboxRow>, StoreError> {
-        transaction::pending_outbox(&self.pool, limit).await
-    }
-
-    /// Forgets output records Kafka has acknowledged.
-    pub async fn delete_outbox(&self, ids: &[i64]) -> Result<(), StoreError> {
-        transaction::delete_outbox(&self.pool, ids).await
     }
 }
 

@@ -5,7 +5,7 @@ use graphhook_schema::output::PublishStatus;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sqlx::any::AnyRow;
-use sqlx::{Any, AnyPool, Row, Transaction};
+use sqlx::{Any, Row, Transaction};
 
 use super::{Registration, StoreError};
 use crate::account::{Snapshot, Transition};
@@ -25,21 +25,6 @@ pub struct AccountRow {
     pub page_id: Option<String>,
     /// State, reason and when it changed.
     pub snapshot: Snapshot,
-}
-
-/// An output record waiting for Kafka.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OutboxRow {
-    /// Row id, in commit order.
-    pub id: i64,
-    /// Full topic name.
-    pub topic: String,
-    /// Record key.
-    pub key: String,
-    /// Record value (JSON).
-    pub payload: String,
-    /// The event that caused it.
-    pub source_event_id: String,
 }
 
 /// A Page post's status at an event time.
@@ -366,41 +351,4 @@ impl StoreTx {
         self.tx.commit().await?;
         Ok(())
     }
-}
-
-pub(super) async fn pending_outbox(
-    pool: &AnyPool,
-    limit: i64,
-) -> Result<Vec<OutboxRow>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT id, topic, record_key, payload, source_event_id FROM outbox ORDER BY id LIMIT $1",
-    )
-    .bind(limit)
-    .fetch_all(pool)
-    .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(OutboxRow {
-                id: row.try_get("id")?,
-                topic: row.try_get("topic")?,
-                key: row.try_get("record_key")?,
-                payload: row.try_get("payload")?,
-                source_event_id: row.try_get("source_event_id")?,
-            })
-        })
-        .collect()
-}
-
-pub(super) async fn delete_outbox(pool: &AnyPool, ids: &[i64]) -> Result<(), StoreError> {
-    // One transaction for the whole page: one commit (fsync) instead of one per row.
-    // Ids are deleted one by one, not by range: another replica's rows may interleave.
-    let mut tx = pool.begin().await?;
-    for id in ids {
-        sqlx::query("DELETE FROM outbox WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-    }
-    tx.commit().await?;
-    Ok(())
 }
