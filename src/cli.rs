@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
 /// graphhook: Meta webhooks (Instagram Graph API, Facebook Pages) into Kafka,
 /// verified and durable.
@@ -30,4 +30,53 @@ pub enum Command {
     Process,
     /// Loads and validates the configuration, prints a summary without secrets.
     CheckConfig,
+    /// Applies the processor's database migrations (start-up applies them too).
+    Migrate,
+    /// Re-drives stored deliveries (`deliveries.v1`) through normalization into
+    /// `events.v1`, or with `--dlq` dead-lettered records into their topic. Safe to
+    /// run at any time: the processor skips events it has applied.
+    Replay(ReplayArgs),
+}
+
+/// What `graphhook replay` re-drives.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// Start of the range: RFC 3339 (`2026-11-28T10:00:00Z`) or epoch milliseconds.
+    #[arg(long, value_parser = parse_instant)]
+    pub from: i64,
+    /// End of the range (inclusive), same forms; defaults to now.
+    #[arg(long, value_parser = parse_instant)]
+    pub to: Option<i64>,
+    /// Only deliveries of this app (its name under `[apps]`).
+    #[arg(long, conflicts_with = "dlq")]
+    pub app: Option<String>,
+    /// Re-drive `dlq.v1` instead of `deliveries.v1`.
+    #[arg(long)]
+    pub dlq: bool,
+}
+
+/// Parses an RFC 3339 instant or epoch milliseconds into epoch milliseconds.
+pub fn parse_instant(text: &str) -> Result<i64, String> {
+    if let Ok(ms) = text.parse::<i64>() {
+        return Ok(ms);
+    }
+    let instant = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .map_err(|e| format!("not RFC 3339 ({e}) nor epoch milliseconds"))?;
+    i64::try_from(instant.unix_timestamp_nanos() / 1_000_000).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_instant;
+
+    #[test]
+    fn instants_are_rfc3339_or_epoch_milliseconds() {
+        assert_eq!(parse_instant("1700000000000"), Ok(1_700_000_000_000));
+        assert_eq!(parse_instant("2023-11-14T22:13:20Z"), Ok(1_700_000_000_000));
+        assert_eq!(
+            parse_instant("2023-11-14T23:13:20.5+01:00"),
+            Ok(1_700_000_000_500)
+        );
+        assert!(parse_instant("yesterday").is_err());
+    }
 }

@@ -2,12 +2,16 @@
 
 use std::time::Duration;
 
+use graphhook_ingest::replay::{replay_dead_letters, replay_deliveries, DeliveryFilter, TimeRange};
 use graphhook_ingest::Application;
 use graphhook_kafka::{Bus, Topics};
 use graphhook_processor::startup::Processor;
+use graphhook_processor::store::Store;
+use graphhook_schema::time::now_millis;
 use graphhook_schema::topics::{INGEST_TOPICS, PROCESSOR_TOPICS};
 use tokio::sync::watch;
 
+use crate::cli::ReplayArgs;
 use crate::config::Settings;
 
 /// How long creating topics at start may take.
@@ -99,6 +103,50 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
+}
+
+/// `graphhook migrate`.
+pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    settings.validate_processor()?;
+    let store = Store::connect(
+        &settings.processor.database_url,
+        settings.processor.max_connections,
+    )
+    .await?;
+    store.migrate().await?;
+    println!("migrations applied ({})", store.engine().name());
+    Ok(())
+}
+
+/// `graphhook replay`: prints what it re-drove.
+pub async fn replay(settings: &Settings, args: &ReplayArgs) -> anyhow::Result<()> {
+    settings.require_brokers("replay")?;
+    settings.kafka.validate()?;
+    let range = TimeRange {
+        from_ms: args.from,
+        to_ms: args.to.unwrap_or_else(now_millis),
+    };
+    anyhow::ensure!(range.from_ms <= range.to_ms, "--from is after --to");
+    let bootstrap = settings.kafka.brokers.as_str();
+    let report = if args.dlq {
+        replay_dead_letters(&settings.kafka, bootstrap, range).await?
+    } else {
+        if let Some(app) = &args.app {
+            anyhow::ensure!(
+                settings.apps.contains_key(app),
+                "no app named {app:?} under [apps]"
+            );
+        }
+        let filter = DeliveryFilter {
+            range,
+            app: args.app.as_deref(),
+            public_base_url: settings.ingest.public_base_url.as_ref(),
+        };
+        replay_deliveries(&settings.kafka, bootstrap, filter).await?
+    };
+    tracing::info!(read = report.read, "replay finished");
+    print!("{report}");
+    Ok(())
 }
 
 /// `graphhook check-config`.

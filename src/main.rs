@@ -27,6 +27,8 @@ async fn main() -> ExitCode {
         Command::Run => commands::run(settings).await,
         Command::Ingest => commands::ingest(settings).await,
         Command::Process => commands::process(settings).await,
+        Command::Migrate => commands::migrate(&settings).await,
+        Command::Replay(args) => commands::replay(&settings, &args).await,
         Command::CheckConfig => {
             commands::check_config(&settings).map(|summary| println!("{summary}"))
         }

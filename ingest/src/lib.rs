@@ -8,6 +8,7 @@ pub mod metrics;
 pub mod problems;
 pub mod publisher;
 pub mod records;
+pub mod replay;
 pub mod routes;
 pub mod settings;
 pub mod signature;

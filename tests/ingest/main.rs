@@ -11,3 +11,4 @@ mod helpers;
 mod operations;
 mod pipeline;
 mod recovery;
+mod replay;

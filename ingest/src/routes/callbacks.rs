@@ -4,7 +4,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use graphhook_schema::time::now_millis;
 use graphhook_schema::{
     callback_event, confirmation_code, issued_at_seconds, CallbackKind, DeletionReceipt,
-    DeliveryContext, SignedRequestError,
+    DeliveryContext, SignedRequestError, SignedRequestPayload,
 };
 use tracing_actix_web::RequestId;
 use url::Url;
@@ -58,11 +58,12 @@ pub async fn receive(
                 );
                 IngestError::DataDeletionNotConfigured
             })?;
-            let code = confirmation_code(&app.app_id, subject, issued_at_seconds(&request.payload));
-            Some(DeletionReceipt {
-                url: status_url(base, &code),
-                confirmation_code: code,
-            })
+            Some(deletion_receipt(
+                base,
+                &app.app_id,
+                subject,
+                &request.payload,
+            ))
         }
     };
     let delivery_id = request_id.to_string();
@@ -81,6 +82,20 @@ pub async fn receive(
         Some(receipt) => HttpResponse::Ok().json(receipt),
         None => HttpResponse::Ok().finish(),
     })
+}
+
+/// What a data-deletion answer tells Meta: the deterministic code and its status URL.
+pub fn deletion_receipt(
+    base: &Url,
+    app_id: &str,
+    subject: &str,
+    payload: &SignedRequestPayload,
+) -> DeletionReceipt {
+    let code = confirmation_code(app_id, subject, issued_at_seconds(payload));
+    DeletionReceipt {
+        url: status_url(base, &code),
+        confirmation_code: code,
+    }
 }
 
 /// `<base>/data-deletion/<code>`, whether or not the base ends in `/`.

@@ -1,0 +1,125 @@
+//! Re-drives `deliveries.v1` into `events.v1`. Deliveries were verified when they
+//! were received (only verified deliveries are stored), so signatures are not
+//! checked again: a rotated secret does not make history unreplayable.
+
+use graphhook_kafka::{base_config, producer_config, KafkaSettings, Topics};
+use graphhook_schema::topics::{headers, DELIVERIES};
+use graphhook_schema::{
+    callback_event, normalize_delivery, CallbackKind, DeliveryContext, InboundEvent, SignedRequest,
+};
+use rdkafka::message::{Headers, OwnedMessage};
+use rdkafka::producer::FutureProducer;
+use rdkafka::Message;
+use url::Url;
+
+use super::reader::{read_range, TimeRange};
+use super::sender::Sender;
+use super::{ReplayError, ReplayReport};
+use crate::records::event_record;
+use crate::routes::callbacks::deletion_receipt;
+
+/// What to re-drive.
+#[derive(Debug, Clone, Copy)]
+pub struct DeliveryFilter<'a> {
+    /// Deliveries received in this range.
+    pub range: TimeRange,
+    /// Only this app's (its name in the configuration), if given.
+    pub app: Option<&'a str>,
+    /// Base of data-deletion status URLs (`ingest.public_base_url`).
+    pub public_base_url: Option<&'a Url>,
+}
+
+/// Reads the deliveries in the filter's range and writes their events again.
+pub async fn replay_deliveries(
+    kafka: &KafkaSettings,
+    bootstrap: &str,
+    filter: DeliveryFilter<'_>,
+) -> Result<ReplayReport, ReplayError> {
+    let topics = Topics::new(&kafka.topic_prefix);
+    let producer: FutureProducer = producer_config(kafka, bootstrap)
+        .create()
+        .map_err(ReplayError::Kafka)?;
+    let mut sender = Sender::new(&producer);
+    let (mut records, reading) = read_range(
+        base_config(kafka, bootstrap),
+        topics.name(DELIVERIES),
+        filter.range,
+    );
+    let mut report = ReplayReport::default();
+    let events_topic = topics.events();
+    while let Some(message) = records.recv().await {
+        report.read += 1;
+        match events_of(&message, &filter) {
+            Ok(events) => {
+                for event in &events {
+                    let record = event_record(event);
+                    sender.send(&events_topic, &record.key, &record.payload, record.headers)?;
+                    report.wrote(&events_topic);
+                }
+            }
+            Err(reason) => report.skip(reason),
+        }
+        sender.settle_some().await?;
+    }
+    sender.settle_all().await?;
+    reading.await.map_err(|_| ReplayError::ReaderFailed)??;
+    Ok(report)
+}
+
+fn header<'m>(message: &'m OwnedMessage, name: &str) -> Option<&'m str> {
+    message
+        .headers()?
+        .iter()
+        .find(|h| h.key == name)
+        .and_then(|h| h.value)
+        .and_then(|v| std::str::from_utf8(v).ok())
+}
+
+/// The events of one stored delivery, or why it is skipped.
+fn events_of(
+    message: &OwnedMessage,
+    filter: &DeliveryFilter<'_>,
+) -> Result<Vec<InboundEvent>, &'static str> {
+    let app = header(message, headers::APP).ok_or("no app header")?;
+    if filter.app.is_some_and(|wanted| wanted != app) {
+        return Err("another app");
+    }
+    let app_id = header(message, headers::APP_ID).ok_or("no app id header")?;
+    let delivery_id = header(message, headers::REQUEST_ID).unwrap_or_default();
+    let received_at_ms = header(message, headers::RECEIVED_AT)
+        .and_then(|v| v.parse().ok())
+        .or_else(|| message.timestamp().to_millis())
+        .unwrap_or_default();
+    let ctx = DeliveryContext {
+        app,
+        app_id,
+        delivery_id,
+        received_at_ms,
+    };
+    let body = message.payload().unwrap_or_default();
+    let kind = match header(message, headers::ENDPOINT) {
+        Some("webhook") | None => {
+            return normalize_delivery(&ctx, body).map_err(|_| "still not a Meta envelope")
+        }
+        Some("deauthorize") => CallbackKind::Deauthorize,
+        Some("data_deletion") => CallbackKind::DataDeletion,
+        Some(_) => return Err("unknown endpoint"),
+    };
+    let request = SignedRequest::from_form(body).map_err(|_| "unreadable signed_request")?;
+    let subject = request
+        .payload
+        .subject()
+        .ok_or("signed_request without user")?;
+    let receipt = match kind {
+        CallbackKind::Deauthorize => None,
+        CallbackKind::DataDeletion => {
+            let base = filter
+                .public_base_url
+                .ok_or("data deletion needs ingest.public_base_url")?;
+            Some(deletion_receipt(base, app_id, subject, &request.payload))
+        }
+    };
+    callback_event(&ctx, kind, &request, receipt.as_ref())
+        .map(|event| vec![event])
+        .map_err(|_| "unreadable signed_request")
+}

@@ -1,0 +1,69 @@
+//! `graphhook replay`: re-drives stored deliveries from `deliveries.v1` through
+//! normalization into `events.v1`, or dead-lettered records from `dlq.v1` into the
+//! topic they came from. The processor's idempotency (event ids) makes both safe to
+//! run at any time; they report what they re-drove.
+
+mod deliveries;
+mod dlq;
+mod reader;
+mod sender;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use rdkafka::error::KafkaError;
+
+pub use deliveries::{replay_deliveries, DeliveryFilter};
+pub use dlq::replay_dead_letters;
+pub use reader::TimeRange;
+
+/// Why a replay stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    /// Kafka failed (reading, or acknowledging a re-driven record).
+    #[error("Kafka failed during the replay")]
+    Kafka(#[source] KafkaError),
+    /// The topic does not exist.
+    #[error("topic {0} does not exist")]
+    NoSuchTopic(String),
+    /// The reading thread ended abnormally.
+    #[error("the reader failed")]
+    ReaderFailed,
+    /// Nothing could be read for too long.
+    #[error("no record could be read for {0:?}")]
+    Stalled(Duration),
+}
+
+/// What a replay did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ReplayReport {
+    /// Records read in the range.
+    pub read: u64,
+    /// Records skipped (another app; records that still cannot be re-driven), by reason.
+    pub skipped: BTreeMap<String, u64>,
+    /// Records written, by topic.
+    pub written: BTreeMap<String, u64>,
+}
+
+impl ReplayReport {
+    fn skip(&mut self, reason: &str) {
+        *self.skipped.entry(reason.to_owned()).or_default() += 1;
+    }
+
+    fn wrote(&mut self, topic: &str) {
+        *self.written.entry(topic.to_owned()).or_default() += 1;
+    }
+}
+
+impl std::fmt::Display for ReplayReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "read: {}", self.read)?;
+        for (topic, n) in &self.written {
+            writeln!(f, "re-driven to {topic}: {n}")?;
+        }
+        for (reason, n) in &self.skipped {
+            writeln!(f, "skipped ({reason}): {n}")?;
+        }
+        Ok(())
+    }
+}
