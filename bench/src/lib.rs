@@ -4,3 +4,4 @@
 pub mod bare_producer;
 pub mod deliveries;
 pub mod load;
+pub mod processor;

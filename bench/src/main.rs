@@ -1,7 +1,7 @@
 //! `graphhook-bench`: the measuring half of the scripts under `bench/`.
 
 use clap::{Parser, Subcommand};
-use graphhook_bench::{bare_producer, deliveries, load};
+use graphhook_bench::{bare_producer, deliveries, load, processor};
 
 #[derive(Parser)]
 #[command(about = "graphhook benchmark helpers")]
@@ -19,6 +19,21 @@ enum Command {
     BareProducer(bare_producer::Args),
     /// Posts deliveries at a fixed rate (open loop) and reports latency percentiles.
     Load(load::Args),
+    /// Writes the processor benchmark's realistic mix of events to `events.v1`.
+    FillEvents(processor::FillArgs),
+    /// Baseline: a bare consumer reading every event of `events.v1`.
+    Drain(processor::Target),
+    /// Runs the processor until every event is committed and every output acked.
+    Process(processor::ProcessArgs),
+    /// Prints count, p50 and p99 of a Prometheus histogram.
+    Quantiles {
+        /// The `/metrics` URL.
+        #[arg(long)]
+        url: String,
+        /// The histogram's name.
+        #[arg(long)]
+        metric: String,
+    },
 }
 
 #[tokio::main]
@@ -27,5 +42,9 @@ async fn main() -> anyhow::Result<()> {
         Command::Deliveries(args) => deliveries::run(&args),
         Command::BareProducer(args) => bare_producer::run(&args).await,
         Command::Load(args) => load::run(&args).await,
+        Command::FillEvents(args) => processor::fill(&args).await,
+        Command::Drain(target) => processor::drain(&target).await,
+        Command::Process(args) => processor::process(&args).await,
+        Command::Quantiles { url, metric } => processor::quantiles(&url, &metric).await,
     }
 }

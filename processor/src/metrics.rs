@@ -53,9 +53,14 @@ impl std::fmt::Debug for ProcessorMetrics {
     }
 }
 
-/// Latency buckets from 1 ms to about 65 s.
+/// Latency buckets from 1 ms to 60 s, fine around the 10 ms to 1 s where
+/// processing latency lives (so percentiles interpolated from them are close).
 fn latency_buckets() -> prometheus::Result<Vec<f64>> {
-    exponential_buckets(0.001, 1.5, 28)
+    Ok(vec![
+        0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08,
+        0.09, 0.1, 0.125, 0.15, 0.175, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0,
+        10.0, 30.0, 60.0,
+    ])
 }
 
 impl ProcessorMetrics {

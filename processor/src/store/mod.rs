@@ -107,6 +107,13 @@ impl Store {
         &self.pool
     }
 
+    /// How many events have been applied (progress, benchmarks).
+    pub async fn processed_event_count(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM processed_events")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
     /// Answers when the database does (readiness).
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;

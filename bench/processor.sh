@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Processor benchmark, on tansu (memory storage) and the machine's PostgreSQL.
+#
+# 1. Throughput: events.v1 is filled with COUNT events of the realistic mix
+#    (comments 70%, mentions 10%, story insights 10%, permissions 5%, feed 5%;
+#    1,000 accounts). Baseline: a bare consumer reading them, doing nothing. Then
+#    the processor takes them to committed PostgreSQL state and acknowledged
+#    outputs; events/s is measured from its first committed batch to the last.
+# 2. Latency: `graphhook run` (ingest + processor, real broker, PostgreSQL) receives
+#    RATE deliveries/s of the same mix (open loop) for SECONDS_PER_RUN; the
+#    processor's webhook-to-commit histogram gives p50/p99 (interpolated within
+#    its buckets), next to ingest's own response latency at that rate.
+#
+# Each figure is the median of ROUNDS rounds, with a fresh broker and database each.
+#
+#   bash bench/processor.sh       # ROUNDS=3 COUNT=100000 RATE=500 SECONDS_PER_RUN=30
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROUNDS=${ROUNDS:-3}
+COUNT=${COUNT:-100000}
+RATE=${RATE:-500}
+SECONDS_PER_RUN=${SECONDS_PER_RUN:-30}
+KAFKA_PORT=${BENCH_KAFKA_PORT:-19092}
+HTTP_PORT=${BENCH_HTTP_PORT:-18080}
+PROCESSOR_PORT=${BENCH_PROCESSOR_PORT:-18081}
+PG_ADMIN=${BENCH_PG_ADMIN:-postgres://postgres@127.0.0.1:5432/postgres}
+OUT=bench/out
+SECRET=bench-secret
+BROKERS=127.0.0.1:$KAFKA_PORT
+mkdir -p "$OUT"
+
+command -v tansu >/dev/null || { echo "tansu is required (cargo install tansu --locked --features dynostore,libsql)" >&2; exit 1; }
+command -v psql >/dev/null || { echo "psql is required" >&2; exit 1; }
+cargo build --release -q -p graphhook -p graphhook-bench
+BIN=target/release
+
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+start_broker() {
+  tansu broker --listener-url "tcp://$BROKERS" --advertised-listener-url "tcp://$BROKERS" \
+    --storage-engine memory://tansu/ >>"$OUT/tansu.log" 2>&1 &
+  broker_pid=$!
+  pids+=($broker_pid)
+  for _ in $(seq 50); do (echo >/dev/tcp/127.0.0.1/$KAFKA_PORT) 2>/dev/null && return; sleep 0.1; done
+  echo "tansu did not start" >&2; exit 1
+}
+stop_broker() { kill "$broker_pid"; wait "$broker_pid" 2>/dev/null || true; }
+
+fresh_database() { # -> URL of a new, empty database
+  local name="graphhook_bench_$RANDOM$RANDOM"
+  psql -q "$PG_ADMIN" -c "CREATE DATABASE $name" >/dev/null
+  echo "${PG_ADMIN%/*}/$name"
+}
+drop_database() { psql -q "$PG_ADMIN" -c "DROP DATABASE IF EXISTS ${1##*/} WITH (FORCE)" >/dev/null; }
+
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+field() { tr ' ' '\n' | sed -n "s/^$1=//p"; }
+
+: >"$OUT/processor-throughput.txt"
+for round in $(seq "$ROUNDS"); do
+  start_broker
+  prefix="proc-$round-$RANDOM."
+  db=$(fresh_database)
+  $BIN/graphhook-bench fill-events --brokers "$BROKERS" --topic-prefix "$prefix" --count "$COUNT" >/dev/null
+  drain=$($BIN/graphhook-bench drain --brokers "$BROKERS" --topic-prefix "$prefix" --count "$COUNT")
+  process=$(GRAPHHOOK_LOG__LEVEL=warn $BIN/graphhook-bench process --brokers "$BROKERS" --topic-prefix "$prefix" \
+    --count "$COUNT" --database-url "$db" 2>>"$OUT/processor.log")
+  stop_broker
+  drop_database "$db"
+  line="round=$round $(echo "$process" | tr ' ' '\n' | grep -E '^(events_per_s|seconds)=' | tr '\n' ' ')baseline_records_per_s=$(echo "$drain" | field records_per_s)"
+  echo "$line" | tee -a "$OUT/processor-throughput.txt"
+done
+
+$BIN/graphhook-bench deliveries --mix realistic --count 20000 --secret "$SECRET" --out "$OUT/deliveries-realistic.tsv"
+: >"$OUT/processor-latency.txt"
+for round in $(seq "$ROUNDS"); do
+  start_broker
+  db=$(fresh_database)
+  GRAPHHOOK_INGEST__LISTEN=127.0.0.1:$HTTP_PORT GRAPHHOOK_PROCESSOR__LISTEN=127.0.0.1:$PROCESSOR_PORT \
+  GRAPHHOOK_KAFKA__BROKERS=$BROKERS GRAPHHOOK_KAFKA__TOPIC_PREFIX="lat-$round-$RANDOM." \
+  GRAPHHOOK_PROCESSOR__DATABASE_URL="$db" GRAPHHOOK_LOG__LEVEL=warn \
+  GRAPHHOOK_APPS__BENCH__APP_ID=1 GRAPHHOOK_APPS__BENCH__SECRETS="[\"$SECRET\"]" \
+    $BIN/graphhook run >>"$OUT/graphhook.log" 2>&1 &
+  run_pid=$!
+  pids+=($run_pid)
+  for _ in $(seq 200); do
+    curl -sf "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null && curl -sf "http://127.0.0.1:$PROCESSOR_PORT/readyz" >/dev/null && break
+    sleep 0.1
+  done
+  load=$($BIN/graphhook-bench load --addr "127.0.0.1:$HTTP_PORT" --path /webhooks/bench \
+    --deliveries "$OUT/deliveries-realistic.tsv" --rate "$RATE" --seconds "$SECONDS_PER_RUN" --connections 32)
+  sleep 3
+  commit=$($BIN/graphhook-bench quantiles --url "http://127.0.0.1:$PROCESSOR_PORT/metrics" \
+    --metric graphhook_processor_webhook_to_commit_seconds)
+  kill -TERM "$run_pid"; wait "$run_pid" 2>/dev/null || true
+  stop_broker
+  drop_database "$db"
+  line="round=$round commit_p50_ms=$(echo "$commit" | field p50_ms) commit_p99_ms=$(echo "$commit" | field p99_ms) events=$(echo "$commit" | field count) ingest_p50_ms=$(echo "$load" | field p50_ms) ingest_p99_ms=$(echo "$load" | field p99_ms) achieved_rate=$(echo "$load" | field achieved_rate)"
+  echo "$line" | tee -a "$OUT/processor-latency.txt"
+done
+
+events_per_s=$(field events_per_s <"$OUT/processor-throughput.txt" | median)
+baseline=$(field baseline_records_per_s <"$OUT/processor-throughput.txt" | median)
+ratio=$(awk -v e="$events_per_s" -v b="$baseline" 'BEGIN {printf "%.2f", e/b}')
+echo
+echo "Medians of $ROUNDS rounds, $(nproc) cores shared by tansu, PostgreSQL, graphhook and the load generator"
+echo
+echo "Throughput, $COUNT events of the realistic mix: processor $events_per_s events/s committed and acknowledged; bare consumer $baseline records/s (ratio $ratio)"
+echo "Latency at $RATE deliveries/s: webhook-to-commit p50 $(field commit_p50_ms <"$OUT/processor-latency.txt" | median) ms, p99 $(field commit_p99_ms <"$OUT/processor-latency.txt" | median) ms; ingest response p50 $(field ingest_p50_ms <"$OUT/processor-latency.txt" | median) ms, p99 $(field ingest_p99_ms <"$OUT/processor-latency.txt" | median) ms; achieved $(field achieved_rate <"$OUT/processor-latency.txt" | median)/s"
