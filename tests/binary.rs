@@ -19,6 +19,7 @@ fn spawn_graphhook(prefix: &str) -> (Child, mpsc::Receiver<String>) {
         .env_remove("GRAPHHOOK_CONFIG")
         .env_remove("RUST_LOG")
         .env("GRAPHHOOK_INGEST__LISTEN", "127.0.0.1:0")
+        .env("GRAPHHOOK_PROCESSOR__LISTEN", "127.0.0.1:0")
         .env("GRAPHHOOK_LOG__FORMAT", "json")
         .env("GRAPHHOOK_LOG__LEVEL", "debug")
         .env("GRAPHHOOK_KAFKA__TOPIC_PREFIX", prefix)
@@ -149,4 +150,40 @@ async fn the_binary_logs_json_without_secrets_and_stops_gracefully_on_sigterm() 
     for secret in [SECRET, TOKEN, PRIVATE_TEXT, &signature["sha256=".len()..]] {
         assert!(!whole.contains(secret), "logs must not contain {secret:?}");
     }
+}
+
+#[test]
+fn migrate_applies_the_migrations_and_says_so() {
+    let url = graphhook_processor::testing::temp_sqlite_url();
+    let output = Command::new(env!("CARGO_BIN_EXE_graphhook"))
+        .arg("migrate")
+        .env_remove("GRAPHHOOK_CONFIG")
+        .env("GRAPHHOOK_PROCESSOR__DATABASE_URL", &url)
+        .env("GRAPHHOOK_LOG__LEVEL", "warn")
+        .output()
+        .expect("graphhook runs");
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        "migrations applied (sqlite)"
+    );
+}
+
+#[test]
+fn replay_refuses_an_unreadable_time_and_the_embedded_cluster() {
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_graphhook"))
+            .args(args)
+            .env_remove("GRAPHHOOK_CONFIG")
+            .env_remove("GRAPHHOOK_KAFKA__BROKERS")
+            .env("GRAPHHOOK_LOG__LEVEL", "warn")
+            .output()
+            .expect("graphhook runs")
+    };
+    let bad_time = run(&["replay", "--from", "yesterday"]);
+    assert_eq!(bad_time.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad_time.stderr).contains("not RFC 3339"));
+    let embedded = run(&["replay", "--from", "0"]);
+    assert_eq!(embedded.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&embedded.stderr).contains("kafka.brokers"));
 }
