@@ -30,24 +30,11 @@ SECRET=bench-secret
 BROKERS=127.0.0.1:$KAFKA_PORT
 mkdir -p "$OUT"
 
-command -v tansu >/dev/null || { echo "tansu is required (cargo install tansu --locked --features dynostore,libsql)" >&2; exit 1; }
 command -v psql >/dev/null || { echo "psql is required" >&2; exit 1; }
 cargo build --release -q -p graphhook -p graphhook-bench
 BIN=target/release
 
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
-
-start_broker() {
-  tansu broker --listener-url "tcp://$BROKERS" --advertised-listener-url "tcp://$BROKERS" \
-    --storage-engine memory://tansu/ >>"$OUT/tansu.log" 2>&1 &
-  broker_pid=$!
-  pids+=($broker_pid)
-  for _ in $(seq 50); do (echo >/dev/tcp/127.0.0.1/$KAFKA_PORT) 2>/dev/null && return; sleep 0.1; done
-  echo "tansu did not start" >&2; exit 1
-}
-stop_broker() { kill "$broker_pid"; wait "$broker_pid" 2>/dev/null || true; }
+. bench/lib.sh
 
 fresh_database() { # -> URL of a new, empty database
   local name="graphhook_bench_$RANDOM$RANDOM"
@@ -56,8 +43,6 @@ fresh_database() { # -> URL of a new, empty database
 }
 drop_database() { psql -q "$PG_ADMIN" -c "DROP DATABASE IF EXISTS ${1##*/} WITH (FORCE)" >/dev/null; }
 
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-field() { tr ' ' '\n' | sed -n "s/^$1=//p"; }
 
 : >"$OUT/processor-throughput.txt"
 for round in $(seq "$ROUNDS"); do

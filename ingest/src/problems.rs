@@ -5,17 +5,13 @@
 //! To add a variant: add it to the enum, then give it a status and a problem in
 //! `status_code` and `problem`.
 
-use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use serde::Serialize;
+use graphhook_web::Problem;
 
 use crate::publisher::PublishError;
 use crate::signature::SignatureError;
 use crate::signed_request::CallbackError;
-
-/// Seconds Meta (or a probe) is asked to wait after a 503.
-const RETRY_AFTER_SECS: &str = "5";
 
 /// Everything ingest's handlers can answer besides success.
 #[derive(Debug, thiserror::Error)]
@@ -53,16 +49,6 @@ pub enum IngestError {
     /// The broker is not reachable (readiness).
     #[error("not ready: {0}")]
     NotReady(String),
-}
-
-/// An RFC 9457 problem body.
-#[derive(Debug, Serialize)]
-struct Problem {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    title: &'static str,
-    status: u16,
-    detail: String,
 }
 
 impl IngestError {
@@ -147,22 +133,7 @@ impl ResponseError for IngestError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let status = self.status_code();
         let (kind, title, detail) = self.problem();
-        let problem = Problem {
-            kind,
-            title,
-            status: status.as_u16(),
-            detail,
-        };
-        let mut response = HttpResponse::build(status);
-        response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            response.insert_header((
-                header::RETRY_AFTER,
-                HeaderValue::from_static(RETRY_AFTER_SECS),
-            ));
-        }
-        response.json(problem)
+        Problem::new(self.status_code(), kind, title, detail).response()
     }
 }

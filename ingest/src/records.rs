@@ -2,7 +2,8 @@
 
 use graphhook_schema::topics::headers;
 use graphhook_schema::{DeliveryContext, InboundEvent};
-use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::message::{Header, Headers, OwnedHeaders, OwnedMessage};
+use rdkafka::Message;
 
 /// A record ready to send.
 #[derive(Debug)]
@@ -109,4 +110,14 @@ pub fn for_delivery(
     records.push(delivery_record(ctx, endpoint, parsed, content_type, body));
     records.extend(events.iter().map(event_record));
     records
+}
+
+/// The text value of header `name` of a record read back from Kafka.
+pub fn header_value<'m>(message: &'m OwnedMessage, name: &str) -> Option<&'m str> {
+    message
+        .headers()?
+        .iter()
+        .find(|h| h.key == name)
+        .and_then(|h| h.value)
+        .and_then(|v| std::str::from_utf8(v).ok())
 }

@@ -95,16 +95,8 @@ async fn accounts_are_registered_updated_read_with_transitions_and_listed_by_sta
     .await;
 
     let one: Value = p
-        .admin(
-            Method::GET,
-            &format!("/v1/apps/{APP_ID}/accounts/17841400022"),
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .admin_get(&format!("/v1/apps/{APP_ID}/accounts/17841400022"))
+        .await;
     assert_eq!(one["account"]["state"], "reconnect_required");
     assert_eq!(one["account"]["reason"], "token_invalid");
     assert_eq!(one["transitions"][0]["to"], "reconnect_required");

@@ -49,7 +49,7 @@ async fn engagement_becomes_records_and_invalidates_fresh_metrics_once() {
             1_700_000_000 + i,
             json!({"id": format!("c{i}"), "text": "secret text", "from": {"id": "5"}, "media": {"id": "m1"}}),
         );
-        assert_eq!(p.app.post_signed(&comment).await.status(), 200);
+        p.deliver(&comment).await;
     }
     let others = [
         instagram("live_comments", 1_700_000_100, json!({"id":"lc1","text":"x","from":{"id":"6"},"media":{"id":"live1"}})),
@@ -59,7 +59,7 @@ async fn engagement_becomes_records_and_invalidates_fresh_metrics_once() {
         json!({"object":"instagram","entry":[{"id":ACCOUNT,"time":1_700_000_104,"messaging":[{"sender":{"id":"5"},"recipient":{"id":ACCOUNT},"timestamp":1_700_000_104_000_i64,"message":{"mid":"mid.2","text":"private words"}}]}]}).to_string(),
     ];
     for body in &others {
-        assert_eq!(p.app.post_signed(body).await.status(), 200);
+        p.deliver(body).await;
     }
 
     let engagement: Vec<EngagementRecord> = parse(&p.app.read_records(ENGAGEMENT, 25).await);
@@ -92,27 +92,14 @@ async fn engagement_becomes_records_and_invalidates_fresh_metrics_once() {
     );
     assert_eq!(invalidations[0].media_id.as_deref(), Some("m1"));
 
-    let media: Value = p
-        .admin(Method::GET, &metrics_path)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let media: Value = p.admin_get(&metrics_path).await;
     assert_eq!(media["fresh"], false);
     assert_eq!(media["values"]["like_count"], 10);
     let story: Value = p
-        .admin(
-            Method::GET,
-            &format!("/v1/apps/{APP_ID}/accounts/{ACCOUNT}/media/s1/metrics"),
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .admin_get(&format!(
+            "/v1/apps/{APP_ID}/accounts/{ACCOUNT}/media/s1/metrics"
+        ))
+        .await;
     assert_eq!(
         (
             story["fresh"].clone(),
@@ -137,36 +124,18 @@ async fn engagement_becomes_records_and_invalidates_fresh_metrics_once() {
 async fn permissions_follow_event_time_not_arrival_order() {
     let p = pipeline().await;
     // The grant happened before the revocation but arrives after it.
-    assert_eq!(
-        p.app
-            .post_signed(&permissions("revoked", 1_700_000_200, &[ACCOUNT]))
-            .await
-            .status(),
-        200
-    );
-    assert_eq!(
-        p.app
-            .post_signed(&permissions("granted", 1_700_000_100, &[ACCOUNT]))
-            .await
-            .status(),
-        200
-    );
-    p.eventually("both events applied", || async {
-        p.count("SELECT COUNT(*) FROM processed_events").await == 2
-    })
-    .await;
+    p.deliver(&permissions("revoked", 1_700_000_200, &[ACCOUNT]))
+        .await;
+    p.deliver(&permissions("granted", 1_700_000_100, &[ACCOUNT]))
+        .await;
+    p.processed(2).await;
     assert_eq!(
         p.state(ACCOUNT).await,
         Some(AccountState::ReconnectRequired)
     );
     // A later grant restores it.
-    assert_eq!(
-        p.app
-            .post_signed(&permissions("granted", 1_700_000_300, &[ACCOUNT]))
-            .await
-            .status(),
-        200
-    );
+    p.deliver(&permissions("granted", 1_700_000_300, &[ACCOUNT]))
+        .await;
     let transitions: Vec<AccountTransitionRecord> = parse(&p.app.read_records(ACCOUNTS, 2).await);
     let states: Vec<_> = transitions.iter().map(|t| (t.from, t.to)).collect();
     assert_eq!(
@@ -227,7 +196,7 @@ async fn data_deletion_revokes_erases_and_reports_its_status_by_code() {
         1_700_000_000,
         json!({"id":"c1","media":{"id":"m1"}}),
     );
-    assert_eq!(p.app.post_signed(&comment).await.status(), 200);
+    p.deliver(&comment).await;
     p.eventually("comment applied", || async {
         p.count("SELECT COUNT(*) FROM metrics_cache").await == 2
     })
@@ -278,7 +247,7 @@ async fn page_feed_changes_become_publish_status_records() {
         feed("edited", 1_700_000_010, 1),
         feed("remove", 1_700_000_020, 1),
     ] {
-        assert_eq!(p.app.post_signed(&body).await.status(), 200);
+        p.deliver(&body).await;
     }
     let statuses: Vec<PublishStatusRecord> = parse(&p.app.read_records(PUBLISH_STATUS, 3).await);
     let seen: Vec<PublishStatus> = statuses.iter().map(|s| s.status).collect();

@@ -107,6 +107,30 @@ impl Pipeline {
             .bearer_auth(ADMIN_TOKEN)
     }
 
+    /// GETs an admin path, expecting `200`, and returns the JSON body.
+    pub async fn admin_get(&self, path: &str) -> serde_json::Value {
+        let response = self
+            .admin(reqwest::Method::GET, path)
+            .send()
+            .await
+            .expect("request sent");
+        assert_eq!(response.status(), 200, "GET {path}");
+        response.json().await.expect("JSON body")
+    }
+
+    /// Posts a signed delivery to ingest, expecting `200`.
+    pub async fn deliver(&self, body: &str) {
+        assert_eq!(self.app.post_signed(body).await.status(), 200);
+    }
+
+    /// Waits until the processor has applied `n` events.
+    pub async fn processed(&self, n: i64) {
+        self.eventually(&format!("{n} events applied"), || async {
+            self.count("SELECT COUNT(*) FROM processed_events").await == n
+        })
+        .await;
+    }
+
     pub async fn state(&self, account_id: &str) -> Option<AccountState> {
         let mut tx = self.store.begin().await.expect("transaction");
         tx.account(APP_ID, account_id)

@@ -10,8 +10,8 @@ use graphhook_ingest::signature::sign_sha256;
 use graphhook_ingest::AppSettings;
 use graphhook_kafka::{base_config, Bus, Topics};
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::{Headers, OwnedMessage};
-use rdkafka::{Message, Offset, TopicPartitionList};
+use rdkafka::message::OwnedMessage;
+use rdkafka::{Offset, TopicPartitionList};
 use secrecy::SecretString;
 
 pub const APP: &str = "main";
@@ -160,14 +160,7 @@ fn drain(consumer: BaseConsumer, topic: &str, expected: usize) -> Vec<OwnedMessa
     records
 }
 
-pub fn header<'m>(message: &'m OwnedMessage, name: &str) -> Option<&'m str> {
-    message
-        .headers()?
-        .iter()
-        .find(|h| h.key == name)
-        .and_then(|h| h.value)
-        .and_then(|v| std::str::from_utf8(v).ok())
-}
+pub use graphhook_ingest::records::header_value as header;
 
 /// The value of `metric{labels}` in a Prometheus text exposition, 0 when absent.
 pub fn metric_value(exposition: &str, series: &str) -> f64 {

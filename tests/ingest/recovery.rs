@@ -18,7 +18,7 @@ fn deliveries(round: i64) -> Vec<String> {
 
 async fn post_round(p: &Pipeline, round: i64) {
     for body in deliveries(round) {
-        assert_eq!(p.app.post_signed(&body).await.status(), 200);
+        p.deliver(&body).await;
     }
 }
 
@@ -40,19 +40,13 @@ async fn assert_exactly_once(p: &Pipeline, rounds: usize) {
 async fn crash_and_restart(point: CrashPoint) {
     let mut p = pipeline().await;
     post_round(&p, 1).await;
-    p.eventually("round 1 applied", || async {
-        p.count("SELECT COUNT(*) FROM processed_events").await == 3
-    })
-    .await;
+    p.processed(3).await;
     p.start_processor(Some(point)).await;
     post_round(&p, 2).await;
     p.wait_for_crash().await;
     p.start_processor(None).await;
     post_round(&p, 3).await;
-    p.eventually("every round applied", || async {
-        p.count("SELECT COUNT(*) FROM processed_events").await == 9
-    })
-    .await;
+    p.processed(9).await;
     assert_exactly_once(&p, 3).await;
     p.stop_processor().await;
 }
@@ -134,10 +128,7 @@ async fn a_database_outage_stalls_processing_turns_readiness_false_then_catches_
     p.eventually("ready", || async { p.get("/readyz").await.status() == 200 })
         .await;
     post_round(&p, 1).await;
-    p.eventually("round 1 applied", || async {
-        p.count("SELECT COUNT(*) FROM processed_events").await == 3
-    })
-    .await;
+    p.processed(3).await;
 
     let outage = take_database_down(&p).await;
     for round in 2..=4 {
@@ -160,10 +151,7 @@ async fn a_database_outage_stalls_processing_turns_readiness_false_then_catches_
         p.get("/readyz").await.status() == 200
     })
     .await;
-    p.eventually("caught up", || async {
-        p.count("SELECT COUNT(*) FROM processed_events").await == 12
-    })
-    .await;
+    p.processed(12).await;
     assert_exactly_once(&p, 4).await;
     assert_eq!(
         p.app.read_records(METRICS_INVALIDATIONS, 0).await.len(),

@@ -2,20 +2,18 @@
 //! were received (only verified deliveries are stored), so signatures are not
 //! checked again: a rotated secret does not make history unreplayable.
 
-use graphhook_kafka::{base_config, producer_config, KafkaSettings, Topics};
+use graphhook_kafka::{KafkaSettings, Topics};
 use graphhook_schema::topics::{headers, DELIVERIES};
 use graphhook_schema::{
     callback_event, normalize_delivery, CallbackKind, DeliveryContext, InboundEvent, SignedRequest,
 };
-use rdkafka::message::{Headers, OwnedMessage};
-use rdkafka::producer::FutureProducer;
+use rdkafka::message::OwnedMessage;
 use rdkafka::Message;
 use url::Url;
 
-use super::reader::{read_range, TimeRange};
-use super::sender::Sender;
-use super::{ReplayError, ReplayReport};
-use crate::records::event_record;
+use super::reader::TimeRange;
+use super::{redrive, ReplayError, ReplayReport};
+use crate::records::{event_record, header_value as header};
 use crate::routes::callbacks::deletion_receipt;
 
 /// What to re-drive.
@@ -35,44 +33,27 @@ pub async fn replay_deliveries(
     bootstrap: &str,
     filter: DeliveryFilter<'_>,
 ) -> Result<ReplayReport, ReplayError> {
-    let topics = Topics::new(&kafka.topic_prefix);
-    let producer: FutureProducer = producer_config(kafka, bootstrap)
-        .create()
-        .map_err(ReplayError::Kafka)?;
-    let mut sender = Sender::new(&producer);
-    let (mut records, reading) = read_range(
-        base_config(kafka, bootstrap),
-        topics.name(DELIVERIES),
+    let events_topic = Topics::new(&kafka.topic_prefix).events();
+    redrive(
+        kafka,
+        bootstrap,
+        DELIVERIES,
         filter.range,
-    );
-    let mut report = ReplayReport::default();
-    let events_topic = topics.events();
-    while let Some(message) = records.recv().await {
-        report.read += 1;
-        match events_of(&message, &filter) {
-            Ok(events) => {
-                for event in &events {
-                    let record = event_record(event);
-                    sender.send(&events_topic, &record.key, &record.payload, record.headers)?;
-                    report.wrote(&events_topic);
+        |message, sender, report| {
+            match events_of(message, &filter) {
+                Ok(events) => {
+                    for event in &events {
+                        let record = event_record(event);
+                        sender.send(&events_topic, &record.key, &record.payload, record.headers)?;
+                        report.wrote(&events_topic);
+                    }
                 }
+                Err(reason) => report.skip(reason),
             }
-            Err(reason) => report.skip(reason),
-        }
-        sender.settle_some().await?;
-    }
-    sender.settle_all().await?;
-    reading.await.map_err(|_| ReplayError::ReaderFailed)??;
-    Ok(report)
-}
-
-fn header<'m>(message: &'m OwnedMessage, name: &str) -> Option<&'m str> {
-    message
-        .headers()?
-        .iter()
-        .find(|h| h.key == name)
-        .and_then(|h| h.value)
-        .and_then(|v| std::str::from_utf8(v).ok())
+            Ok(())
+        },
+    )
+    .await
 }
 
 /// The events of one stored delivery, or why it is skipped.

@@ -4,16 +4,14 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use graphhook_kafka::{base_config, producer_config, KafkaSettings, Topics};
+use graphhook_kafka::KafkaSettings;
 use graphhook_schema::output::DeadLetterRecord;
 use graphhook_schema::topics::DLQ;
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::FutureProducer;
 use rdkafka::Message;
 
-use super::reader::{read_range, TimeRange};
-use super::sender::Sender;
-use super::{ReplayError, ReplayReport};
+use super::reader::TimeRange;
+use super::{redrive, ReplayError, ReplayReport};
 
 /// Reads `dlq.v1` in `range` and writes each original record back to its topic.
 pub async fn replay_dead_letters(
@@ -21,25 +19,17 @@ pub async fn replay_dead_letters(
     bootstrap: &str,
     range: TimeRange,
 ) -> Result<ReplayReport, ReplayError> {
-    let topics = Topics::new(&kafka.topic_prefix);
-    let producer: FutureProducer = producer_config(kafka, bootstrap)
-        .create()
-        .map_err(ReplayError::Kafka)?;
-    let mut sender = Sender::new(&producer);
-    let (mut records, reading) = read_range(base_config(kafka, bootstrap), topics.name(DLQ), range);
-    let mut report = ReplayReport::default();
-    while let Some(message) = records.recv().await {
-        report.read += 1;
+    redrive(kafka, bootstrap, DLQ, range, |message, sender, report| {
         let Some(dead) = message
             .payload()
             .and_then(|p| serde_json::from_slice::<DeadLetterRecord>(p).ok())
         else {
             report.skip("not a dead-letter record");
-            continue;
+            return Ok(());
         };
         let Ok(value) = STANDARD.decode(&dead.original_value_base64) else {
             report.skip("original value not base64");
-            continue;
+            return Ok(());
         };
         let mut headers = OwnedHeaders::new_with_capacity(dead.original_headers.len());
         for (key, value) in &dead.original_headers {
@@ -51,9 +41,7 @@ pub async fn replay_dead_letters(
         let key = dead.original_key.as_deref().unwrap_or_default();
         sender.send(&dead.source_topic, key, &value, headers)?;
         report.wrote(&dead.source_topic);
-        sender.settle_some().await?;
-    }
-    sender.settle_all().await?;
-    reading.await.map_err(|_| ReplayError::ReaderFailed)??;
-    Ok(report)
+        Ok(())
+    })
+    .await
 }

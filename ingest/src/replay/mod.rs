@@ -11,7 +11,12 @@ mod sender;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use graphhook_kafka::{base_config, producer_config, KafkaSettings, Topics};
 use rdkafka::error::KafkaError;
+use rdkafka::message::OwnedMessage;
+
+use reader::read_range;
+use sender::Sender;
 
 pub use deliveries::{replay_deliveries, DeliveryFilter};
 pub use dlq::replay_dead_letters;
@@ -66,4 +71,35 @@ impl std::fmt::Display for ReplayReport {
         }
         Ok(())
     }
+}
+
+/// Reads the topic `source` (a suffix) in `range` and hands each record to `each`,
+/// which re-drives it through the sender or records why it is skipped; waits for
+/// every re-driven record to be acknowledged.
+async fn redrive<F>(
+    kafka: &KafkaSettings,
+    bootstrap: &str,
+    source: &str,
+    range: TimeRange,
+    mut each: F,
+) -> Result<ReplayReport, ReplayError>
+where
+    F: FnMut(&OwnedMessage, &mut Sender, &mut ReplayReport) -> Result<(), ReplayError>,
+{
+    let topics = Topics::new(&kafka.topic_prefix);
+    let producer = producer_config(kafka, bootstrap)
+        .create()
+        .map_err(ReplayError::Kafka)?;
+    let mut sender = Sender::new(producer);
+    let (mut records, reading) =
+        read_range(base_config(kafka, bootstrap), topics.name(source), range);
+    let mut report = ReplayReport::default();
+    while let Some(message) = records.recv().await {
+        report.read += 1;
+        each(&message, &mut sender, &mut report)?;
+        sender.settle_some().await?;
+    }
+    sender.settle_all().await?;
+    reading.await.map_err(|_| ReplayError::ReaderFailed)??;
+    Ok(report)
 }

@@ -10,13 +10,13 @@ const IN_FLIGHT: usize = 1_000;
 
 /// Sends records and awaits their acknowledgements in windows.
 /// A windowed sender.
-pub(super) struct Sender<'p> {
-    producer: &'p FutureProducer,
+pub(super) struct Sender {
+    producer: FutureProducer,
     pending: Vec<DeliveryFuture>,
 }
 
-impl<'p> Sender<'p> {
-    pub(super) fn new(producer: &'p FutureProducer) -> Self {
+impl Sender {
+    pub(super) fn new(producer: FutureProducer) -> Self {
         Sender {
             producer,
             pending: Vec::new(),

@@ -1,7 +1,6 @@
 //! `/healthz`, `/readyz` and `/metrics`.
 
 use actix_web::{web, HttpResponse};
-use prometheus::{Encoder, TextEncoder};
 use rdkafka::producer::Producer;
 use serde_json::json;
 
@@ -35,15 +34,5 @@ pub async fn readyz(state: web::Data<IngestState>) -> Result<HttpResponse, Inges
 
 /// Prometheus text exposition of ingest's metrics.
 pub async fn metrics(state: web::Data<IngestState>) -> HttpResponse {
-    let mut buffer = Vec::with_capacity(16 * 1024);
-    let encoder = TextEncoder::new();
-    match encoder.encode(&state.metrics.registry.gather(), &mut buffer) {
-        Ok(()) => HttpResponse::Ok()
-            .content_type(encoder.format_type())
-            .body(buffer),
-        Err(error) => {
-            tracing::error!(%error, "cannot encode metrics");
-            HttpResponse::InternalServerError().finish()
-        }
-    }
+    graphhook_web::metrics_response(&state.metrics.registry)
 }

@@ -14,7 +14,7 @@ use subtle::ConstantTimeEq;
 
 use super::problems::ApiError;
 use super::ProcessorState;
-use crate::store::{AccountRow, Registration};
+use crate::store::{AccountRow, MetricsEntry, Registration};
 
 /// Transitions shown with an account.
 const RECENT_TRANSITIONS: i64 = 20;
@@ -163,13 +163,19 @@ pub async fn get_metrics(
     state: web::Data<ProcessorState>,
     path: web::Path<MetricsPath>,
 ) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(metrics_entry(&state, &path).await?))
+}
+
+async fn metrics_entry(
+    state: &ProcessorState,
+    path: &MetricsPath,
+) -> Result<MetricsEntry, ApiError> {
     let media_id = path.media_id.as_deref().unwrap_or("");
-    let entry = state
+    state
         .store
         .metrics_entry(&path.app_id, &path.account_id, media_id)
         .await?
-        .ok_or(ApiError::NotFound("cached metrics entry"))?;
-    Ok(HttpResponse::Ok().json(entry))
+        .ok_or(ApiError::NotFound("cached metrics entry"))
 }
 
 /// Freshly fetched values a client service stores.
@@ -204,12 +210,7 @@ pub async fn put_metrics(
     )
     .await?;
     tx.commit().await?;
-    let entry = state
-        .store
-        .metrics_entry(&path.app_id, &path.account_id, media_id)
-        .await?
-        .ok_or(ApiError::NotFound("cached metrics entry"))?;
-    Ok(HttpResponse::Ok().json(entry))
+    Ok(HttpResponse::Ok().json(metrics_entry(&state, &path).await?))
 }
 
 /// Path of a metrics entry.

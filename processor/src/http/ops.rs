@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use actix_web::{web, HttpResponse};
-use prometheus::{Encoder, TextEncoder};
 use serde_json::json;
 
 use super::problems::ApiError;
@@ -29,17 +28,7 @@ pub async fn readyz(state: web::Data<ProcessorState>) -> Result<HttpResponse, Ap
 
 /// Prometheus text exposition of the processor's metrics.
 pub async fn metrics(state: web::Data<ProcessorState>) -> HttpResponse {
-    let mut buffer = Vec::with_capacity(16 * 1024);
-    let encoder = TextEncoder::new();
-    match encoder.encode(&state.metrics.registry.gather(), &mut buffer) {
-        Ok(()) => HttpResponse::Ok()
-            .content_type(encoder.format_type())
-            .body(buffer),
-        Err(error) => {
-            tracing::error!(%error, "cannot encode metrics");
-            HttpResponse::InternalServerError().finish()
-        }
-    }
+    graphhook_web::metrics_response(&state.metrics.registry)
 }
 
 /// The status of a data-deletion request, by the confirmation code Meta showed the

@@ -1,16 +1,12 @@
 //! The HTTP error boundary of the processor: every handler error is an
 //! [`ApiError`], and this module alone decides its status and problem body
-//! (`application/problem+json`, `Retry-After` on 503). Causes are logged, never sent.
+//! (`application/problem+json` via `graphhook_web::Problem`, `Retry-After` on 503). Causes are logged, never sent.
 
-use actix_web::http::header::{self, HeaderValue};
-use actix_web::http::StatusCode;
+use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
-use serde::Serialize;
+use graphhook_web::Problem;
 
 use crate::store::StoreError;
-
-/// Seconds a caller is asked to wait after a 503.
-const RETRY_AFTER_SECS: &str = "5";
 
 /// Everything the processor's handlers can answer besides success.
 #[derive(Debug, thiserror::Error)]
@@ -33,15 +29,6 @@ pub enum ApiError {
     /// The processor is stalled (readiness).
     #[error("not ready: {0}")]
     NotReady(String),
-}
-
-#[derive(Debug, Serialize)]
-struct Problem {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    title: &'static str,
-    status: u16,
-    detail: String,
 }
 
 impl ApiError {
@@ -95,24 +82,14 @@ impl ResponseError for ApiError {
         if let ApiError::Store(error) = self {
             tracing::warn!(%error, cause = ?std::error::Error::source(error), "request failed on the database");
         }
-        let status = self.status_code();
         let (kind, title, detail) = self.problem();
-        let mut response = HttpResponse::build(status);
-        response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            response.insert_header((
-                header::RETRY_AFTER,
-                HeaderValue::from_static(RETRY_AFTER_SECS),
-            ));
+        let mut response = Problem::new(self.status_code(), kind, title, detail).response();
+        if matches!(self, ApiError::Unauthorized) {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
         }
-        if status == StatusCode::UNAUTHORIZED {
-            response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
-        }
-        response.json(Problem {
-            kind,
-            title,
-            status: status.as_u16(),
-            detail,
-        })
+        response
     }
 }

@@ -1,0 +1,24 @@
+# Shared by the benchmark scripts: a fresh tansu broker per measurement, cleanup of
+# everything started, medians and key=value fields. Source it after setting OUT and
+# BROKERS (host:port).
+
+command -v tansu >/dev/null || { echo "tansu is required (cargo install tansu --locked --features dynostore,libsql)" >&2; exit 1; }
+
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+# A fresh broker for every measurement: tansu's memory engine grows with what it
+# holds, and later runs must not pay for earlier ones.
+start_broker() {
+  tansu broker --listener-url "tcp://$BROKERS" --advertised-listener-url "tcp://$BROKERS" \
+    --storage-engine memory://tansu/ >>"$OUT/tansu.log" 2>&1 &
+  broker_pid=$!
+  pids+=($broker_pid)
+  for _ in $(seq 50); do (echo >"/dev/tcp/${BROKERS%:*}/${BROKERS#*:}") 2>/dev/null && return; sleep 0.1; done
+  echo "tansu did not start" >&2; exit 1
+}
+stop_broker() { kill "$broker_pid"; wait "$broker_pid" 2>/dev/null || true; }
+
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+field() { tr ' ' '\n' | sed -n "s/^$1=//p"; }
