@@ -38,6 +38,10 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
     match Cli::parse().command {
         Command::Deliveries(args) => deliveries::run(&args),
         Command::BareProducer(args) => bare_producer::run(&args).await,

@@ -15,7 +15,7 @@ use graphhook_schema::InboundEvent;
 use rdkafka::message::{Headers, OwnedMessage};
 use rdkafka::Message;
 
-use crate::handler::{handle, handle_graph_error};
+use crate::handler::{handle_events, handle_graph_error};
 use crate::metrics::ProcessorMetrics;
 use crate::store::{Store, StoreError, StoreTx};
 
@@ -114,41 +114,31 @@ pub async fn apply_to_store(
         ..BatchReport::default()
     };
     let graph_errors = topics.name(GRAPH_ERRORS);
+    // Consecutive events are handled together; a graph error report or a
+    // dead-lettered record in between ends the run, so outputs keep their order.
+    let mut run: Vec<InboundEvent> = Vec::new();
     for message in batch {
-        if message.topic() == graph_errors {
-            match parse::<GraphErrorReport>(message, "a graph error report") {
-                Ok(error) => {
-                    let id = source_id(message);
-                    let (class, outcome) =
-                        handle_graph_error(&mut tx, topics, &error, &id, now_ms).await?;
-                    if !outcome.duplicate {
-                        *report.graph_errors.entry(class.as_str()).or_default() += 1;
-                    }
-                    report.transitions.extend(outcome.transitions);
-                }
+        if message.topic() != graph_errors {
+            match parse::<InboundEvent>(message, "an inbound event") {
+                Ok(event) => run.push(event),
                 Err(reason) => {
+                    handle_run(&mut tx, topics, &mut run, &mut report, now_ms).await?;
                     dead_letter(&mut tx, topics, message, reason, now_ms).await?;
                     report.dead_lettered(message.topic());
                 }
             }
             continue;
         }
-        match parse::<InboundEvent>(message, "an inbound event") {
-            Ok(event) => {
-                let outcome = handle(&mut tx, topics, &event, now_ms).await?;
-                let label = if outcome.duplicate {
-                    "duplicate"
-                } else {
-                    report.received_at_ms.push(event.received_at_ms);
-                    "applied"
-                };
-                report.count(&event.object, &event.field, label);
-                report.transitions.extend(outcome.transitions);
-                report.invalidations += outcome.invalidations as u64;
-                report.coalesced += outcome.coalesced as u64;
-                if outcome.data_deleted {
-                    *report.data_deletions.entry(event.app_id).or_default() += 1;
+        handle_run(&mut tx, topics, &mut run, &mut report, now_ms).await?;
+        match parse::<GraphErrorReport>(message, "a graph error report") {
+            Ok(error) => {
+                let id = source_id(message);
+                let (class, outcome) =
+                    handle_graph_error(&mut tx, topics, &error, &id, now_ms).await?;
+                if !outcome.duplicate {
+                    *report.graph_errors.entry(class.as_str()).or_default() += 1;
                 }
+                report.transitions.extend(outcome.transitions);
             }
             Err(reason) => {
                 dead_letter(&mut tx, topics, message, reason, now_ms).await?;
@@ -156,8 +146,39 @@ pub async fn apply_to_store(
             }
         }
     }
+    handle_run(&mut tx, topics, &mut run, &mut report, now_ms).await?;
     tx.commit().await?;
     Ok(report)
+}
+
+/// Handles the events gathered so far, and empties `run`.
+async fn handle_run(
+    tx: &mut StoreTx,
+    topics: &Topics,
+    run: &mut Vec<InboundEvent>,
+    report: &mut BatchReport,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    if run.is_empty() {
+        return Ok(());
+    }
+    let outcomes = handle_events(tx, topics, run, now_ms).await?;
+    for (event, outcome) in run.drain(..).zip(outcomes) {
+        let label = if outcome.duplicate {
+            "duplicate"
+        } else {
+            report.received_at_ms.push(event.received_at_ms);
+            "applied"
+        };
+        report.count(&event.object, &event.field, label);
+        report.transitions.extend(outcome.transitions);
+        report.invalidations += outcome.invalidations as u64;
+        report.coalesced += outcome.coalesced as u64;
+        if outcome.data_deleted {
+            *report.data_deletions.entry(event.app_id).or_default() += 1;
+        }
+    }
+    Ok(())
 }
 
 async fn dead_letter(

@@ -115,6 +115,11 @@ impl EventLoop {
                 return;
             }
             self.store_offsets(&batch);
+            tracing::debug!(
+                records = batch.len(),
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "batch applied"
+            );
             report.record(&self.metrics, now_millis());
             self.metrics
                 .batch_duration
@@ -212,20 +217,31 @@ impl EventLoop {
         committed: &mut Option<BatchReport>,
     ) -> Result<(), Attempt> {
         if committed.is_none() && !batch.is_empty() {
+            let started = Instant::now();
             let report = apply_to_store(&self.store, &self.topics, batch, now_millis())
                 .await
                 .map_err(|e| Attempt::Failed(e.into()))?;
+            tracing::trace!(
+                records = batch.len(),
+                elapsed_us = started.elapsed().as_micros() as u64,
+                "batch committed"
+            );
             *committed = Some(report);
             if self.crash_point == Some(CrashPoint::AfterDatabaseCommit) {
                 tracing::error!("crash point reached: stopping before the relay");
                 return Err(Attempt::Crash);
             }
         }
+        let started = Instant::now();
         let sent = self
             .relay
             .run(&self.store)
             .await
             .map_err(|e| Attempt::Failed(e.into()))?;
+        tracing::trace!(
+            elapsed_us = started.elapsed().as_micros() as u64,
+            "outputs relayed"
+        );
         for (topic, n) in sent {
             self.metrics
                 .outputs

@@ -1,6 +1,6 @@
-//! Applies one event inside a store transaction: its effects, its output records
-//! (queued in the outbox) and its id commit together, so a redelivered or replayed
-//! event changes nothing.
+//! Applies events inside a store transaction: their effects, their output records
+//! (queued in the outbox) and their ids commit together, so a redelivered or
+//! replayed event changes nothing.
 
 use graphhook_kafka::Topics;
 use graphhook_schema::account::{AccountState, Reason};
@@ -11,12 +11,13 @@ use graphhook_schema::output::{
 };
 use graphhook_schema::topics::{ACCOUNTS, ENGAGEMENT, METRICS_INVALIDATIONS, PUBLISH_STATUS};
 use graphhook_schema::InboundEvent;
-use serde::Serialize;
 
 use crate::account::{apply, Transition, Trigger};
+use crate::cache_ops::PendingCache;
 use crate::deletion::carry_out;
-use crate::engagement::{engagement, StaleMetrics};
+use crate::engagement::engagement;
 use crate::feed::page_post_status;
+use crate::outputs::Outputs;
 use crate::store::{PostStatus, StoreError, StoreTx};
 use crate::triggers::{account_trigger, Target};
 
@@ -46,64 +47,152 @@ pub async fn handle(
     event: &InboundEvent,
     now_ms: i64,
 ) -> Result<Outcome, StoreError> {
-    let mut outcome = Outcome::default();
-    if !tx.claim_event(event.event_id.as_str(), now_ms).await? {
-        outcome.duplicate = true;
-        return Ok(outcome);
+    let mut outcomes = handle_events(tx, topics, std::slice::from_ref(event), now_ms).await?;
+    Ok(outcomes.pop().unwrap_or_default())
+}
+
+/// Handles `events` in order within `tx` (the caller commits), with the same
+/// effects as one at a time but in a few multi-row statements: ids are claimed
+/// together, new accounts created together, cached metrics and output records
+/// written together. Returns one outcome per event.
+pub async fn handle_events(
+    tx: &mut StoreTx,
+    topics: &Topics,
+    events: &[InboundEvent],
+    now_ms: i64,
+) -> Result<Vec<Outcome>, StoreError> {
+    let mut outcomes = vec![Outcome::default(); events.len()];
+    let ids: Vec<&str> = events.iter().map(|e| e.event_id.as_str()).collect();
+    let mut unclaimed = tx.claim_events(&ids, now_ms).await?;
+    for (event, outcome) in events.iter().zip(&mut outcomes) {
+        // The same event twice in one batch: only its first occurrence is new.
+        outcome.duplicate = !unclaimed.remove(event.event_id.as_str());
     }
-    if let Some((trigger, target)) = account_trigger(event) {
-        let accounts = match target {
-            Target::Accounts(ids) => ids,
-            Target::User(user) => tx.accounts_of_user(&event.app_id, &user).await?,
-        };
-        outcome.transitions =
-            transition_accounts(tx, topics, event, trigger, &accounts, now_ms).await?;
-        if trigger == Trigger::DataDeletionRequested {
-            carry_out(tx, event, &accounts, now_ms).await?;
-            outcome.data_deleted = true;
+    let found: Vec<_> = events
+        .iter()
+        .zip(&outcomes)
+        .map(|(event, outcome)| engagement(event).filter(|_| !outcome.duplicate))
+        .collect();
+    let mut accounts: Vec<(&str, &str)> = events
+        .iter()
+        .zip(&found)
+        .filter(|(_, found)| found.is_some())
+        .map(|(e, _)| (e.app_id.as_str(), e.account_id.as_str()))
+        .collect();
+    accounts.sort_unstable();
+    accounts.dedup();
+    tx.ensure_accounts(&accounts, now_ms).await?;
+
+    let mut outputs = Outputs::new(topics);
+    let mut cache = PendingCache::default();
+    for (index, event) in events.iter().enumerate() {
+        if outcomes[index].duplicate {
+            continue;
         }
-    }
-    if let Some(found) = engagement(event) {
-        tx.ensure_account(&event.app_id, &event.account_id, now_ms)
-            .await?;
-        if let (Some(media_id), Some(insights)) = (&found.record.media_id, &found.record.insights) {
-            let values =
-                serde_json::to_string(insights).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            tx.write_fresh(
-                &event.app_id,
-                &event.account_id,
-                media_id,
-                &values,
-                found.record.occurred_at_ms,
-            )
-            .await?;
-        }
-        for stale in &found.stale {
-            if invalidate(tx, topics, event, stale, now_ms).await? {
-                outcome.invalidations += 1;
-            } else {
-                outcome.coalesced += 1;
+        if let Some((trigger, target)) = account_trigger(event) {
+            if trigger == Trigger::DataDeletionRequested {
+                // Erasure must see every cached-metrics change before it.
+                apply_cache(tx, &mut cache, events, &mut outcomes, &mut outputs).await?;
+            }
+            let accounts = match target {
+                Target::Accounts(ids) => ids,
+                Target::User(user) => tx.accounts_of_user(&event.app_id, &user).await?,
+            };
+            outcomes[index].transitions =
+                transition_accounts(tx, &mut outputs, event, trigger, &accounts, now_ms).await?;
+            if trigger == Trigger::DataDeletionRequested {
+                carry_out(tx, event, &accounts, now_ms).await?;
+                outcomes[index].data_deleted = true;
             }
         }
-        enqueue(tx, topics, ENGAGEMENT, event, &found.record, now_ms).await?;
-        outcome.engagement = 1;
-    }
-    if let Some(status) = page_post_status(event) {
-        let post = PostStatus {
-            post_id: &status.object_id,
-            item: status.item.as_deref(),
-            status: status.status,
-            at_ms: status.occurred_at_ms,
-        };
-        if tx
-            .update_post_status(&event.app_id, &event.account_id, &post)
-            .await?
-        {
-            enqueue(tx, topics, PUBLISH_STATUS, event, &status, now_ms).await?;
-            outcome.publish_status = 1;
+        if let Some(found) = &found[index] {
+            let key = |media: &str| {
+                (
+                    event.app_id.clone(),
+                    event.account_id.clone(),
+                    media.to_owned(),
+                )
+            };
+            if let (Some(media_id), Some(insights)) =
+                (&found.record.media_id, &found.record.insights)
+            {
+                let values = serde_json::to_string(insights)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                cache.fresh(key(media_id), values, found.record.occurred_at_ms);
+            }
+            for stale in &found.stale {
+                let media_id = stale.media_id.as_deref().unwrap_or("");
+                cache.stale(key(media_id), stale.scope, event.effective_time_ms(), index);
+            }
+            outputs.push(
+                ENGAGEMENT,
+                &event.account_id,
+                &found.record,
+                event.event_id.as_str(),
+            )?;
+            outcomes[index].engagement = 1;
+        }
+        if let Some(status) = page_post_status(event) {
+            let post = PostStatus {
+                post_id: &status.object_id,
+                item: status.item.as_deref(),
+                status: status.status,
+                at_ms: status.occurred_at_ms,
+            };
+            if tx
+                .update_post_status(&event.app_id, &event.account_id, &post)
+                .await?
+            {
+                outputs.push(
+                    PUBLISH_STATUS,
+                    &event.account_id,
+                    &status,
+                    event.event_id.as_str(),
+                )?;
+                outcomes[index].publish_status = 1;
+            }
         }
     }
-    Ok(outcome)
+    apply_cache(tx, &mut cache, events, &mut outcomes, &mut outputs).await?;
+    outputs.flush(tx, now_ms).await?;
+    Ok(outcomes)
+}
+
+/// Writes the pending cached-metrics changes and queues an invalidation record for
+/// each entry that turned stale.
+async fn apply_cache(
+    tx: &mut StoreTx,
+    cache: &mut PendingCache,
+    events: &[InboundEvent],
+    outcomes: &mut [Outcome],
+    outputs: &mut Outputs<'_>,
+) -> Result<(), StoreError> {
+    let flushed = cache.flush(tx).await?;
+    for index in flushed.coalesced {
+        outcomes[index].coalesced += 1;
+    }
+    for invalidation in flushed.invalidations {
+        let event = &events[invalidation.event];
+        let (_, _, media_id) = &invalidation.key;
+        let record = MetricsInvalidationRecord {
+            version: OUTPUT_VERSION,
+            source_event_id: event.event_id.to_string(),
+            app_id: event.app_id.clone(),
+            account_id: event.account_id.clone(),
+            scope: invalidation.scope,
+            media_id: (invalidation.scope == MetricsScope::Media).then(|| media_id.clone()),
+            cause: event.field.clone(),
+            invalidated_at_ms: invalidation.at_ms,
+        };
+        outputs.push(
+            METRICS_INVALIDATIONS,
+            &event.account_id,
+            &record,
+            event.event_id.as_str(),
+        )?;
+        outcomes[invalidation.event].invalidations += 1;
+    }
+    Ok(())
 }
 
 /// Handles a Graph API error a client service reported. `source_id` identifies the
@@ -146,14 +235,9 @@ pub async fn handle_graph_error(
         )
         .await?;
         let record = transition_record(source_id, &report.app_id, &report.account_id, &transition);
-        tx.enqueue_json(
-            &topics.name(ACCOUNTS),
-            &report.account_id,
-            &record,
-            source_id,
-            now_ms,
-        )
-        .await?;
+        let mut outputs = Outputs::new(topics);
+        outputs.push(ACCOUNTS, &report.account_id, &record, source_id)?;
+        outputs.flush(tx, now_ms).await?;
         outcome.transitions.push((transition.to, transition.reason));
     }
     Ok((class, outcome))
@@ -180,7 +264,7 @@ fn transition_record(
 
 async fn transition_accounts(
     tx: &mut StoreTx,
-    topics: &Topics,
+    outputs: &mut Outputs<'_>,
     event: &InboundEvent,
     trigger: Trigger,
     accounts: &[String],
@@ -206,63 +290,8 @@ async fn transition_accounts(
             account_id,
             &transition,
         );
-        tx.enqueue_json(
-            &topics.name(ACCOUNTS),
-            account_id,
-            &record,
-            event.event_id.as_str(),
-            now_ms,
-        )
-        .await?;
+        outputs.push(ACCOUNTS, account_id, &record, event.event_id.as_str())?;
         written.push((transition.to, transition.reason));
     }
     Ok(written)
-}
-
-async fn invalidate(
-    tx: &mut StoreTx,
-    topics: &Topics,
-    event: &InboundEvent,
-    stale: &StaleMetrics,
-    now_ms: i64,
-) -> Result<bool, StoreError> {
-    let media_id = stale.media_id.as_deref().unwrap_or("");
-    let at_ms = event.effective_time_ms();
-    if !tx
-        .mark_stale(&event.app_id, &event.account_id, media_id, at_ms)
-        .await?
-    {
-        return Ok(false);
-    }
-    let record = MetricsInvalidationRecord {
-        version: OUTPUT_VERSION,
-        source_event_id: event.event_id.to_string(),
-        app_id: event.app_id.clone(),
-        account_id: event.account_id.clone(),
-        scope: stale.scope,
-        media_id: (stale.scope == MetricsScope::Media).then(|| media_id.to_owned()),
-        cause: event.field.clone(),
-        invalidated_at_ms: at_ms,
-    };
-    enqueue(tx, topics, METRICS_INVALIDATIONS, event, &record, now_ms).await?;
-    Ok(true)
-}
-
-async fn enqueue<T: Serialize>(
-    tx: &mut StoreTx,
-    topics: &Topics,
-    suffix: &str,
-    event: &InboundEvent,
-    record: &T,
-    now_ms: i64,
-) -> Result<(), StoreError> {
-    let topic = topics.name(suffix);
-    tx.enqueue_json(
-        &topic,
-        &event.account_id,
-        record,
-        event.event_id.as_str(),
-        now_ms,
-    )
-    .await
 }

@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod batch;
+pub mod cache_ops;
 pub mod consumer;
 pub mod context;
 pub mod deletion;
@@ -13,6 +14,7 @@ pub mod handler;
 pub mod health;
 pub mod http;
 pub mod metrics;
+pub mod outputs;
 pub mod relay;
 pub mod settings;
 pub mod startup;

@@ -10,12 +10,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
-use std::time::Duration;
 
 use graphhook_schema::topics::headers;
+use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::util::Timeout;
 
 use crate::store::{Store, StoreError};
 
@@ -32,8 +31,6 @@ pub enum RelayError {
 
 /// Outbox rows sent at a time.
 const PAGE: i64 = 1_000;
-/// How long a record may wait in the producer queue.
-const ENQUEUE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The outbox relay of one processor.
 pub struct Relay {
@@ -68,11 +65,18 @@ impl Relay {
                     .key(&row.key)
                     .payload(&row.payload)
                     .headers(OwnedHeaders::new().insert(event_id));
-                let ack = self.producer.send(record, Timeout::After(ENQUEUE_TIMEOUT));
+                // Enqueued now (`send` would only enqueue when awaited, one record at
+                // a time); all of the page's records are in flight together.
+                let ack = self
+                    .producer
+                    .send_result(record)
+                    .map_err(|(error, _)| RelayError::Kafka(error))?;
                 acks.push((row.id, &row.topic, ack));
             }
             for (id, topic, ack) in acks {
-                ack.await.map_err(|(error, _)| RelayError::Kafka(error))?;
+                ack.await
+                    .map_err(|_| RelayError::Kafka(KafkaError::Canceled))?
+                    .map_err(|(error, _)| RelayError::Kafka(error))?;
                 self.remember(id);
                 *sent.entry(topic.clone()).or_default() += 1;
             }

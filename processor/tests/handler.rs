@@ -3,7 +3,7 @@
 mod support;
 
 use graphhook_kafka::Topics;
-use graphhook_processor::handler::{handle, handle_graph_error, Outcome};
+use graphhook_processor::handler::{handle, handle_events, handle_graph_error, Outcome};
 use graphhook_processor::store::Store;
 use graphhook_schema::account::AccountState;
 use graphhook_schema::graph_error::ErrorClass;
@@ -238,4 +238,91 @@ async fn a_repeated_or_late_feed_event_writes_no_second_publish_status() {
         );
         assert_eq!(outbox_count(&store, "publish-status.v1").await, 2);
     }
+}
+
+#[tokio::test]
+async fn a_mixed_batch_has_the_effects_of_its_events_handled_one_at_a_time() {
+    let comment = |id: &str, account: &str, media: &str, time: i64| {
+        format!(
+            r#"{{"object":"instagram","entry":[{{"id":"{account}","time":{time},"changes":[{{"field":"comments","value":{{"id":"{id}","media":{{"id":"{media}"}}}}}}]}}]}}"#
+        )
+    };
+    let insights = r#"{"object":"instagram","entry":[{"id":"a1","time":1700000005,"changes":[{"field":"story_insights","value":{"media_id":"m2","impressions":7}}]}]}"#;
+    let feed = r#"{"object":"page","entry":[{"id":"p1","time":1700000006,"changes":[{"field":"feed","value":{"item":"status","verb":"add","post_id":"p1_1","published":1}}]}]}"#;
+    let mut all = Vec::new();
+    for (i, body) in [
+        comment("c1", "a1", "m1", 1_700_000_001),
+        comment("c2", "a1", "m1", 1_700_000_002),
+        comment("c3", "a2", "m1", 1_700_000_003),
+        permission("revoked", 1_700_000_004, r#","target_ids":["a2"]"#),
+        insights.to_owned(),
+        comment("c4", "a1", "m2", 1_700_000_007),
+        feed.to_owned(),
+        comment("c1", "a1", "m1", 1_700_000_001),
+    ]
+    .iter()
+    .enumerate()
+    {
+        all.extend(events(body, &format!("d{i}")));
+    }
+    let topics = Topics::new("t.");
+    let mut results = Vec::new();
+    for batched in [false, true] {
+        let store = stores().await.remove(0);
+        let mut tx = store.begin().await.unwrap();
+        tx.write_fresh(APP_ID, "a1", "m1", r#"{"likes":1}"#, 1)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let outcomes = if batched {
+            let mut tx = store.begin().await.unwrap();
+            let outcomes = handle_events(&mut tx, &topics, &all, 1).await.unwrap();
+            tx.commit().await.unwrap();
+            outcomes
+        } else {
+            handle_all(&store, &all).await
+        };
+        let outputs: Vec<(String, String)> = store
+            .pending_outbox(1_000)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.topic, r.payload))
+            .collect();
+        let m1 = store.metrics_entry(APP_ID, "a1", "m1").await.unwrap();
+        let m2 = store.metrics_entry(APP_ID, "a1", "m2").await.unwrap();
+        results.push((outcomes, outputs, m1, m2, state(&store, "a2").await));
+    }
+    let (one_at_a_time, batched) = (&results[0], &results[1]);
+    assert_eq!(batched.0, one_at_a_time.0, "outcomes");
+    assert_eq!(batched.2, one_at_a_time.2, "media m1");
+    assert_eq!(batched.3, one_at_a_time.3, "media m2");
+    assert_eq!(batched.4, AccountState::ReconnectRequired);
+    let by_topic = |outputs: &[(String, String)], topic: &str| -> Vec<String> {
+        outputs
+            .iter()
+            .filter(|(t, _)| t == topic)
+            .map(|(_, p)| p.clone())
+            .collect()
+    };
+    for topic in [
+        "t.engagement.v1",
+        "t.metrics-invalidations.v1",
+        "t.accounts.v1",
+        "t.publish-status.v1",
+    ] {
+        assert_eq!(
+            by_topic(&batched.1, topic),
+            by_topic(&one_at_a_time.1, topic),
+            "{topic}"
+        );
+    }
+    assert_eq!(
+        by_topic(&batched.1, "t.metrics-invalidations.v1").len(),
+        2,
+        "m1 once, m2 after its insights"
+    );
+    assert!(batched.0[7].duplicate, "the repeated comment");
+    assert!(!batched.2.as_ref().unwrap().fresh);
+    assert!(!batched.3.as_ref().unwrap().fresh);
 }

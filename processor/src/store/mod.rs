@@ -8,6 +8,7 @@
 //! placeholders in ascending order.
 
 mod admin;
+mod bulk;
 mod deletion;
 mod outbox;
 mod transaction;
@@ -17,6 +18,7 @@ use sqlx::migrate::Migrator;
 use sqlx::AnyPool;
 
 pub use admin::{MetricsEntry, Registration, TransitionRow};
+pub use bulk::{MetricsKey, OutboxEntry};
 pub use deletion::DeletionStatus;
 pub use outbox::OutboxRow;
 pub use transaction::{AccountRow, PostStatus, StoreTx};

@@ -70,14 +70,18 @@ impl Store {
 }
 
 impl StoreTx {
-    /// Deletes these outbox rows (one by one, not by range: another replica's rows
-    /// may interleave).
+    /// Deletes these outbox rows (by id, not by range: another replica's rows may
+    /// interleave). The ids are integers read from the table, written into the
+    /// statement as a list.
     pub async fn delete_outbox(&mut self, ids: &[i64]) -> Result<(), StoreError> {
-        for id in ids {
-            sqlx::query("DELETE FROM outbox WHERE id = $1")
-                .bind(id)
-                .execute(&mut *self.tx)
-                .await?;
+        for chunk in ids.chunks(1_000) {
+            let list: Vec<String> = chunk.iter().map(i64::to_string).collect();
+            sqlx::query(&format!(
+                "DELETE FROM outbox WHERE id IN ({})",
+                list.join(", ")
+            ))
+            .execute(&mut *self.tx)
+            .await?;
         }
         Ok(())
     }
