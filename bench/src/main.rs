@@ -33,6 +33,10 @@ enum Command {
         /// The histogram's name.
         #[arg(long)]
         metric: String,
+        /// An earlier exposition (saved with `GRAPHHOOK_BENCH_SAVE_METRICS=FILE`):
+        /// report only what was observed since.
+        #[arg(long)]
+        before: Option<std::path::PathBuf>,
     },
 }
 
@@ -49,6 +53,10 @@ async fn main() -> anyhow::Result<()> {
         Command::FillEvents(args) => processor::fill(&args).await,
         Command::Drain(target) => processor::drain(&target).await,
         Command::Process(args) => processor::process(&args).await,
-        Command::Quantiles { url, metric } => processor::quantiles(&url, &metric).await,
+        Command::Quantiles {
+            url,
+            metric,
+            before,
+        } => processor::quantiles(&url, &metric, before.as_deref()).await,
     }
 }

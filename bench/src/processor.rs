@@ -182,10 +182,24 @@ pub async fn process(args: &ProcessArgs) -> anyhow::Result<()> {
 }
 
 /// Reads `metric`'s histogram from a Prometheus exposition at `url` and prints its
-/// count, p50 and p99 (linear interpolation within buckets), in milliseconds.
-pub async fn quantiles(url: &str, metric: &str) -> anyhow::Result<()> {
+/// count, p50 and p99 (linear interpolation within buckets), in milliseconds. With
+/// `before` (an earlier exposition saved to a file), only what was observed since.
+pub async fn quantiles(
+    url: &str,
+    metric: &str,
+    before: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
     let text = http_get(url).await?;
-    let buckets = histogram_buckets(&text, metric);
+    if let Some(path) = std::env::var_os("GRAPHHOOK_BENCH_SAVE_METRICS") {
+        std::fs::write(path, &text)?;
+    }
+    let mut buckets = histogram_buckets(&text, metric);
+    if let Some(path) = before {
+        let earlier = histogram_buckets(&std::fs::read_to_string(path)?, metric);
+        for ((_, count), (_, old)) in buckets.iter_mut().zip(earlier) {
+            *count -= old;
+        }
+    }
     let count = buckets.last().map_or(0.0, |b| b.1);
     println!(
         "histogram count={count} p50_ms={:.1} p99_ms={:.1}",

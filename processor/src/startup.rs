@@ -72,6 +72,12 @@ impl Processor {
             .set("enable.auto.offset.store", "false")
             .set("auto.offset.reset", "earliest")
             .set("statistics.interval.ms", "5000");
+        // Some brokers (tansu among them) answer a fetch only when its wait expires,
+        // not when data arrives: librdkafka's 500 ms default would then be added to
+        // every event's latency. `kafka.client."fetch.wait.max.ms"` overrides this.
+        if !kafka.client.contains_key("fetch.wait.max.ms") {
+            config.set("fetch.wait.max.ms", "20");
+        }
         let consumer: ProcessorConsumer =
             config.create_with_context(ProcessorContext::new(metrics.clone()))?;
         consumer.subscribe(&[&topics.events(), &topics.name(GRAPH_ERRORS)])?;
