@@ -159,5 +159,13 @@ async fn operations_endpoints_answer() {
         .await;
     let exposition = p.get("/metrics").await.text().await.unwrap();
     assert!(exposition.contains("graphhook_processor_ready 1"));
+    p.deliver(r#"{"object":"instagram","entry":[{"id":"17841400041","time":1700000000,"changes":[{"field":"comments","value":{"id":"c1"}}]}]}"#).await;
+    p.processed(1).await;
+    // librdkafka reports lag in its statistics, every 5 s.
+    p.eventually("consumer lag reported", || async {
+        let exposition = p.get("/metrics").await.text().await.unwrap();
+        exposition.contains("graphhook_processor_consumer_lag{partition=")
+    })
+    .await;
     problem(p.get("/nowhere").await, StatusCode::NOT_FOUND).await;
 }
