@@ -11,7 +11,6 @@ use rdkafka::Message;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::callbacks::{post_callback, signed_form};
 use crate::harness::pipeline;
 use crate::helpers::APP_ID;
 
@@ -164,12 +163,7 @@ async fn deauthorize_revokes_every_account_the_user_connected() {
         assert_eq!(registered.status(), 200);
     }
     let payload = r#"{"algorithm":"HMAC-SHA256","issued_at":1700000000,"user_id":"218471"}"#;
-    assert_eq!(
-        post_callback(&p.app, "deauthorize", signed_form(payload))
-            .await
-            .status(),
-        200
-    );
+    p.callback("deauthorize", payload).await;
     let transitions: Vec<AccountTransitionRecord> = parse(&p.app.read_records(ACCOUNTS, 2).await);
     assert_eq!(transitions.len(), 2);
     assert!(transitions.iter().all(|t| t.to == AccountState::Revoked));
@@ -203,7 +197,8 @@ async fn data_deletion_revokes_erases_and_reports_its_status_by_code() {
     .await;
 
     let payload = r#"{"algorithm":"HMAC-SHA256","issued_at":1700000500,"user_id":"218471"}"#;
-    let answer: Value = post_callback(&p.app, "data-deletion", signed_form(payload))
+    let answer: Value = p
+        .callback("data-deletion", payload)
         .await
         .json()
         .await

@@ -13,6 +13,7 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
 use secrecy::SecretString;
 
+use crate::callbacks::{post_callback, signed_form};
 use crate::helpers::{spawn_app_with, TestApp, APP_ID};
 
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
@@ -121,6 +122,14 @@ impl Pipeline {
     /// Posts a signed delivery to ingest, expecting `200`.
     pub async fn deliver(&self, body: &str) {
         assert_eq!(self.app.post_signed(body).await.status(), 200);
+    }
+
+    /// Posts a callback (`deauthorize` or `data-deletion`) signed as Meta signs it,
+    /// expecting `200`.
+    pub async fn callback(&self, kind: &str, payload: &str) -> reqwest::Response {
+        let response = post_callback(&self.app, kind, signed_form(payload)).await;
+        assert_eq!(response.status(), 200, "{kind} callback");
+        response
     }
 
     /// Waits until the processor has applied `n` events.

@@ -7,7 +7,6 @@ use graphhook_schema::topics::{ACCOUNTS, DLQ, ENGAGEMENT, EVENTS};
 use rdkafka::Message;
 use serde_json::json;
 
-use crate::callbacks::{post_callback, signed_form};
 use crate::harness::pipeline;
 
 #[tokio::test(flavor = "multi_thread")]
@@ -23,12 +22,7 @@ async fn deliveries_posted_three_times_then_replayed_make_one_transition_and_one
         }
     }
     let payload = r#"{"algorithm":"HMAC-SHA256","issued_at":1700000500,"user_id":"218471"}"#;
-    assert_eq!(
-        post_callback(&p.app, "data-deletion", signed_form(payload))
-            .await
-            .status(),
-        200
-    );
+    p.callback("data-deletion", payload).await;
     p.processed(3).await;
 
     let filter = DeliveryFilter {
