@@ -8,6 +8,7 @@
 //! (so it stays in its group and serves rebalances) and readiness is false.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use graphhook_kafka::Topics;
@@ -65,7 +66,7 @@ pub struct EventLoop {
     /// The subscribed consumer.
     pub consumer: ProcessorConsumer,
     /// Sends the outbox to Kafka.
-    pub relay: Relay,
+    pub relay: Arc<Relay>,
     /// Topic names.
     pub topics: Topics,
     /// Most records per batch.

@@ -243,7 +243,8 @@ pub async fn handle_graph_error(
     Ok((class, outcome))
 }
 
-fn transition_record(
+/// The `accounts.v1` record of a transition.
+pub fn transition_record(
     source_id: &str,
     app_id: &str,
     account_id: &str,

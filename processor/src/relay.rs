@@ -38,6 +38,12 @@ pub struct Relay {
     acknowledged: Mutex<BTreeSet<i64>>,
 }
 
+impl std::fmt::Debug for Relay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Relay")
+    }
+}
+
 impl Relay {
     /// Relays through `producer`.
     pub fn new(producer: FutureProducer) -> Self {

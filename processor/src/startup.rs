@@ -2,6 +2,7 @@
 //! HTTP server. Like ingest's `Application::build`, binding port 0 picks a free port.
 
 use std::net::TcpListener;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
@@ -87,7 +88,10 @@ impl Processor {
         };
         let listener = TcpListener::bind(settings.listen).map_err(bind_error)?;
         let port = listener.local_addr().map_err(bind_error)?.port();
+        let relay = Arc::new(Relay::new(producer));
         let state = ProcessorState {
+            relay: relay.clone(),
+            topics: topics.clone(),
             store: store.clone(),
             health: health.clone(),
             metrics: metrics.clone(),
@@ -102,7 +106,7 @@ impl Processor {
             event_loop: EventLoop {
                 store,
                 consumer,
-                relay: Relay::new(producer),
+                relay,
                 topics,
                 batch_size: settings.batch_size,
                 batch_wait: Duration::from_millis(settings.batch_wait_ms),

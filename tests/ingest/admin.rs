@@ -169,3 +169,68 @@ async fn operations_endpoints_answer() {
     .await;
     problem(p.get("/nowhere").await, StatusCode::NOT_FOUND).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_service_reports_a_reconnection_and_the_account_becomes_active() {
+    let p = pipeline().await;
+    let account = "17841400051";
+    let report = json!({"app_id": APP_ID, "account_id": account, "http_status": 400, "code": 190, "time_ms": 1_700_000_000_000_i64});
+    p.write_raw(GRAPH_ERRORS, account, &report.to_string())
+        .await;
+    p.eventually("flagged", || async {
+        p.state(account).await == Some(graphhook_schema::account::AccountState::ReconnectRequired)
+    })
+    .await;
+    let path = format!("/v1/apps/{APP_ID}/accounts/{account}/events");
+    let post = |body: Value| p.admin(Method::POST, &path).json(&body).send();
+
+    let reconnected: Value = post(json!({"event": "reconnected"}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(reconnected["account"]["state"], "active");
+    assert_eq!(reconnected["transition"]["from"], "reconnect_required");
+    assert_eq!(reconnected["transition"]["reason"], "reconnected");
+    let again: Value = post(json!({"event": "reconnected"}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        again["transition"],
+        Value::Null,
+        "nothing changes on an active account"
+    );
+
+    let records = p
+        .app
+        .read_records(graphhook_schema::topics::ACCOUNTS, 2)
+        .await;
+    assert_eq!(records.len(), 2, "flagged, then reconnected");
+    let last: Value =
+        serde_json::from_slice(rdkafka::Message::payload(&records[1]).unwrap()).unwrap();
+    assert_eq!(
+        (last["to"].clone(), last["reason"].clone()),
+        (json!("active"), json!("reconnected"))
+    );
+    assert!(last["source_event_id"]
+        .as_str()
+        .unwrap()
+        .starts_with("admin/"));
+
+    let refreshing: Value = post(json!({"event": "refresh_started"}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(refreshing["account"]["state"], "refreshing");
+    problem(
+        post(json!({"event": "teleported"})).await.unwrap(),
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+}

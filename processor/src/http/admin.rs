@@ -58,7 +58,7 @@ fn authorize(req: &HttpRequest) -> Result<Admin, ApiError> {
 
 /// An account as the API shows it.
 #[derive(Debug, Serialize)]
-struct AccountView {
+pub(super) struct AccountView {
     app_id: String,
     account_id: String,
     tenant: Option<String>,

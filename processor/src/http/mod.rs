@@ -1,14 +1,17 @@
 //! The processor's HTTP server: `/healthz`, `/readyz`, `/metrics`, the public
 //! data-deletion status page and the admin API under `/v1`.
 
+mod account_events;
 mod admin;
 mod ops;
 mod problems;
 
 use std::net::TcpListener;
+use std::sync::Arc;
 
 use actix_web::dev::Server;
 use actix_web::{web, App, HttpResponse, HttpServer};
+use graphhook_kafka::Topics;
 use secrecy::SecretString;
 use tracing_actix_web::TracingLogger;
 
@@ -16,6 +19,7 @@ pub use problems::ApiError;
 
 use crate::health::Health;
 use crate::metrics::ProcessorMetrics;
+use crate::relay::Relay;
 use crate::store::Store;
 
 /// What the handlers share.
@@ -29,6 +33,10 @@ pub struct ProcessorState {
     pub metrics: ProcessorMetrics,
     /// The admin API's bearer token; without it `/v1` answers 404.
     pub admin_token: Option<SecretString>,
+    /// Topic names (account changes made through the API write `accounts.v1`).
+    pub topics: Topics,
+    /// The outbox relay, shared with the consumer loop.
+    pub relay: Arc<Relay>,
 }
 
 /// Builds the server on `listener` (signals are left to the caller, who stops it
@@ -66,6 +74,10 @@ pub fn routes(cfg: &mut web::ServiceConfig, state: web::Data<ProcessorState>) {
                     web::resource("/{account_id}")
                         .route(web::get().to(admin::get_account))
                         .route(web::put().to(admin::put_account)),
+                )
+                .route(
+                    "/{account_id}/events",
+                    web::post().to(account_events::post_account_event),
                 )
                 .service(
                     web::resource([

@@ -1,0 +1,93 @@
+//! `POST /v1/apps/{app_id}/accounts/{account_id}/events`: what a client service
+//! tells graphhook about an account (the user reconnected; a token refresh started
+//! or finished). The state machine decides; a transition is recorded and written to
+//! `accounts.v1` like any other.
+
+use actix_web::{web, HttpResponse};
+use graphhook_schema::time::now_millis;
+use graphhook_schema::topics::ACCOUNTS;
+use serde::Deserialize;
+use serde_json::json;
+use tracing_actix_web::RequestId;
+
+use super::admin::{AccountView, Admin};
+use super::problems::ApiError;
+use super::ProcessorState;
+use crate::account::{apply, Trigger};
+use crate::handler::transition_record;
+use crate::outputs::Outputs;
+
+/// What happened to the account.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountEvent {
+    /// The user connected the account again (new token, permissions granted).
+    Reconnected,
+    /// A token refresh started.
+    RefreshStarted,
+    /// A token refresh finished successfully.
+    RefreshCompleted,
+}
+
+/// The request body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventBody {
+    event: AccountEvent,
+    /// When it happened, epoch milliseconds; now when absent.
+    at_ms: Option<i64>,
+}
+
+/// Applies the event; answers the account and the transition (`null` when the
+/// event changes nothing, e.g. `reconnected` on an active account).
+pub async fn post_account_event(
+    _: Admin,
+    state: web::Data<ProcessorState>,
+    path: web::Path<(String, String)>,
+    body: web::Json<EventBody>,
+    request_id: RequestId,
+) -> Result<HttpResponse, ApiError> {
+    let (app_id, account_id) = path.into_inner();
+    let trigger = match body.event {
+        AccountEvent::Reconnected => Trigger::Reconnected,
+        AccountEvent::RefreshStarted => Trigger::RefreshStarted,
+        AccountEvent::RefreshCompleted => Trigger::RefreshCompleted,
+    };
+    let now = now_millis();
+    let source = format!("admin/{request_id}");
+    let mut tx = state.store.begin().await?;
+    let account = tx.ensure_account(&app_id, &account_id, now).await?;
+    let transition = apply(account.snapshot, trigger, body.at_ms.unwrap_or(now));
+    if let Some(transition) = &transition {
+        tx.save_transition(&app_id, &account_id, transition, &source, now)
+            .await?;
+        let mut outputs = Outputs::new(&state.topics);
+        let record = transition_record(&source, &app_id, &account_id, transition);
+        outputs.push(ACCOUNTS, &account_id, &record, &source)?;
+        outputs.flush(&mut tx, now).await?;
+    }
+    let account = tx
+        .account(&app_id, &account_id)
+        .await?
+        .ok_or(ApiError::NotFound("account"))?;
+    tx.commit().await?;
+    if let Some(transition) = &transition {
+        state
+            .metrics
+            .transitions
+            .with_label_values(&[transition.to.as_str(), transition.reason.as_str()])
+            .inc();
+        tracing::info!(%app_id, %account_id, to = transition.to.as_str(), "account changed through the admin API");
+        // Sent now rather than after the consumer's next batch; if Kafka fails, the
+        // record stays in the outbox and the consumer loop sends it.
+        if let Err(error) = state.relay.run(&state.store).await {
+            tracing::warn!(%error, "account change committed; its record will be relayed later");
+        }
+    }
+    Ok(HttpResponse::Ok().json(json!({
+        "account": AccountView::from(account),
+        "transition": transition.map(|t| json!({
+            "from": t.from, "to": t.to, "reason": t.reason, "action": t.action, "occurred_at_ms": t.at_ms,
+        })),
+    })))
+}
