@@ -9,8 +9,10 @@
 
 mod admin;
 mod bulk;
+mod cache;
 mod deletion;
 mod outbox;
+mod posts;
 mod transaction;
 
 use sqlx::any::{install_default_drivers, AnyPoolOptions};
@@ -21,7 +23,8 @@ pub use admin::{MetricsEntry, Registration, TransitionRow};
 pub use bulk::{MetricsKey, OutboxEntry};
 pub use deletion::DeletionStatus;
 pub use outbox::OutboxRow;
-pub use transaction::{AccountRow, PostStatus, StoreTx};
+pub use posts::PostStatus;
+pub use transaction::{AccountRow, StoreTx};
 
 static POSTGRES: Migrator = sqlx::migrate!("../migrations/postgres");
 static SQLITE: Migrator = sqlx::migrate!("../migrations/sqlite");

@@ -1,7 +1,6 @@
 //! One transaction's worth of store operations.
 
 use graphhook_schema::account::{AccountState, Reason};
-use graphhook_schema::output::PublishStatus;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sqlx::any::AnyRow;
@@ -25,19 +24,6 @@ pub struct AccountRow {
     pub page_id: Option<String>,
     /// State, reason and when it changed.
     pub snapshot: Snapshot,
-}
-
-/// A Page post's status at an event time.
-#[derive(Debug, Clone, Copy)]
-pub struct PostStatus<'a> {
-    /// The post id.
-    pub post_id: &'a str,
-    /// The feed item (`status`, `photo`, ...).
-    pub item: Option<&'a str>,
-    /// The status.
-    pub status: PublishStatus,
-    /// Event time, epoch milliseconds.
-    pub at_ms: i64,
 }
 
 /// A transaction on the store. Dropping it without `commit` rolls everything back.
@@ -208,105 +194,6 @@ impl StoreTx {
         .execute(&mut *self.tx)
         .await?;
         Ok(())
-    }
-
-    /// Marks cached metrics stale (`media_id` empty for account metrics). `true` only
-    /// when a fresh entry became stale: a burst of events invalidates once until the
-    /// entry is refreshed. An entry never fetched is recorded as stale.
-    pub async fn mark_stale(
-        &mut self,
-        app_id: &str,
-        account_id: &str,
-        media_id: &str,
-        at_ms: i64,
-    ) -> Result<bool, StoreError> {
-        let updated = sqlx::query(
-            "UPDATE metrics_cache SET fresh = 0, stale_since_ms = $1 \
-             WHERE app_id = $2 AND account_id = $3 AND media_id = $4 AND fresh = 1",
-        )
-        .bind(at_ms)
-        .bind(app_id)
-        .bind(account_id)
-        .bind(media_id)
-        .execute(&mut *self.tx)
-        .await?;
-        if updated.rows_affected() == 1 {
-            return Ok(true);
-        }
-        sqlx::query(
-            "INSERT INTO metrics_cache (app_id, account_id, media_id, fresh, stale_since_ms) VALUES ($1, $2, $3, 0, $4) \
-             ON CONFLICT (app_id, account_id, media_id) DO NOTHING",
-        )
-        .bind(app_id)
-        .bind(account_id)
-        .bind(media_id)
-        .bind(at_ms)
-        .execute(&mut *self.tx)
-        .await?;
-        Ok(false)
-    }
-
-    /// Stores freshly fetched (or pushed, for story insights) metric values.
-    pub async fn write_fresh(
-        &mut self,
-        app_id: &str,
-        account_id: &str,
-        media_id: &str,
-        values_json: &str,
-        at_ms: i64,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO metrics_cache (app_id, account_id, media_id, values_json, fetched_at_ms, fresh, stale_since_ms) \
-             VALUES ($1, $2, $3, $4, $5, 1, NULL) ON CONFLICT (app_id, account_id, media_id) \
-             DO UPDATE SET values_json = excluded.values_json, fetched_at_ms = excluded.fetched_at_ms, fresh = 1, stale_since_ms = NULL",
-        )
-        .bind(app_id)
-        .bind(account_id)
-        .bind(media_id)
-        .bind(values_json)
-        .bind(at_ms)
-        .execute(&mut *self.tx)
-        .await?;
-        Ok(())
-    }
-
-    /// Records a Page post's status if it is newer (event time) than the stored one.
-    /// `true` when the stored status changed: late or repeated feed events change
-    /// nothing and emit nothing.
-    pub async fn update_post_status(
-        &mut self,
-        app_id: &str,
-        page_id: &str,
-        post: &PostStatus<'_>,
-    ) -> Result<bool, StoreError> {
-        let status = name(&post.status);
-        let inserted = sqlx::query(
-            "INSERT INTO page_posts (app_id, page_id, post_id, item, status, status_at_ms) VALUES ($1, $2, $3, $4, $5, $6) \
-             ON CONFLICT (app_id, post_id) DO NOTHING",
-        )
-        .bind(app_id)
-        .bind(page_id)
-        .bind(post.post_id)
-        .bind(post.item)
-        .bind(&status)
-        .bind(post.at_ms)
-        .execute(&mut *self.tx)
-        .await?;
-        if inserted.rows_affected() == 1 {
-            return Ok(true);
-        }
-        let updated = sqlx::query(
-            "UPDATE page_posts SET status = $1, item = COALESCE($2, item), status_at_ms = $3 \
-             WHERE app_id = $4 AND post_id = $5 AND (status_at_ms < $3 OR (status_at_ms = $3 AND status <> $1))",
-        )
-        .bind(&status)
-        .bind(post.item)
-        .bind(post.at_ms)
-        .bind(app_id)
-        .bind(post.post_id)
-        .execute(&mut *self.tx)
-        .await?;
-        Ok(updated.rows_affected() == 1)
     }
 
     /// Queues an output record; it is sent after this transaction commits.
