@@ -15,6 +15,7 @@ pub mod health;
 pub mod http;
 pub mod metrics;
 pub mod outputs;
+pub mod pruning;
 pub mod relay;
 pub mod settings;
 pub mod startup;

@@ -5,8 +5,9 @@
 
 use prometheus::{
     exponential_buckets, register_histogram_with_registry, register_int_counter_vec_with_registry,
-    register_int_gauge_vec_with_registry, register_int_gauge_with_registry, Histogram,
-    IntCounterVec, IntGauge, IntGaugeVec, Registry,
+    register_int_counter_with_registry, register_int_gauge_vec_with_registry,
+    register_int_gauge_with_registry, Histogram, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
+    Registry,
 };
 
 /// Every metric the processor records.
@@ -45,6 +46,8 @@ pub struct ProcessorMetrics {
     pub data_deletions: IntCounterVec,
     /// `graphhook_processor_ready`: 1 when processing, 0 while retrying.
     pub ready: IntGauge,
+    /// `graphhook_processor_pruned_event_ids_total`: ids forgotten after the retention.
+    pub pruned: IntCounter,
 }
 
 impl std::fmt::Debug for ProcessorMetrics {
@@ -143,6 +146,11 @@ impl ProcessorMetrics {
             ready: register_int_gauge_with_registry!(
                 "graphhook_processor_ready",
                 "1 while the processor is processing, 0 while it retries a failure.",
+                r
+            )?,
+            pruned: register_int_counter_with_registry!(
+                "graphhook_processor_pruned_event_ids_total",
+                "Processed event ids forgotten after processor.processed_events_retention_hours.",
                 r
             )?,
             registry: r,

@@ -29,6 +29,10 @@ pub struct ProcessorSettings {
     /// First retry delay after a transient failure, in milliseconds (doubles, with
     /// jitter, up to 30 s).
     pub retry_initial_ms: u64,
+    /// How long processed event ids are remembered, in hours (0: forever). A
+    /// redelivery or replay of an event older than this is applied again, so keep
+    /// it well beyond Meta's 36-hour retries and any replay you may run.
+    pub processed_events_retention_hours: u64,
 }
 
 impl Default for ProcessorSettings {
@@ -42,6 +46,7 @@ impl Default for ProcessorSettings {
             batch_size: 500,
             batch_wait_ms: 20,
             retry_initial_ms: 200,
+            processed_events_retention_hours: 24 * 14,
         }
     }
 }
@@ -78,6 +83,12 @@ impl ProcessorSettings {
                 ));
             }
         }
+        if (1..48).contains(&self.processed_events_retention_hours) {
+            return Err(SettingsError::new(
+                "processor.processed_events_retention_hours",
+                "must be 0 (forever) or at least 48: Meta retries deliveries for 36 hours",
+            ));
+        }
         if self.retry_initial_ms == 0 {
             return Err(SettingsError::new(
                 "processor.retry_initial_ms",
@@ -85,5 +96,32 @@ impl ProcessorSettings {
             ));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_name_the_key() {
+        let short_retention = ProcessorSettings {
+            processed_events_retention_hours: 24,
+            ..Default::default()
+        };
+        let error = short_retention.validate().unwrap_err().to_string();
+        assert!(error.contains("processor.processed_events_retention_hours"), "{error}");
+        let weak_token = ProcessorSettings {
+            admin_token: Some(SecretString::from("short")),
+            ..Default::default()
+        };
+        let error = weak_token.validate().unwrap_err().to_string();
+        assert!(error.contains("processor.admin_token") && !error.contains("short\""), "{error}");
+        assert!(ProcessorSettings::default().validate().is_ok());
+        let forever = ProcessorSettings {
+            processed_events_retention_hours: 0,
+            ..Default::default()
+        };
+        assert!(forever.validate().is_ok());
     }
 }

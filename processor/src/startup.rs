@@ -17,6 +17,7 @@ use crate::context::ProcessorContext;
 use crate::health::Health;
 use crate::http::{serve, ProcessorState};
 use crate::metrics::ProcessorMetrics;
+use crate::pruning::prune_until_stopped;
 use crate::relay::Relay;
 use crate::settings::ProcessorSettings;
 use crate::store::{Store, StoreError};
@@ -50,6 +51,7 @@ pub struct Processor {
     pub event_loop: EventLoop,
     server: Server,
     port: u16,
+    retention_hours: u64,
 }
 
 impl Processor {
@@ -117,6 +119,7 @@ impl Processor {
             },
             server,
             port,
+            retention_hours: settings.processed_events_retention_hours,
         })
     }
 
@@ -130,7 +133,14 @@ impl Processor {
     pub async fn run_until_stopped(self, shutdown: watch::Receiver<bool>) {
         let handle: ServerHandle = self.server.handle();
         let server = tokio::spawn(self.server);
+        let pruning = tokio::spawn(prune_until_stopped(
+            self.event_loop.store.clone(),
+            self.retention_hours,
+            self.event_loop.metrics.pruned.clone(),
+            shutdown.clone(),
+        ));
         self.event_loop.run(shutdown).await;
+        pruning.abort();
         handle.stop(true).await;
         let _ = server.await;
     }

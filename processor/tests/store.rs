@@ -178,3 +178,33 @@ async fn post_statuses_move_forward_in_event_time_only() {
             .unwrap());
     }
 }
+
+#[tokio::test]
+async fn event_ids_older_than_the_retention_are_forgotten_in_chunks() {
+    for store in stores().await {
+        let mut tx = store.begin().await.unwrap();
+        for (id, at) in [("old-1", 100), ("old-2", 200), ("new", 5_000)] {
+            assert!(tx.claim_event(id, at).await.unwrap());
+        }
+        tx.commit().await.unwrap();
+        assert_eq!(
+            store.prune_processed_events(1_000, 1).await.unwrap(),
+            1,
+            "one chunk"
+        );
+        let pruned = prometheus::IntCounter::new("pruned", "test").unwrap();
+        graphhook_processor::pruning::prune_once(&store, 1_000, &pruned).await;
+        assert_eq!(pruned.get(), 1);
+        assert_eq!(store.processed_event_count().await.unwrap(), 1);
+        let mut tx = store.begin().await.unwrap();
+        assert!(
+            tx.claim_event("old-1", 6_000).await.unwrap(),
+            "a forgotten id is new again"
+        );
+        assert!(
+            !tx.claim_event("new", 6_000).await.unwrap(),
+            "a kept id is still a duplicate"
+        );
+        tx.commit().await.unwrap();
+    }
+}

@@ -119,6 +119,25 @@ impl Store {
             .await?)
     }
 
+    /// Forgets event ids processed before `before_ms`, at most `limit` of them;
+    /// returns how many. An event older than the retention, replayed, would be
+    /// applied again.
+    pub async fn prune_processed_events(
+        &self,
+        before_ms: i64,
+        limit: i64,
+    ) -> Result<u64, StoreError> {
+        let result = sqlx::query(
+            "DELETE FROM processed_events WHERE event_id IN \
+             (SELECT event_id FROM processed_events WHERE processed_at_ms < $1 LIMIT $2)",
+        )
+        .bind(before_ms)
+        .bind(limit)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected())
+    }
+
     /// Answers when the database does (readiness).
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
