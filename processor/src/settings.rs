@@ -110,13 +110,19 @@ mod tests {
             ..Default::default()
         };
         let error = short_retention.validate().unwrap_err().to_string();
-        assert!(error.contains("processor.processed_events_retention_hours"), "{error}");
+        assert!(
+            error.contains("processor.processed_events_retention_hours"),
+            "{error}"
+        );
         let weak_token = ProcessorSettings {
             admin_token: Some(SecretString::from("short")),
             ..Default::default()
         };
         let error = weak_token.validate().unwrap_err().to_string();
-        assert!(error.contains("processor.admin_token") && !error.contains("short\""), "{error}");
+        assert!(
+            error.contains("processor.admin_token") && !error.contains("short\""),
+            "{error}"
+        );
         assert!(ProcessorSettings::default().validate().is_ok());
         let forever = ProcessorSettings {
             processed_events_retention_hours: 0,
