@@ -19,6 +19,7 @@ use rdkafka::{Message, Offset, TopicPartitionList};
 use tokio::sync::watch;
 use tokio::time::{timeout_at, Instant};
 
+use crate::backoff::{stopping, Backoff};
 use crate::batch::{apply_to_store, BatchReport};
 use crate::context::ProcessorContext;
 use crate::health::Health;
@@ -82,8 +83,6 @@ pub struct EventLoop {
     /// Tests only: stop here once, as a crash would.
     pub crash_point: Option<CrashPoint>,
 }
-
-const RETRY_MAX: Duration = Duration::from_secs(30);
 
 impl EventLoop {
     /// Runs until `shutdown` turns true, finishing the batch in hand.
@@ -170,7 +169,7 @@ impl EventLoop {
         carry: &mut Vec<OwnedMessage>,
         shutdown: &mut watch::Receiver<bool>,
     ) -> Option<BatchReport> {
-        let mut delay = self.retry_initial;
+        let mut backoff = Backoff::new(self.retry_initial);
         let mut committed: Option<BatchReport> = None;
         let mut paused: Option<TopicPartitionList> = None;
         loop {
@@ -187,7 +186,7 @@ impl EventLoop {
                 Err(Attempt::Crash) => return None,
                 Err(Attempt::Failed(error)) => {
                     let cause = error.cause();
-                    tracing::warn!(%error, cause = ?std::error::Error::source(&error), retry_in_ms = delay.as_millis() as u64, "batch failed; retrying");
+                    tracing::warn!(%error, cause = ?std::error::Error::source(&error), retry_in_ms = backoff.delay().as_millis() as u64, "batch failed; retrying");
                     self.metrics.retries.with_label_values(&[cause]).inc();
                     self.health
                         .set_not_ready(&format!("{cause} unavailable; retrying"));
@@ -196,7 +195,7 @@ impl EventLoop {
                     }
                 }
             }
-            let wait = tokio::time::sleep(delay.mul_f64(0.5 + jitter()));
+            let wait = tokio::time::sleep(backoff.next_wait());
             tokio::pin!(wait);
             loop {
                 tokio::select! {
@@ -208,7 +207,6 @@ impl EventLoop {
                     },
                 }
             }
-            delay = (delay * 2).min(RETRY_MAX);
         }
     }
 
@@ -295,35 +293,4 @@ impl EventLoop {
 enum Attempt {
     Failed(BatchError),
     Crash,
-}
-
-/// Shutdown was asked for, or whoever could ask is gone (a dropped sender would
-/// otherwise make `changed()` return at once, forever).
-fn stopping(shutdown: &watch::Receiver<bool>) -> bool {
-    *shutdown.borrow() || shutdown.has_changed().is_err()
-}
-
-/// A number in [0, 1) that differs between calls (spreads retries of replicas).
-fn jitter() -> f64 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    f64::from(nanos % 1_000_000) / 1_000_000.0
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_dropped_shutdown_sender_means_stop() {
-        let (tx, rx) = watch::channel(false);
-        assert!(!stopping(&rx));
-        drop(tx);
-        assert!(stopping(&rx));
-        let (tx, rx) = watch::channel(false);
-        let _ = tx.send(true);
-        assert!(stopping(&rx));
-    }
 }

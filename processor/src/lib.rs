@@ -3,6 +3,7 @@
 //! topics through a transactional outbox.
 
 pub mod account;
+pub mod backoff;
 pub mod batch;
 pub mod cache_ops;
 pub mod consumer;

@@ -48,6 +48,9 @@ pub struct ProcessorMetrics {
     pub ready: IntGauge,
     /// `graphhook_processor_pruned_event_ids_total`: ids forgotten after the retention.
     pub pruned: IntCounter,
+    /// `graphhook_processor_http_requests_total{route,method,status}`: requests to
+    /// the processor's HTTP server (route patterns, never raw paths).
+    pub http_requests: IntCounterVec,
 }
 
 impl std::fmt::Debug for ProcessorMetrics {
@@ -151,6 +154,12 @@ impl ProcessorMetrics {
             pruned: register_int_counter_with_registry!(
                 "graphhook_processor_pruned_event_ids_total",
                 "Processed event ids forgotten after processor.processed_events_retention_hours.",
+                r
+            )?,
+            http_requests: register_int_counter_vec_with_registry!(
+                "graphhook_processor_http_requests_total",
+                "Requests to the processor's HTTP server, by route pattern, method and status.",
+                &["route", "method", "status"],
                 r
             )?,
             registry: r,

@@ -168,6 +168,14 @@ async fn operations_endpoints_answer() {
     })
     .await;
     problem(p.get("/nowhere").await, StatusCode::NOT_FOUND).await;
+    let exposition = p.get("/metrics").await.text().await.unwrap();
+    assert!(
+        exposition.contains(r#"graphhook_processor_http_requests_total{method="GET",route="/healthz",status="200"} 1"#),
+        "{exposition}"
+    );
+    assert!(exposition.contains(
+        r#"graphhook_processor_http_requests_total{method="GET",route="other",status="404"} 1"#
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread")]

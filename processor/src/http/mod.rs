@@ -9,7 +9,9 @@ mod problems;
 use std::net::TcpListener;
 use std::sync::Arc;
 
-use actix_web::dev::Server;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
+use actix_web::middleware::{from_fn, Next};
 use actix_web::{web, App, HttpResponse, HttpServer};
 use graphhook_kafka::Topics;
 use secrecy::SecretString;
@@ -45,6 +47,7 @@ pub fn serve(listener: TcpListener, state: ProcessorState) -> std::io::Result<Se
     let state = web::Data::new(state);
     Ok(HttpServer::new(move || {
         App::new()
+            .wrap(from_fn(count_requests))
             .wrap(TracingLogger::default())
             .configure(|cfg| routes(cfg, state.clone()))
     })
@@ -89,6 +92,27 @@ pub fn routes(cfg: &mut web::ServiceConfig, state: web::Data<ProcessorState>) {
                 ),
         )
         .default_service(web::to(not_found));
+}
+
+/// Counts every request by route pattern (unmatched paths count as `other`).
+async fn count_requests(
+    request: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let route = request
+        .match_pattern()
+        .unwrap_or_else(|| "other".to_owned());
+    let method = request.method().to_string();
+    let state = request.app_data::<web::Data<ProcessorState>>().cloned();
+    let response = next.call(request).await?;
+    if let Some(state) = state {
+        state
+            .metrics
+            .http_requests
+            .with_label_values(&[route.as_str(), method.as_str(), response.status().as_str()])
+            .inc();
+    }
+    Ok(response)
 }
 
 async fn not_found() -> HttpResponse {
