@@ -167,7 +167,9 @@ fn migrate_applies_the_migrations_and_says_so() {
     // warning): the result is its own line.
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
-        stdout.lines().any(|line| line == "migrations applied (sqlite)"),
+        stdout
+            .lines()
+            .any(|line| line == "migrations applied (sqlite)"),
         "{stdout}"
     );
 }
