@@ -17,6 +17,7 @@ use rdkafka::Message;
 
 use crate::handler::{handle_events, handle_graph_error};
 use crate::metrics::ProcessorMetrics;
+use crate::outputs::Outputs;
 use crate::store::{Store, StoreError, StoreTx};
 
 /// What a committed batch did, recorded in metrics once its outputs are
@@ -123,8 +124,7 @@ pub async fn apply_to_store(
                 Ok(event) => run.push(event),
                 Err(reason) => {
                     handle_run(&mut tx, topics, &mut run, &mut report, now_ms).await?;
-                    dead_letter(&mut tx, topics, message, reason, now_ms).await?;
-                    report.dead_lettered(message.topic());
+                    dead_letter(&mut tx, topics, message, reason, &mut report, now_ms).await?;
                 }
             }
             continue;
@@ -141,8 +141,7 @@ pub async fn apply_to_store(
                 report.transitions.extend(outcome.transitions);
             }
             Err(reason) => {
-                dead_letter(&mut tx, topics, message, reason, now_ms).await?;
-                report.dead_lettered(message.topic());
+                dead_letter(&mut tx, topics, message, reason, &mut report, now_ms).await?;
             }
         }
     }
@@ -181,11 +180,13 @@ async fn handle_run(
     Ok(())
 }
 
+/// Queues `message` on `dlq.v1` with `reason`, and counts it.
 async fn dead_letter(
     tx: &mut StoreTx,
     topics: &Topics,
     message: &OwnedMessage,
     reason: String,
+    report: &mut BatchReport,
     now_ms: i64,
 ) -> Result<(), StoreError> {
     tracing::warn!(topic = message.topic(), partition = message.partition(), offset = message.offset(), %reason, "record cannot be processed; dead-lettering it");
@@ -217,14 +218,16 @@ async fn dead_letter(
         original_value_base64: STANDARD.encode(message.payload().unwrap_or_default()),
         original_headers: headers,
     };
-    tx.enqueue_json(
-        &topics.name(DLQ),
+    let mut outputs = Outputs::new(topics);
+    outputs.push(
+        DLQ,
         key.as_deref().unwrap_or(""),
         &record,
         &source_id(message),
-        now_ms,
-    )
-    .await
+    )?;
+    outputs.flush(tx, now_ms).await?;
+    report.dead_lettered(message.topic());
+    Ok(())
 }
 
 fn parse<T: serde::de::DeserializeOwned>(message: &OwnedMessage, what: &str) -> Result<T, String> {

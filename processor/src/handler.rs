@@ -71,7 +71,7 @@ pub async fn handle_events(
     let found: Vec<_> = events
         .iter()
         .zip(&outcomes)
-        .map(|(event, outcome)| engagement(event).filter(|_| !outcome.duplicate))
+        .map(|(event, outcome)| (!outcome.duplicate).then(|| engagement(event)).flatten())
         .collect();
     let mut accounts: Vec<(&str, &str)> = events
         .iter()
@@ -222,29 +222,22 @@ pub async fn handle_graph_error(
         subcode: report.subcode,
         is_transient: report.is_transient,
     };
-    let account = tx
-        .ensure_account(&report.app_id, &report.account_id, now_ms)
-        .await?;
-    if let Some(transition) = apply(account.snapshot, trigger, report.time_ms) {
-        tx.save_transition(
-            &report.app_id,
-            &report.account_id,
-            &transition,
-            source_id,
-            now_ms,
-        )
-        .await?;
-        let record = transition_record(source_id, &report.app_id, &report.account_id, &transition);
-        let mut outputs = Outputs::new(topics);
-        outputs.push(ACCOUNTS, &report.account_id, &record, source_id)?;
-        outputs.flush(tx, now_ms).await?;
+    let mut outputs = Outputs::new(topics);
+    let change = AccountChange {
+        app_id: &report.app_id,
+        account_id: &report.account_id,
+        trigger,
+        at_ms: report.time_ms,
+        source_id,
+    };
+    if let Some(transition) = transition_account(tx, &mut outputs, &change, now_ms).await? {
         outcome.transitions.push((transition.to, transition.reason));
     }
+    outputs.flush(tx, now_ms).await?;
     Ok((class, outcome))
 }
 
-/// The `accounts.v1` record of a transition.
-pub fn transition_record(
+fn transition_record(
     source_id: &str,
     app_id: &str,
     account_id: &str,
@@ -263,6 +256,53 @@ pub fn transition_record(
     }
 }
 
+/// A trigger for one account, and where it came from.
+#[derive(Debug, Clone, Copy)]
+pub struct AccountChange<'a> {
+    /// Meta's app id.
+    pub app_id: &'a str,
+    /// The Instagram account or Page.
+    pub account_id: &'a str,
+    /// What happened.
+    pub trigger: Trigger,
+    /// When (event time), epoch milliseconds.
+    pub at_ms: i64,
+    /// The event, report or request that caused it.
+    pub source_id: &'a str,
+}
+
+/// Applies a change to the account (created as active if new): the state machine
+/// decides; a transition is saved and its `accounts.v1` record queued in `outputs`.
+pub async fn transition_account(
+    tx: &mut StoreTx,
+    outputs: &mut Outputs<'_>,
+    change: &AccountChange<'_>,
+    now_ms: i64,
+) -> Result<Option<Transition>, StoreError> {
+    let account = tx
+        .ensure_account(change.app_id, change.account_id, now_ms)
+        .await?;
+    let Some(transition) = apply(account.snapshot, change.trigger, change.at_ms) else {
+        return Ok(None);
+    };
+    tx.save_transition(
+        change.app_id,
+        change.account_id,
+        &transition,
+        change.source_id,
+        now_ms,
+    )
+    .await?;
+    let record = transition_record(
+        change.source_id,
+        change.app_id,
+        change.account_id,
+        &transition,
+    );
+    outputs.push(ACCOUNTS, change.account_id, &record, change.source_id)?;
+    Ok(Some(transition))
+}
+
 async fn transition_accounts(
     tx: &mut StoreTx,
     outputs: &mut Outputs<'_>,
@@ -273,26 +313,16 @@ async fn transition_accounts(
 ) -> Result<Vec<(AccountState, Reason)>, StoreError> {
     let mut written = Vec::new();
     for account_id in accounts {
-        let account = tx.ensure_account(&event.app_id, account_id, now_ms).await?;
-        let Some(transition) = apply(account.snapshot, trigger, event.effective_time_ms()) else {
-            continue;
+        let change = AccountChange {
+            app_id: &event.app_id,
+            account_id,
+            trigger,
+            at_ms: event.effective_time_ms(),
+            source_id: event.event_id.as_str(),
         };
-        tx.save_transition(
-            &event.app_id,
-            account_id,
-            &transition,
-            event.event_id.as_str(),
-            now_ms,
-        )
-        .await?;
-        let record = transition_record(
-            event.event_id.as_str(),
-            &event.app_id,
-            account_id,
-            &transition,
-        );
-        outputs.push(ACCOUNTS, account_id, &record, event.event_id.as_str())?;
-        written.push((transition.to, transition.reason));
+        if let Some(transition) = transition_account(tx, outputs, &change, now_ms).await? {
+            written.push((transition.to, transition.reason));
+        }
     }
     Ok(written)
 }

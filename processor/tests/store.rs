@@ -5,6 +5,8 @@ use graphhook_processor::account::{apply, Snapshot, Trigger};
 use graphhook_schema::account::{AccountState, Reason};
 mod support;
 
+use graphhook_processor::store::OutboxEntry;
+
 use support::stores;
 
 #[tokio::test]
@@ -109,17 +111,26 @@ async fn a_burst_invalidates_fresh_metrics_once_until_they_are_refreshed() {
 #[tokio::test]
 async fn the_outbox_keeps_committed_records_in_order_until_deleted() {
     for store in stores().await {
+        let entry = |topic: &str, key: &str, payload: &str, source: &str| OutboxEntry {
+            topic: topic.to_owned(),
+            key: key.to_owned(),
+            payload: payload.to_owned(),
+            source_event_id: source.to_owned(),
+        };
         let mut tx = store.begin().await.unwrap();
-        tx.enqueue("t.accounts.v1", "a", r#"{"n":1}"#, "e1", 1)
-            .await
-            .unwrap();
-        tx.enqueue("t.engagement.v1", "a", r#"{"n":2}"#, "e1", 1)
-            .await
-            .unwrap();
+        tx.enqueue_many(
+            &[
+                entry("t.accounts.v1", "a", r#"{"n":1}"#, "e1"),
+                entry("t.engagement.v1", "a", r#"{"n":2}"#, "e1"),
+            ],
+            1,
+        )
+        .await
+        .unwrap();
         tx.commit().await.unwrap();
         let mut rolled_back = store.begin().await.unwrap();
         rolled_back
-            .enqueue("t.accounts.v1", "b", "{}", "e2", 2)
+            .enqueue_many(&[entry("t.accounts.v1", "b", "{}", "e2")], 2)
             .await
             .unwrap();
         drop(rolled_back);

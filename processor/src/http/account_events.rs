@@ -5,7 +5,6 @@
 
 use actix_web::{web, HttpResponse};
 use graphhook_schema::time::now_millis;
-use graphhook_schema::topics::ACCOUNTS;
 use serde::Deserialize;
 use serde_json::json;
 use tracing_actix_web::RequestId;
@@ -13,8 +12,8 @@ use tracing_actix_web::RequestId;
 use super::admin::{AccountView, Admin};
 use super::problems::ApiError;
 use super::ProcessorState;
-use crate::account::{apply, Trigger};
-use crate::handler::transition_record;
+use crate::account::Trigger;
+use crate::handler::{transition_account, AccountChange};
 use crate::outputs::Outputs;
 
 /// What happened to the account.
@@ -56,16 +55,16 @@ pub async fn post_account_event(
     let now = now_millis();
     let source = format!("admin/{request_id}");
     let mut tx = state.store.begin().await?;
-    let account = tx.ensure_account(&app_id, &account_id, now).await?;
-    let transition = apply(account.snapshot, trigger, body.at_ms.unwrap_or(now));
-    if let Some(transition) = &transition {
-        tx.save_transition(&app_id, &account_id, transition, &source, now)
-            .await?;
-        let mut outputs = Outputs::new(&state.topics);
-        let record = transition_record(&source, &app_id, &account_id, transition);
-        outputs.push(ACCOUNTS, &account_id, &record, &source)?;
-        outputs.flush(&mut tx, now).await?;
-    }
+    let mut outputs = Outputs::new(&state.topics);
+    let change = AccountChange {
+        app_id: &app_id,
+        account_id: &account_id,
+        trigger,
+        at_ms: body.at_ms.unwrap_or(now),
+        source_id: &source,
+    };
+    let transition = transition_account(&mut tx, &mut outputs, &change, now).await?;
+    outputs.flush(&mut tx, now).await?;
     let account = tx
         .account(&app_id, &account_id)
         .await?

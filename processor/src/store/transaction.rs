@@ -196,43 +196,6 @@ impl StoreTx {
         Ok(())
     }
 
-    /// Queues an output record; it is sent after this transaction commits.
-    pub async fn enqueue(
-        &mut self,
-        topic: &str,
-        key: &str,
-        payload: &str,
-        source_event_id: &str,
-        now_ms: i64,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO outbox (topic, record_key, payload, source_event_id, created_at_ms) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(topic)
-        .bind(key)
-        .bind(payload)
-        .bind(source_event_id)
-        .bind(now_ms)
-        .execute(&mut *self.tx)
-        .await?;
-        Ok(())
-    }
-
-    /// Queues `record` as JSON; it is sent after this transaction commits.
-    pub async fn enqueue_json<T: Serialize>(
-        &mut self,
-        topic: &str,
-        key: &str,
-        record: &T,
-        source_event_id: &str,
-        now_ms: i64,
-    ) -> Result<(), StoreError> {
-        let payload =
-            serde_json::to_string(record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        self.enqueue(topic, key, &payload, source_event_id, now_ms)
-            .await
-    }
-
     /// Commits everything done in this transaction.
     pub async fn commit(self) -> Result<(), StoreError> {
         self.tx.commit().await?;
