@@ -2,13 +2,15 @@
 
 use std::time::Duration;
 
+use graphhook_ingest::apps::AppRegistry;
 use graphhook_ingest::replay::{replay_dead_letters, replay_deliveries, DeliveryFilter, TimeRange};
 use graphhook_ingest::Application;
-use graphhook_kafka::{Bus, Topics};
+use graphhook_kafka::{Bus, Topics, RECORD_OVERHEAD_BYTES};
 use graphhook_processor::startup::Processor;
 use graphhook_processor::store::Store;
 use graphhook_schema::time::now_millis;
 use graphhook_schema::topics::{INGEST_TOPICS, PROCESSOR_TOPICS};
+use secrecy::ExposeSecret;
 use tokio::sync::watch;
 
 use crate::cli::ReplayArgs;
@@ -109,7 +111,7 @@ async fn shutdown_signal() {
 pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
     settings.validate_processor()?;
     let store = Store::connect(
-        &settings.processor.database_url,
+        settings.processor.database_url.expose_secret(),
         settings.processor.max_connections,
     )
     .await?;
@@ -137,10 +139,12 @@ pub async fn replay(settings: &Settings, args: &ReplayArgs) -> anyhow::Result<()
                 "no app named {app:?} under [apps]"
             );
         }
+        let apps = AppRegistry::new(&settings.apps);
         let filter = DeliveryFilter {
             range,
             app: args.app.as_deref(),
             public_base_url: settings.ingest.public_base_url.as_ref(),
+            apps: &apps,
         };
         replay_deliveries(&settings.kafka, bootstrap, filter).await?
     };
@@ -198,6 +202,16 @@ async fn serve_ingest(settings: &Settings) -> anyhow::Result<()> {
 /// `bus`. The binary and the end-to-end tests start ingest through this function.
 pub async fn start_ingest(settings: &Settings, bus: &Bus) -> anyhow::Result<Application> {
     create_topics(settings, bus, INGEST_TOPICS.iter()).await?;
+    let topics = Topics::new(&settings.kafka.topic_prefix);
+    let body = settings.ingest.max_body_bytes;
+    let needed = body + RECORD_OVERHEAD_BYTES;
+    bus.check_message_limits(
+        &settings.kafka,
+        &[(topics.deliveries(), needed), (topics.events(), needed)],
+        ("ingest.max_body_bytes", body),
+        TOPIC_TIMEOUT,
+    )
+    .await?;
     Ok(Application::build(
         &settings.ingest,
         &settings.apps,

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use figment::error::{Actual, Kind};
 use figment::providers::{Env, Format, Toml};
 use figment::Figment;
 use graphhook_ingest::{validate_apps, AppSettings, IngestSettings};
@@ -54,6 +55,68 @@ pub enum ConfigError {
     Rejected(#[from] SettingsError),
 }
 
+/// Configuration keys whose values are secrets, wherever they appear.
+const SECRET_KEYS: [&str; 5] = [
+    "secrets",
+    "verify_token",
+    "admin_token",
+    "database_url",
+    "token_keys",
+];
+
+/// Whether the value at `path` is a secret: a key of [`SECRET_KEYS`] (or inside
+/// one), or any `kafka.client.*` property.
+fn is_secret_path(path: &[String]) -> bool {
+    path.iter().any(|key| SECRET_KEYS.contains(&key.as_str()))
+        || (path.first().map(String::as_str) == Some("kafka")
+            && path.get(1).map(String::as_str) == Some("client"))
+}
+
+/// Replaces the values quoted by errors about secret keys: figment's errors quote
+/// what they found (`found string "..."`), which for a malformed secret is the
+/// secret itself.
+fn redact_secrets(error: figment::Error) -> figment::Error {
+    let mut errors: Vec<figment::Error> = error
+        .into_iter()
+        .map(|mut e| {
+            if is_secret_path(&e.path) {
+                e.kind = redact_kind(e.kind);
+            }
+            e
+        })
+        .collect();
+    let Some(mut chained) = errors.pop() else {
+        return figment::Error::from("invalid configuration".to_owned());
+    };
+    while let Some(next) = errors.pop() {
+        chained = chained.chain(next);
+    }
+    chained
+}
+
+fn redact_kind(kind: Kind) -> Kind {
+    let hidden = |actual: Actual| match actual {
+        Actual::Str(_) | Actual::Bytes(_) | Actual::Char(_) | Actual::Other(_) => {
+            Actual::Other("a value (not shown: secret)".to_owned())
+        }
+        Actual::Unsigned(_) | Actual::Signed(_) | Actual::Float(_) => {
+            Actual::Other("a number (not shown: secret)".to_owned())
+        }
+        other => other,
+    };
+    match kind {
+        Kind::InvalidType(actual, expected) => Kind::InvalidType(hidden(actual), expected),
+        Kind::InvalidValue(actual, expected) => Kind::InvalidValue(hidden(actual), expected),
+        Kind::Unsupported(actual) => Kind::Unsupported(hidden(actual)),
+        Kind::UnsupportedKey(actual, key) => Kind::UnsupportedKey(hidden(actual), key),
+        Kind::UnknownVariant(_, expected) => {
+            Kind::UnknownVariant("(not shown: secret)".to_owned(), expected)
+        }
+        Kind::Message(_) => Kind::Message("invalid value (not shown: secret)".to_owned()),
+        other => other,
+    }
+}
+
 impl Settings {
     /// Loads defaults, the optional file, and the environment.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
@@ -67,13 +130,15 @@ impl Settings {
         figment = figment.merge(Env::prefixed(ENV_PREFIX).split("__").ignore(&["config"]));
         figment
             .extract()
-            .map_err(|e| ConfigError::Invalid(Box::new(e)))
+            .map_err(|e| ConfigError::Invalid(Box::new(redact_secrets(e))))
     }
 
     /// Checks what ingest needs.
     pub fn validate_ingest(&self) -> Result<(), ConfigError> {
         self.kafka.validate()?;
         self.ingest.validate()?;
+        self.kafka
+            .check_holds_bodies(self.ingest.max_body_bytes, "ingest.max_body_bytes")?;
         validate_apps(&self.apps)?;
         self.log.validate()?;
         Ok(())
@@ -171,6 +236,66 @@ mod tests {
                 error.contains("apps.main.secrets: at least one secret"),
                 "{error}"
             );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_single_secret_may_be_one_string_and_a_malformed_one_is_never_printed() {
+        Jail::expect_with(|jail| {
+            jail.create_file("graphhook.toml", FILE)?;
+            jail.set_env("GRAPHHOOK_APPS__MAIN__SECRETS", "only-one-s3cret");
+            let settings = load(jail).expect("one string is one secret");
+            let secrets: Vec<&str> = settings.apps["main"]
+                .secrets
+                .iter()
+                .map(|s| s.expose_secret())
+                .collect();
+            assert_eq!(secrets, ["only-one-s3cret"]);
+            Ok(())
+        });
+        Jail::expect_with(|jail| {
+            jail.create_file("graphhook.toml", FILE)?;
+            jail.set_env(
+                "GRAPHHOOK_APPS__MAIN__SECRETS",
+                r#"{"oops": "leaked-s3cret"}"#,
+            );
+            jail.set_env("GRAPHHOOK_PROCESSOR__ADMIN_TOKEN", "[1, \"leaked-t0ken\"]");
+            let error = format!("{:#}", anyhow::Error::from(load(jail).unwrap_err()));
+            assert!(
+                !error.contains("leaked-s3cret") && !error.contains("leaked-t0ken"),
+                "{error}"
+            );
+            let lower = error.to_lowercase();
+            assert!(
+                lower.contains("secrets") || lower.contains("admin_token"),
+                "{error}"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn debug_output_shows_no_secret() {
+        Jail::expect_with(|jail| {
+            jail.create_file("graphhook.toml", FILE)?;
+            jail.set_env(
+                "GRAPHHOOK_PROCESSOR__DATABASE_URL",
+                "postgres://graphhook:db-pa55word@db/graphhook",
+            );
+            jail.set_env(
+                "GRAPHHOOK_PROCESSOR__ADMIN_TOKEN",
+                "admin-t0ken-0123456789abcdef-xyz",
+            );
+            jail.set_env("GRAPHHOOK_KAFKA__CLIENT__SASL__PASSWORD", "sasl-pa55word");
+            jail.set_env("GRAPHHOOK_KAFKA__CLIENT__LINGER__MS", "5");
+            let settings = load(jail).expect("loads");
+            assert_eq!(settings.kafka.client["sasl.password"], "sasl-pa55word");
+            assert_eq!(settings.kafka.client["linger.ms"], "5");
+            let debug = format!("{settings:?}");
+            for secret in ["db-pa55word", "admin-t0ken", "sasl-pa55word", "from-file"] {
+                assert!(!debug.contains(secret), "{secret} in {debug}");
+            }
             Ok(())
         });
     }

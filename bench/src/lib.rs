@@ -1,7 +1,8 @@
 //! The measuring half of the scripts under `bench/`: signed deliveries, a
-//! bare-producer baseline, and an open-loop load generator.
+//! bare-producer baseline, an open-loop load generator, and the kill loop's tools.
 
 pub mod bare_producer;
 pub mod deliveries;
+pub mod kill_loop;
 pub mod load;
 pub mod processor;

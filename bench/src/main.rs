@@ -1,7 +1,7 @@
 //! `graphhook-bench`: the measuring half of the scripts under `bench/`.
 
 use clap::{Parser, Subcommand};
-use graphhook_bench::{bare_producer, deliveries, load, processor};
+use graphhook_bench::{bare_producer, deliveries, kill_loop, load, processor};
 
 #[derive(Parser)]
 #[command(about = "graphhook benchmark helpers")]
@@ -25,6 +25,17 @@ enum Command {
     Drain(processor::Target),
     /// Runs the processor until every event is committed and every output acked.
     Process(processor::ProcessArgs),
+    /// Hosts librdkafka's mock cluster in this process until killed; prints
+    /// `bootstrap=<servers>`.
+    MockBroker {
+        /// Brokers in the cluster.
+        #[arg(long, default_value_t = 1)]
+        brokers: i32,
+    },
+    /// Prints a group's committed offsets of `events.v1` beside the watermarks.
+    Offsets(kill_loop::OffsetsArgs),
+    /// Lists the records of `events.v1` whose events the store never applied.
+    Missing(kill_loop::MissingArgs),
     /// Prints count, p50 and p99 of a Prometheus histogram.
     Quantiles {
         /// The `/metrics` URL.
@@ -53,6 +64,9 @@ async fn main() -> anyhow::Result<()> {
         Command::FillEvents(args) => processor::fill(&args).await,
         Command::Drain(target) => processor::drain(&target).await,
         Command::Process(args) => processor::process(&args).await,
+        Command::MockBroker { brokers } => kill_loop::mock_broker(brokers),
+        Command::Offsets(args) => kill_loop::offsets(&args),
+        Command::Missing(args) => kill_loop::missing(&args).await,
         Command::Quantiles {
             url,
             metric,

@@ -39,6 +39,9 @@ pub struct FillArgs {
     /// Accounts the events are spread over.
     #[arg(long, default_value_t = 1000)]
     pub accounts: usize,
+    /// Events per second (0: as fast as the broker takes them).
+    #[arg(long, default_value_t = 0)]
+    pub rate: u64,
 }
 
 /// `process` arguments.
@@ -77,7 +80,12 @@ pub async fn fill(args: &FillArgs) -> anyhow::Result<()> {
     let producer: FutureProducer = producer_config(&kafka, &kafka.brokers).create()?;
     let topic = topics.events();
     let mut pending = Vec::new();
+    let started = Instant::now();
     for index in 0..args.target.count {
+        if args.rate > 0 {
+            let due = started + Duration::from_secs_f64(index as f64 / args.rate as f64);
+            tokio::time::sleep_until(due.into()).await;
+        }
         let delivery_id = format!("bench-{index}");
         let ctx = DeliveryContext {
             app: "bench",
@@ -87,7 +95,7 @@ pub async fn fill(args: &FillArgs) -> anyhow::Result<()> {
         };
         let body = realistic_body(index, args.accounts);
         for event in normalize_delivery(&ctx, body.as_bytes())? {
-            let record = event_record(&event);
+            let record = event_record(&event)?;
             let future = producer.send_result(
                 FutureRecord::to(&topic)
                     .key(&record.key)
@@ -96,7 +104,7 @@ pub async fn fill(args: &FillArgs) -> anyhow::Result<()> {
             );
             pending.push(future.map_err(|(e, _)| e)?);
         }
-        if pending.len() >= 10_000 {
+        if pending.len() >= 10_000 || (args.rate > 0 && !pending.is_empty()) {
             for ack in pending.drain(..) {
                 ack.await?.map_err(|(e, _)| e)?;
             }
@@ -141,7 +149,7 @@ pub async fn process(args: &ProcessArgs) -> anyhow::Result<()> {
     let kafka = settings(&args.target);
     let processor_settings = ProcessorSettings {
         listen: "127.0.0.1:0".parse()?,
-        database_url: args.database_url.clone(),
+        database_url: args.database_url.clone().into(),
         group_id: format!("bench-{}", std::process::id()),
         batch_size: args.batch_size,
         ..Default::default()

@@ -19,9 +19,16 @@ pub struct App {
     /// Signature verifier with the app's secrets.
     pub verifier: Verifier,
     verify_token: Option<SecretString>,
+    /// Keys data-deletion confirmation codes: the app's first secret.
+    deletion_code_key: SecretString,
 }
 
 impl App {
+    /// The key of the app's data-deletion confirmation codes.
+    pub fn deletion_code_key(&self) -> &[u8] {
+        self.deletion_code_key.expose_secret().as_bytes()
+    }
+
     /// Whether `candidate` is the configured verify token. Compares SHA-256 digests in
     /// constant time, so neither content nor length leaks; no token means no match.
     pub fn verify_token_matches(&self, candidate: &str) -> bool {
@@ -51,6 +58,11 @@ impl AppRegistry {
                     app_id: s.app_id.clone(),
                     verifier: Verifier::new(&s.secrets, s.allow_sha1),
                     verify_token: s.verify_token.clone(),
+                    deletion_code_key: s
+                        .secrets
+                        .first()
+                        .cloned()
+                        .unwrap_or_else(|| SecretString::from("")),
                 };
                 (name.clone(), app)
             })

@@ -6,9 +6,20 @@ use graphhook_schema::lenient::LenientString;
 use secrecy::SecretString;
 use serde::{Deserialize, Deserializer};
 
-/// Secrets given as strings or numbers.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    Many(Vec<LenientString>),
+    One(LenientString),
+}
+
+/// Secrets given as a list, or as one string or number (a single secret:
+/// `GRAPHHOOK_APPS__MAIN__SECRETS=s3cr3t`).
 pub fn secrets<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<SecretString>, D::Error> {
-    let texts = Vec::<LenientString>::deserialize(deserializer)?;
+    let texts = match OneOrMany::deserialize(deserializer)? {
+        OneOrMany::Many(texts) => texts,
+        OneOrMany::One(text) => vec![text],
+    };
     Ok(texts.into_iter().map(|t| SecretString::from(t.0)).collect())
 }
 

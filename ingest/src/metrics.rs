@@ -1,8 +1,8 @@
 //! Ingest's Prometheus metrics, registered in the registry `/metrics` serves.
 
 use prometheus::{
-    exponential_buckets, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts,
-    Registry,
+    exponential_buckets, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec,
+    IntGauge, Opts, Registry,
 };
 
 /// Every metric ingest records.
@@ -29,6 +29,8 @@ pub struct IngestMetrics {
     pub produce_duration: Histogram,
     /// `graphhook_kafka_produce_failures_total{reason}`.
     pub produce_failures: IntCounterVec,
+    /// `graphhook_kafka_producers_replaced_total`: broken producers replaced.
+    pub producers_replaced: IntCounter,
     /// `graphhook_request_body_bytes`.
     pub body_bytes: Histogram,
 }
@@ -84,6 +86,11 @@ impl IngestMetrics {
             "HTTP requests being served.",
         )?;
         registry.register(Box::new(in_flight.clone()))?;
+        let producers_replaced = IntCounter::new(
+            "graphhook_kafka_producers_replaced_total",
+            "Kafka producers replaced after they failed fatally or were fenced.",
+        )?;
+        registry.register(Box::new(producers_replaced.clone()))?;
         Ok(IngestMetrics {
             http_requests: counter(
                 &registry,
@@ -129,6 +136,7 @@ impl IngestMetrics {
                 "Requests whose records Kafka did not acknowledge, by reason.",
                 &["reason"],
             )?,
+            producers_replaced,
             body_bytes: histogram(
                 &registry,
                 "graphhook_request_body_bytes",

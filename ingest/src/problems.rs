@@ -9,9 +9,9 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use graphhook_web::Problem;
 
-use crate::publisher::PublishError;
 use crate::signature::SignatureError;
 use crate::signed_request::CallbackError;
+use graphhook_kafka::SendError;
 
 /// Everything ingest's handlers can answer besides success.
 #[derive(Debug, thiserror::Error)]
@@ -45,7 +45,7 @@ pub enum IngestError {
     DataDeletionNotConfigured,
     /// Kafka did not acknowledge the records in time.
     #[error("records not acknowledged by Kafka")]
-    Unavailable(#[from] PublishError),
+    Unavailable(#[from] SendError),
     /// The broker is not reachable (readiness).
     #[error("not ready: {0}")]
     NotReady(String),

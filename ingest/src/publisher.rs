@@ -1,115 +1,31 @@
-//! Sends a request's records and waits until Kafka has acknowledged every one of
-//! them, or the produce deadline passes.
-//!
-//! Each request gets one [`RequestAck`] that every record's delivery report counts
-//! down, so a request costs one wake-up however many records it has.
+//! Sends a request's records through the shared [`AckedSender`] and waits until
+//! Kafka has acknowledged every one of them, or the produce deadline passes. It
+//! also remembers whether deliveries can be stored at the moment, for `/readyz`.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
-use graphhook_kafka::Topics;
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
-use rdkafka::util::Timeout;
-use rdkafka::ClientContext;
-use tokio::sync::oneshot;
-use tokio::time::{timeout_at, Instant};
+use graphhook_kafka::{AckedProducer, AckedSender, Record, SendError, Topics};
+use graphhook_schema::time::now_millis;
+use rdkafka::error::KafkaError;
 
 use crate::records::{OutgoingRecord, TopicKind};
 
-/// Why a request's records were not all acknowledged.
-#[derive(Debug, thiserror::Error)]
-pub enum PublishError {
-    /// Not every record was acknowledged before the deadline.
-    #[error("Kafka did not acknowledge within {0:?}")]
-    Deadline(Duration),
-    /// librdkafka's queue stayed full until the deadline.
-    #[error("the producer queue stayed full")]
-    QueueFull,
-    /// Kafka refused a record.
-    #[error("Kafka refused a record")]
-    Refused(#[source] KafkaError),
-    /// The producer dropped the request without an answer (shutting down).
-    #[error("the producer dropped the request")]
-    Canceled,
-}
-
-impl PublishError {
-    /// A stable label for metrics.
-    pub fn reason(&self) -> &'static str {
-        match self {
-            PublishError::Deadline(_) => "deadline",
-            PublishError::QueueFull => "queue_full",
-            PublishError::Refused(_) => "refused",
-            PublishError::Canceled => "canceled",
-        }
-    }
-}
-
-/// The acknowledgement state of one request's records.
-#[derive(Debug)]
-pub struct RequestAck {
-    remaining: AtomicUsize,
-    done: Mutex<Option<oneshot::Sender<Result<(), KafkaError>>>>,
-}
-
-impl RequestAck {
-    fn new(records: usize) -> (Arc<Self>, oneshot::Receiver<Result<(), KafkaError>>) {
-        let (tx, rx) = oneshot::channel();
-        let ack = RequestAck {
-            remaining: AtomicUsize::new(records),
-            done: Mutex::new(Some(tx)),
-        };
-        (Arc::new(ack), rx)
-    }
-
-    fn finish(&self, outcome: Result<(), KafkaError>) {
-        let sender = self.done.lock().ok().and_then(|mut done| done.take());
-        if let Some(sender) = sender {
-            // The request may have given up already; then nobody is listening.
-            let _ = sender.send(outcome);
-        }
-    }
-
-    fn record_delivered(&self, result: Result<(), KafkaError>) {
-        match result {
-            Err(error) => self.finish(Err(error)),
-            Ok(()) if self.remaining.fetch_sub(1, Ordering::AcqRel) == 1 => self.finish(Ok(())),
-            Ok(()) => {}
-        }
-    }
-}
-
-/// Producer context that routes delivery reports to their request.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct AckContext;
-
-impl ClientContext for AckContext {}
-
-impl ProducerContext for AckContext {
-    type DeliveryOpaque = Arc<RequestAck>;
-
-    fn delivery(&self, result: &DeliveryResult<'_>, ack: Self::DeliveryOpaque) {
-        ack.record_delivered(
-            result
-                .as_ref()
-                .map(|_| ())
-                .map_err(|(error, _)| error.clone()),
-        );
-    }
-}
-
-/// The idempotent, `acks=all` producer ingest writes with.
-pub type IngestProducer = ThreadedProducer<AckContext>;
+/// After a failed publish, readiness stays false this long unless a publish
+/// succeeds; then the broker check alone decides again, so that an instance the
+/// load balancer took out of rotation comes back and tries.
+const FAILURE_WINDOW_MS: i64 = 10_000;
 
 /// Sends requests' records and waits for their acknowledgement.
 #[derive(Clone)]
 pub struct Publisher {
-    producer: Arc<IngestProducer>,
-    deliveries: String,
-    events: String,
+    sender: Arc<AckedSender>,
+    deliveries: Arc<str>,
+    events: Arc<str>,
     deadline: Duration,
+    /// When the latest publish failed, epoch ms; 0 after a success.
+    failed_at_ms: Arc<AtomicI64>,
 }
 
 impl std::fmt::Debug for Publisher {
@@ -120,23 +36,21 @@ impl std::fmt::Debug for Publisher {
     }
 }
 
-/// How long to wait before retrying a send into a full queue.
-const QUEUE_FULL_BACKOFF: Duration = Duration::from_millis(2);
-
 impl Publisher {
     /// A publisher writing to `topics`, giving up after `deadline`.
-    pub fn new(producer: IngestProducer, topics: &Topics, deadline: Duration) -> Self {
+    pub fn new(sender: AckedSender, topics: &Topics, deadline: Duration) -> Self {
         Publisher {
-            producer: Arc::new(producer),
-            deliveries: topics.deliveries(),
-            events: topics.events(),
+            sender: Arc::new(sender),
+            deliveries: topics.deliveries().into(),
+            events: topics.events().into(),
             deadline,
+            failed_at_ms: Arc::new(AtomicI64::new(0)),
         }
     }
 
-    /// The underlying producer (readiness checks).
-    pub fn producer(&self) -> Arc<IngestProducer> {
-        Arc::clone(&self.producer)
+    /// The current producer (readiness checks read metadata through it).
+    pub fn producer(&self) -> Arc<AckedProducer> {
+        self.sender.producer()
     }
 
     /// The full name of the deliveries topic.
@@ -145,54 +59,46 @@ impl Publisher {
     }
 
     /// Sends every record and returns once all are acknowledged by Kafka.
-    pub async fn publish(&self, records: Vec<OutgoingRecord>) -> Result<(), PublishError> {
-        if records.is_empty() {
-            return Ok(());
-        }
-        let deadline = Instant::now() + self.deadline;
-        let (ack, acknowledged) = RequestAck::new(records.len());
-        for record in records {
-            self.enqueue(record, &ack, deadline).await?;
-        }
-        match timeout_at(deadline, acknowledged).await {
-            Err(_) => Err(PublishError::Deadline(self.deadline)),
-            Ok(Err(_dropped)) => Err(PublishError::Canceled),
-            Ok(Ok(Err(error))) => Err(PublishError::Refused(error)),
-            Ok(Ok(Ok(()))) => Ok(()),
-        }
+    pub async fn publish(&self, records: Vec<OutgoingRecord>) -> Result<(), SendError> {
+        let records = records
+            .into_iter()
+            .map(|record| Record {
+                topic: match record.topic {
+                    TopicKind::Deliveries => Arc::clone(&self.deliveries),
+                    TopicKind::Events => Arc::clone(&self.events),
+                },
+                key: record.key,
+                payload: record.payload,
+                headers: record.headers,
+            })
+            .collect();
+        let result = self.sender.send_all(records, self.deadline).await;
+        let failed_at = if result.is_ok() { 0 } else { now_millis() };
+        self.failed_at_ms.store(failed_at, Ordering::Relaxed);
+        result
     }
 
-    async fn enqueue(
-        &self,
-        record: OutgoingRecord,
-        ack: &Arc<RequestAck>,
-        deadline: Instant,
-    ) -> Result<(), PublishError> {
-        let topic = match record.topic {
-            TopicKind::Deliveries => &self.deliveries,
-            TopicKind::Events => &self.events,
-        };
-        let mut base = BaseRecord::with_opaque_to(topic, Arc::clone(ack))
-            .key(&record.key)
-            .payload(&record.payload)
-            .headers(record.headers);
-        loop {
-            match self.producer.send(base) {
-                Ok(()) => return Ok(()),
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
-                    if Instant::now() + QUEUE_FULL_BACKOFF >= deadline {
-                        return Err(PublishError::QueueFull);
-                    }
-                    base = returned;
-                    tokio::time::sleep(QUEUE_FULL_BACKOFF).await;
-                }
-                Err((error, _)) => return Err(PublishError::Refused(error)),
-            }
+    /// `Err` with the reason while deliveries cannot be stored: the producer failed
+    /// fatally and cannot be replaced, or the latest publish failed within the last
+    /// few seconds. Replaces a fatally failed producer on the way.
+    pub fn storing(&self) -> Result<(), String> {
+        if let Some(fatal) = self.sender.recover_if_fatal() {
+            tracing::warn!(error = %fatal, "readiness check replaced a failed Kafka producer");
         }
+        let failed_at = self.failed_at_ms.load(Ordering::Relaxed);
+        if failed_at != 0 && now_millis() - failed_at < FAILURE_WINDOW_MS {
+            return Err("the latest delivery could not be stored in Kafka".to_owned());
+        }
+        Ok(())
+    }
+
+    /// How many times a broken producer was replaced.
+    pub fn producers_replaced(&self) -> u64 {
+        self.sender.recreated()
     }
 
     /// Waits for queued records to be acknowledged (shutdown).
     pub fn flush(&self, timeout: Duration) -> Result<(), KafkaError> {
-        self.producer.flush(Timeout::After(timeout))
+        self.sender.flush(timeout)
     }
 }

@@ -81,7 +81,7 @@ pub fn delivery_record(
 }
 
 /// The `events.v1` record of one event, keyed by account id.
-pub fn event_record(event: &InboundEvent) -> OutgoingRecord {
+pub fn event_record(event: &InboundEvent) -> Result<OutgoingRecord, serde_json::Error> {
     let mut h = OwnedHeaders::new_with_capacity(6);
     h = with(h, headers::EVENT_ID, event.event_id.as_str());
     h = with(h, headers::OBJECT, &event.object);
@@ -89,15 +89,18 @@ pub fn event_record(event: &InboundEvent) -> OutgoingRecord {
     h = with(h, headers::REQUEST_ID, &event.delivery_id);
     h = with(h, headers::APP, &event.app);
     h = with(h, headers::APP_ID, &event.app_id);
-    OutgoingRecord {
+    Ok(OutgoingRecord {
         topic: TopicKind::Events,
         key: event.account_id.clone(),
-        payload: event.to_json(),
+        payload: event.to_json()?,
         headers: h,
-    }
+    })
 }
 
-/// All records of one delivery: the delivery itself, then one per event.
+/// All records of one delivery: the delivery itself, then one per event. When an
+/// event cannot be serialized (it cannot happen with serde_json, but is not
+/// assumed), the delivery alone is kept, marked `graphhook-parse: failed`, so
+/// nothing is lost and it can be replayed.
 pub fn for_delivery(
     ctx: &DeliveryContext<'_>,
     endpoint: Endpoint,
@@ -107,8 +110,20 @@ pub fn for_delivery(
     events: &[InboundEvent],
 ) -> Vec<OutgoingRecord> {
     let mut records = Vec::with_capacity(events.len() + 1);
-    records.push(delivery_record(ctx, endpoint, parsed, content_type, body));
-    records.extend(events.iter().map(event_record));
+    match events
+        .iter()
+        .map(event_record)
+        .collect::<Result<Vec<_>, _>>()
+    {
+        Ok(event_records) => {
+            records.push(delivery_record(ctx, endpoint, parsed, content_type, body));
+            records.extend(event_records);
+        }
+        Err(error) => {
+            tracing::warn!(%error, "an event cannot be serialized; keeping the delivery only");
+            records.push(delivery_record(ctx, endpoint, false, content_type, body));
+        }
+    }
     records
 }
 

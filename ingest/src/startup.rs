@@ -7,7 +7,7 @@ use std::time::Duration;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpResponse, HttpServer};
-use graphhook_kafka::{producer_config, KafkaSettings, Topics};
+use graphhook_kafka::{producer_config, AckedSender, KafkaSettings, Topics};
 use graphhook_schema::CallbackKind;
 use rdkafka::error::KafkaError;
 use tracing_actix_web::TracingLogger;
@@ -15,7 +15,7 @@ use tracing_actix_web::TracingLogger;
 use crate::apps::AppRegistry;
 use crate::metrics::IngestMetrics;
 use crate::problems::IngestError;
-use crate::publisher::{AckContext, IngestProducer, Publisher};
+use crate::publisher::Publisher;
 use crate::routes::{callbacks, ops, webhooks};
 use crate::settings::{AppSettings, IngestSettings};
 use crate::state::IngestState;
@@ -66,11 +66,10 @@ impl Application {
         };
         let listener = TcpListener::bind(settings.listen).map_err(bind_error)?;
         let port = listener.local_addr().map_err(bind_error)?.port();
-        let producer: IngestProducer = producer_config(kafka, bootstrap)
-            .create_with_context(AckContext)
-            .map_err(StartError::Producer)?;
+        let sender =
+            AckedSender::new(producer_config(kafka, bootstrap)).map_err(StartError::Producer)?;
         let publisher = Publisher::new(
-            producer,
+            sender,
             &Topics::new(&kafka.topic_prefix),
             Duration::from_millis(kafka.produce_deadline_ms),
         );
@@ -112,6 +111,11 @@ impl Application {
     /// The port actually bound.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The publisher (tests reach the producer through it).
+    pub fn publisher(&self) -> Publisher {
+        self.publisher.clone()
     }
 
     /// A handle to stop the server gracefully.

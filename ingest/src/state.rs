@@ -10,6 +10,7 @@ use crate::metrics::IngestMetrics;
 use crate::problems::IngestError;
 use crate::publisher::Publisher;
 use crate::records::{Endpoint, OutgoingRecord};
+use graphhook_schema::labels::{field_label, object_label};
 use graphhook_schema::InboundEvent;
 
 /// Shared handler state.
@@ -54,7 +55,12 @@ impl IngestState {
                 .produce_failures
                 .with_label_values(&[error.reason()])
                 .inc();
-            tracing::error!(error = %error, cause = ?std::error::Error::source(&error), records = count, "Kafka did not acknowledge a delivery; answering 503");
+            let cause = std::error::Error::source(&error).map(ToString::to_string);
+            if error.is_permanent() {
+                tracing::error!(%error, ?cause, records = count, permanent = true, "Kafka refused a delivery permanently (check kafka.max_message_bytes and the topics' max.message.bytes); answering 503 so that Meta retries");
+            } else {
+                tracing::error!(%error, ?cause, records = count, permanent = false, "Kafka did not acknowledge a delivery; answering 503");
+            }
             return Err(error.into());
         }
         self.metrics
@@ -67,7 +73,7 @@ impl IngestState {
         for event in events {
             self.metrics
                 .events
-                .with_label_values(&[&event.object, &event.field])
+                .with_label_values(&[object_label(&event.object), field_label(&event.field)])
                 .inc();
             tracing::debug!(event_id = %event.event_id, account_id = %event.account_id, object = %event.object, field = %event.field, "event stored");
         }

@@ -89,7 +89,7 @@ pub async fn request_metrics(
         return next.call(request).await;
     };
     let route = route_label(request.path());
-    let method = request.method().to_string();
+    let method = graphhook_web::method_label(request.method());
     let started = Instant::now();
     metrics.in_flight.inc();
     let result = next.call(request).await;
@@ -100,7 +100,7 @@ pub async fn request_metrics(
     };
     metrics
         .http_requests
-        .with_label_values(&[route, method.as_str(), &status.to_string()])
+        .with_label_values(&[route, method, &status.to_string()])
         .inc();
     metrics
         .http_duration

@@ -9,19 +9,18 @@ use actix_web::dev::Service;
 use actix_web::{test, web, App};
 use graphhook_ingest::apps::AppRegistry;
 use graphhook_ingest::metrics::IngestMetrics;
-use graphhook_ingest::publisher::{AckContext, IngestProducer, Publisher};
+use graphhook_ingest::publisher::Publisher;
 use graphhook_ingest::startup::routes;
 use graphhook_ingest::state::IngestState;
 use graphhook_ingest::telemetry::route_label;
-use graphhook_kafka::{producer_config, KafkaSettings, Topics};
+use graphhook_kafka::{producer_config, AckedSender, KafkaSettings, Topics};
 
 fn state() -> web::Data<IngestState> {
-    let producer: IngestProducer = producer_config(&KafkaSettings::default(), "127.0.0.1:1")
-        .create_with_context(AckContext)
+    let sender = AckedSender::new(producer_config(&KafkaSettings::default(), "127.0.0.1:1"))
         .expect("producer");
     web::Data::new(IngestState {
         apps: AppRegistry::new(&BTreeMap::new()),
-        publisher: Publisher::new(producer, &Topics::new("t."), Duration::from_secs(1)),
+        publisher: Publisher::new(sender, &Topics::new("t."), Duration::from_secs(1)),
         metrics: IngestMetrics::new().expect("metrics"),
         max_body_bytes: 1024,
         public_base_url: None,

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::error::KafkaError;
 use rdkafka::mocking::MockCluster;
@@ -27,6 +27,24 @@ pub enum BusError {
         /// The cause.
         #[source]
         source: KafkaError,
+    },
+    /// An existing topic cannot hold the largest record graphhook writes to it.
+    #[error(
+        "topic {topic} has max.message.bytes = {limit}, which cannot hold records for \
+         {body_key} = {body_bytes} (at least {needed} is needed): raise the topic's \
+         max.message.bytes or lower {body_key}"
+    )]
+    TopicTooSmall {
+        /// The topic.
+        topic: String,
+        /// Its `max.message.bytes`.
+        limit: usize,
+        /// What it must be at least.
+        needed: usize,
+        /// The body limit that needs it, and its key.
+        body_bytes: usize,
+        /// The configuration key of the body limit.
+        body_key: &'static str,
     },
     /// Creating a topic failed.
     #[error("cannot create topic {topic} on {brokers}: {reason}")]
@@ -123,6 +141,71 @@ impl Bus {
             Bus::External(brokers) => create_topics(settings, brokers, topics, timeout).await,
         }
     }
+
+    /// Checks that each topic's `max.message.bytes` is at least what it needs, so
+    /// that every body ingest accepts can be stored. The in-process cluster has no
+    /// topic configuration and is not checked; a broker that cannot describe topic
+    /// configurations is logged and not checked either.
+    pub async fn check_message_limits(
+        &self,
+        settings: &KafkaSettings,
+        needs: &[(String, usize)],
+        body: (&'static str, usize),
+        timeout: Duration,
+    ) -> Result<(), BusError> {
+        let Bus::External(brokers) = self else {
+            return Ok(());
+        };
+        let admin = admin_client(settings, brokers)?;
+        let specifiers: Vec<ResourceSpecifier<'_>> = needs
+            .iter()
+            .map(|(topic, _)| ResourceSpecifier::Topic(topic))
+            .collect();
+        let options = AdminOptions::new().request_timeout(Some(timeout));
+        let results = match admin.describe_configs(&specifiers, &options).await {
+            Ok(results) => results,
+            Err(error) => {
+                tracing::warn!(%error, "cannot describe topic configurations; topic size limits not checked");
+                return Ok(());
+            }
+        };
+        for ((topic, needed), result) in needs.iter().zip(results) {
+            let limit = result.ok().and_then(|resource| {
+                resource
+                    .get("max.message.bytes")
+                    .and_then(|entry| entry.value.as_deref())
+                    .and_then(|value| value.parse::<usize>().ok())
+            });
+            match limit {
+                Some(limit) if limit < *needed => {
+                    return Err(BusError::TopicTooSmall {
+                        topic: topic.clone(),
+                        limit,
+                        needed: *needed,
+                        body_bytes: body.1,
+                        body_key: body.0,
+                    })
+                }
+                Some(_) => {}
+                None => {
+                    tracing::warn!(%topic, "the broker did not report max.message.bytes; not checked")
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn admin_client(
+    settings: &KafkaSettings,
+    brokers: &str,
+) -> Result<AdminClient<DefaultClientContext>, BusError> {
+    base_config(settings, brokers)
+        .create()
+        .map_err(|source| BusError::Client {
+            brokers: brokers.to_owned(),
+            source,
+        })
 }
 
 async fn create_topics(
@@ -131,12 +214,8 @@ async fn create_topics(
     topics: &[String],
     timeout: Duration,
 ) -> Result<(), BusError> {
-    let admin: AdminClient<DefaultClientContext> = base_config(settings, brokers)
-        .create()
-        .map_err(|source| BusError::Client {
-            brokers: brokers.to_owned(),
-            source,
-        })?;
+    let admin = admin_client(settings, brokers)?;
+    let max_message_bytes = settings.max_message_bytes.to_string();
     let new_topics: Vec<NewTopic<'_>> = topics
         .iter()
         .map(|t| {
@@ -145,6 +224,7 @@ async fn create_topics(
                 settings.partitions,
                 TopicReplication::Fixed(settings.replication_factor),
             )
+            .set("max.message.bytes", &max_message_bytes)
         })
         .collect();
     let options = AdminOptions::new()

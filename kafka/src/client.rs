@@ -31,6 +31,7 @@ pub fn producer_config(settings: &KafkaSettings, bootstrap: &str) -> ClientConfi
     config
         .set("acks", "all")
         .set("enable.idempotence", "true")
+        .set("message.max.bytes", settings.max_message_bytes.to_string())
         .set(
             "message.timeout.ms",
             settings.produce_deadline_ms.to_string(),
@@ -52,5 +53,6 @@ mod tests {
         assert_eq!(config.get("linger.ms"), Some("10"));
         assert_eq!(config.get("message.timeout.ms"), Some("3000"));
         assert_eq!(config.get("bootstrap.servers"), Some("h:9092"));
+        assert_eq!(config.get("message.max.bytes"), Some("8388608"));
     }
 }

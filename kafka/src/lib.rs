@@ -1,12 +1,20 @@
 //! Kafka plumbing shared by ingest and processor: settings, client configuration,
-//! topic names and creation, and the embedded in-process cluster.
+//! topic names and creation, the embedded in-process cluster, and the one way to
+//! send records and await their acknowledgements.
 
 mod bus;
 mod client;
+mod sender;
 mod settings;
 mod topics;
 
 pub use bus::{Bus, BusError};
 pub use client::{base_config, producer_config};
-pub use settings::{KafkaSettings, SettingsError};
+pub use sender::{
+    breaks_producer, is_permanent, AckContext, AckedProducer, AckedSender, Record, SendError,
+};
+pub use settings::{
+    is_secret_client_key, required_message_bytes, KafkaSettings, SettingsError,
+    RECORD_OVERHEAD_BYTES,
+};
 pub use topics::Topics;

@@ -1,25 +1,23 @@
-//! graphhook's processor: consumes `events.v1`, keeps account health, engagement,
-//! cached-metrics freshness and Page post status in SQL, and writes the output
-//! topics through a transactional outbox.
+//! graphhook's processor: consumes `events.v1` and `graph-errors.v1`, keeps account
+//! health, engagement, cached-metrics freshness and Page post status in SQL, and
+//! writes the output topics through a transactional outbox.
+//!
+//! Where things go: the consume-apply-commit path in `pipeline/`, rules and state
+//! machines in `domain/`, background work in `jobs/`, queries in `store/`, routes in
+//! `http/`. A change of state is made in a [`unit_of_work::UnitOfWork`], whoever
+//! makes it.
 
-pub mod account;
-pub mod backoff;
-pub mod batch;
-pub mod cache_ops;
-pub mod consumer;
-pub mod context;
-pub mod deletion;
-pub mod engagement;
-pub mod feed;
-pub mod handler;
+pub mod domain;
 pub mod health;
 pub mod http;
+pub mod jobs;
 pub mod metrics;
 pub mod outputs;
-pub mod pruning;
-pub mod relay;
+pub mod pipeline;
+pub mod report;
 pub mod settings;
 pub mod startup;
 pub mod store;
+#[cfg(feature = "testing")]
 pub mod testing;
-pub mod triggers;
+pub mod unit_of_work;

@@ -29,7 +29,9 @@ pub struct ProcessorMetrics {
     /// `graphhook_processor_consumer_lag{topic,partition}`: records behind the high
     /// watermark, from the consumer's committed offset (librdkafka statistics).
     pub consumer_lag: IntGaugeVec,
-    /// `graphhook_processor_dead_letters_total{source_topic}`.
+    /// `graphhook_processor_dead_letters_total{source_topic,cause}`; cause is
+    /// `rejected`, `unparseable`, `refused_by_database`, `repeated` (recognised,
+    /// not written again) or `unstorable` (skipped).
     pub dead_letters: IntCounterVec,
     /// `graphhook_processor_account_transitions_total{to,reason}`.
     pub transitions: IntCounterVec,
@@ -40,10 +42,13 @@ pub struct ProcessorMetrics {
     pub graph_errors: IntCounterVec,
     /// `graphhook_processor_outputs_total{topic}`: output records acknowledged.
     pub outputs: IntCounterVec,
+    /// `graphhook_processor_outputs_parked_total{topic}`: output records Kafka
+    /// refused for good, kept in `outbox_parked`.
+    pub outputs_parked: IntCounterVec,
     /// `graphhook_processor_retries_total{cause}`: failed batch attempts.
     pub retries: IntCounterVec,
     /// `graphhook_processor_data_deletions_total`: deletion requests carried out.
-    pub data_deletions: IntCounterVec,
+    pub data_deletions: IntCounter,
     /// `graphhook_processor_ready`: 1 when processing, 0 while retrying.
     pub ready: IntGauge,
     /// `graphhook_processor_pruned_event_ids_total`: ids forgotten after the retention.
@@ -106,8 +111,8 @@ impl ProcessorMetrics {
             )?,
             dead_letters: register_int_counter_vec_with_registry!(
                 "graphhook_processor_dead_letters_total",
-                "Records written to the dead-letter topic, by source topic.",
-                &["source_topic"],
+                "Records dead-lettered, by source topic and cause.",
+                &["source_topic", "cause"],
                 r
             )?,
             transitions: register_int_counter_vec_with_registry!(
@@ -134,16 +139,21 @@ impl ProcessorMetrics {
                 &["topic"],
                 r
             )?,
+            outputs_parked: register_int_counter_vec_with_registry!(
+                "graphhook_processor_outputs_parked_total",
+                "Output records Kafka refused for good, parked in outbox_parked, by topic.",
+                &["topic"],
+                r
+            )?,
             retries: register_int_counter_vec_with_registry!(
                 "graphhook_processor_retries_total",
                 "Failed batch attempts (retried with backoff), by cause.",
                 &["cause"],
                 r
             )?,
-            data_deletions: register_int_counter_vec_with_registry!(
+            data_deletions: register_int_counter_with_registry!(
                 "graphhook_processor_data_deletions_total",
-                "Data-deletion requests carried out, by app.",
-                &["app_id"],
+                "Data-deletion requests carried out.",
                 r
             )?,
             ready: register_int_gauge_with_registry!(

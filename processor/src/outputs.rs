@@ -1,12 +1,14 @@
-//! Output records of a batch, queued in memory while its events are handled and
-//! written to the outbox in one go before the transaction commits.
+//! Output records of a unit of work, queued in memory while its events are handled
+//! and written to the outbox in one go before the transaction commits. This is the
+//! one place that gives every record its deterministic `record_id`.
 
 use graphhook_kafka::Topics;
-use serde::Serialize;
+use graphhook_schema::output::{record_id, OutputRecord};
 
+use crate::domain::content::Rejection;
 use crate::store::{OutboxEntry, StoreError, StoreTx};
 
-/// The batch's output records, in the order they were produced.
+/// The unit's output records, in the order they were produced.
 #[derive(Debug)]
 pub struct Outputs<'t> {
     topics: &'t Topics,
@@ -22,29 +24,36 @@ impl<'t> Outputs<'t> {
         }
     }
 
-    /// Queues `record` on the topic with `suffix`, keyed by `key`.
-    pub fn push<T: Serialize>(
+    /// Queues `record` on the topic with `suffix`, keyed by `key`. Its `record_id`
+    /// is derived from the topic, `source_id` and `effect` (what tells this
+    /// source's records on the topic apart), so the same effect always gets the same
+    /// id. A record that cannot be serialized rejects its source.
+    pub fn push<T: OutputRecord>(
         &mut self,
         suffix: &str,
         key: &str,
-        record: &T,
-        source_event_id: &str,
-    ) -> Result<(), StoreError> {
-        let payload =
-            serde_json::to_string(record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        mut record: T,
+        source_id: &str,
+        effect: &str,
+    ) -> Result<(), Rejection> {
+        let id = record_id(suffix, source_id, effect);
+        record.set_record_id(id.clone());
+        let payload = serde_json::to_string(&record)
+            .map_err(|e| Rejection(format!("an output record cannot be serialized: {e}")))?;
         self.entries.push(OutboxEntry {
             topic: self.topics.name(suffix),
             key: key.to_owned(),
             payload,
-            source_event_id: source_event_id.to_owned(),
+            source_event_id: source_id.to_owned(),
+            record_id: id,
         });
         Ok(())
     }
 
-    /// Writes the queued records to the outbox.
-    pub async fn flush(&mut self, tx: &mut StoreTx, now_ms: i64) -> Result<(), StoreError> {
-        tx.enqueue_many(&self.entries, now_ms).await?;
+    /// Writes the queued records to the outbox; returns their outbox ids.
+    pub async fn flush(&mut self, tx: &mut StoreTx, now_ms: i64) -> Result<Vec<i64>, StoreError> {
+        let ids = tx.enqueue_many(&self.entries, now_ms).await?;
         self.entries.clear();
-        Ok(())
+        Ok(ids)
     }
 }

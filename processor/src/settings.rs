@@ -16,8 +16,8 @@ pub struct ProcessorSettings {
     /// Bearer token of the admin API under `/v1`; without it the API is off (404).
     pub admin_token: Option<SecretString>,
     /// `postgres://...` in production; `sqlite://graphhook.db?mode=rwc` by default
-    /// (the embedded mode).
-    pub database_url: String,
+    /// (the embedded mode). A secret: it can hold a password.
+    pub database_url: SecretString,
     /// Connections to PostgreSQL (SQLite always uses one).
     pub max_connections: u32,
     /// Kafka consumer group.
@@ -40,7 +40,7 @@ impl Default for ProcessorSettings {
         ProcessorSettings {
             listen: SocketAddr::from(([0, 0, 0, 0], 8081)),
             admin_token: None,
-            database_url: "sqlite://graphhook.db?mode=rwc".to_owned(),
+            database_url: SecretString::from("sqlite://graphhook.db?mode=rwc"),
             max_connections: 8,
             group_id: "graphhook-processor".to_owned(),
             batch_size: 500,
@@ -51,12 +51,47 @@ impl Default for ProcessorSettings {
     }
 }
 
+/// `url` with its password, if any, replaced by `***` (for summaries and logs).
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, path) = rest
+        .split_once('/')
+        .map_or((rest, None), |(a, p)| (a, Some(p)));
+    let authority = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{user}:***@{host}"),
+            None => format!("{userinfo}@{host}"),
+        },
+        None => authority.to_owned(),
+    };
+    let query_free = |p: &str| -> String {
+        match p.split_once('?') {
+            Some((path, query)) if query.to_ascii_lowercase().contains("password") => {
+                format!("{path}?***")
+            }
+            _ => p.to_owned(),
+        }
+    };
+    match path {
+        Some(path) => format!("{scheme}://{authority}/{}", query_free(path)),
+        None => format!("{scheme}://{authority}"),
+    }
+}
+
 impl ProcessorSettings {
+    /// The database URL without its password.
+    pub fn database_url_redacted(&self) -> String {
+        redact_url(self.database_url.expose_secret())
+    }
+
     /// Checks values that deserialize but cannot work.
     pub fn validate(&self) -> Result<(), SettingsError> {
-        if !(self.database_url.starts_with("postgres://")
-            || self.database_url.starts_with("postgresql://")
-            || self.database_url.starts_with("sqlite:"))
+        let url = self.database_url.expose_secret();
+        if !(url.starts_with("postgres://")
+            || url.starts_with("postgresql://")
+            || url.starts_with("sqlite:"))
         {
             return Err(SettingsError::new(
                 "processor.database_url",
@@ -102,6 +137,27 @@ impl ProcessorSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_database_password_never_shows() {
+        let settings = ProcessorSettings {
+            database_url: SecretString::from("postgres://graphhook:pa55w0rd@db:5432/graphhook"),
+            ..Default::default()
+        };
+        assert!(!format!("{settings:?}").contains("pa55w0rd"));
+        assert_eq!(
+            settings.database_url_redacted(),
+            "postgres://graphhook:***@db:5432/graphhook"
+        );
+        assert_eq!(
+            redact_url("postgres://db/g?user=x&password=y"),
+            "postgres://db/g?***"
+        );
+        assert_eq!(
+            redact_url("sqlite://graphhook.db?mode=rwc"),
+            "sqlite://graphhook.db?mode=rwc"
+        );
+    }
 
     #[test]
     fn errors_name_the_key() {

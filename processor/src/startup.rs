@@ -1,24 +1,24 @@
-//! Builds the processor: store (migrated), output producer, subscribed consumer,
+//! Builds the processor: store (migrated), outbox relay, subscribed consumer, jobs,
 //! HTTP server. Like ingest's `Application::build`, binding port 0 picks a free port.
 
 use std::net::TcpListener;
-use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
-use graphhook_kafka::{base_config, producer_config, KafkaSettings, Topics};
+use graphhook_kafka::{base_config, producer_config, AckedSender, KafkaSettings, Topics};
 use graphhook_schema::topics::GRAPH_ERRORS;
 use rdkafka::consumer::Consumer;
 use rdkafka::error::KafkaError;
+use secrecy::ExposeSecret;
 use tokio::sync::watch;
 
-use crate::consumer::{EventLoop, ProcessorConsumer};
-use crate::context::ProcessorContext;
 use crate::health::Health;
 use crate::http::{serve, ProcessorState};
+use crate::jobs::pruning::prune_until_stopped;
 use crate::metrics::ProcessorMetrics;
-use crate::pruning::prune_until_stopped;
-use crate::relay::Relay;
+use crate::pipeline::consumer::{EventLoop, ProcessorConsumer};
+use crate::pipeline::context::ProcessorContext;
+use crate::pipeline::relay::Relay;
 use crate::settings::ProcessorSettings;
 use crate::store::{Store, StoreError};
 
@@ -47,8 +47,8 @@ pub enum StartError {
 
 /// A built, not yet running, processor.
 pub struct Processor {
-    /// The consumer loop (public so tests can set a crash point).
-    pub event_loop: EventLoop,
+    event_loop: EventLoop,
+    relay: Relay,
     server: Server,
     port: u16,
     retention_hours: u64,
@@ -62,12 +62,21 @@ impl Processor {
         kafka: &KafkaSettings,
         bootstrap: &str,
     ) -> Result<Self, StartError> {
-        let store = Store::connect(&settings.database_url, settings.max_connections).await?;
+        let store = Store::connect(
+            settings.database_url.expose_secret(),
+            settings.max_connections,
+        )
+        .await?;
         store.migrate().await?;
         let metrics = ProcessorMetrics::new()?;
         let health = Health::new(metrics.ready.clone());
         let topics = Topics::new(&kafka.topic_prefix);
-        let producer = producer_config(kafka, bootstrap).create()?;
+        let relay = Relay::new(
+            store.clone(),
+            AckedSender::new(producer_config(kafka, bootstrap))?,
+            Duration::from_millis(kafka.produce_deadline_ms),
+            metrics.clone(),
+        );
         let mut config = base_config(kafka, bootstrap);
         config
             .set("group.id", &settings.group_id)
@@ -90,7 +99,6 @@ impl Processor {
         };
         let listener = TcpListener::bind(settings.listen).map_err(bind_error)?;
         let port = listener.local_addr().map_err(bind_error)?.port();
-        let relay = Arc::new(Relay::new(producer));
         let state = ProcessorState {
             relay: relay.clone(),
             topics: topics.clone(),
@@ -103,20 +111,22 @@ impl Processor {
         if settings.admin_token.is_none() {
             tracing::warn!("processor.admin_token is not set: the admin API is off");
         }
-        tracing::info!(engine = store.engine().name(), group = %settings.group_id, port, "processor started");
+        tracing::info!(engine = store.engine().name(), database = %settings.database_url_redacted(), group = %settings.group_id, port, "processor started");
         Ok(Processor {
             event_loop: EventLoop {
                 store,
                 consumer,
-                relay,
+                relay: relay.clone(),
                 topics,
                 batch_size: settings.batch_size,
                 batch_wait: Duration::from_millis(settings.batch_wait_ms),
                 retry_initial: Duration::from_millis(settings.retry_initial_ms),
                 health,
                 metrics,
+                #[cfg(feature = "testing")]
                 crash_point: None,
             },
+            relay,
             server,
             port,
             retention_hours: settings.processed_events_retention_hours,
@@ -128,11 +138,20 @@ impl Processor {
         self.port
     }
 
+    /// Tests only: the consumer loop stops at `point` once, as a crash would.
+    #[cfg(feature = "testing")]
+    pub fn set_crash_point(&mut self, point: Option<crate::testing::CrashPoint>) {
+        self.event_loop.crash_point = point;
+    }
+
     /// Processes until `shutdown` turns true (finishing the batch in hand and
-    /// committing its offsets), then stops the HTTP server.
+    /// committing its offsets), then stops the relay (after a last round), the jobs
+    /// and the HTTP server.
     pub async fn run_until_stopped(self, shutdown: watch::Receiver<bool>) {
         let handle: ServerHandle = self.server.handle();
         let server = tokio::spawn(self.server);
+        let (stop_relay, relay_stopped) = watch::channel(false);
+        let relay = tokio::spawn(self.relay.run(relay_stopped));
         let pruning = tokio::spawn(prune_until_stopped(
             self.event_loop.store.clone(),
             self.retention_hours,
@@ -140,6 +159,8 @@ impl Processor {
             shutdown.clone(),
         ));
         self.event_loop.run(shutdown).await;
+        let _ = stop_relay.send(true);
+        let _ = relay.await;
         pruning.abort();
         handle.stop(true).await;
         let _ = server.await;

@@ -1,6 +1,17 @@
-//! Fresh databases for tests and benchmarks.
+//! Test hooks, compiled only with the `testing` feature (release builds do not
+//! enable it): crash points of the consumer loop and fresh databases for tests and
+//! benchmarks.
 
 use sqlx::Connection;
+
+/// Where a test makes the consumer loop stop as if the process had been killed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CrashPoint {
+    /// After the database commit, before the outputs are relayed.
+    AfterDatabaseCommit,
+    /// After the outputs are acknowledged, before the offsets are committed.
+    AfterRelay,
+}
 
 /// A new, empty SQLite database file in the temp directory, as a URL.
 pub fn temp_sqlite_url() -> String {
@@ -32,6 +43,16 @@ pub async fn test_database_url() -> Result<String, sqlx::Error> {
     }
 }
 
+/// A fresh database on every engine tests run on: SQLite always, PostgreSQL too
+/// when `DATABASE_URL` is set.
+pub async fn test_database_urls() -> Result<Vec<String>, sqlx::Error> {
+    let mut urls = vec![temp_sqlite_url()];
+    if let Ok(url) = std::env::var("DATABASE_URL") {
+        urls.push(fresh_postgres_database(&url).await?);
+    }
+    Ok(urls)
+}
+
 fn unique() -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -40,4 +61,36 @@ fn unique() -> String {
     static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     format!("{}_{nanos:x}_{n}", std::process::id())
+}
+
+/// Plans and applies `events` in one unit of work and commits it, as the consumer
+/// does for a run of events; returns what it did (tests compare batches with events
+/// applied one at a time).
+pub async fn apply_events(
+    store: &crate::store::Store,
+    topics: &graphhook_kafka::Topics,
+    events: &[graphhook_schema::InboundEvent],
+    now_ms: i64,
+) -> Result<crate::report::WorkReport, crate::unit_of_work::WorkError> {
+    let mut uow = crate::unit_of_work::UnitOfWork::begin(store, topics, now_ms).await?;
+    let mut planned = Vec::with_capacity(events.len());
+    for event in events {
+        planned.push((event.clone(), crate::domain::plan::plan(event)?));
+    }
+    crate::pipeline::handler::handle_events(&mut uow, &planned).await?;
+    Ok(uow.commit().await?.report)
+}
+
+/// Applies a Graph error report (identified by `source_id`) in one unit of work.
+pub async fn apply_graph_error(
+    store: &crate::store::Store,
+    topics: &graphhook_kafka::Topics,
+    report: &graphhook_schema::output::GraphErrorReport,
+    source_id: &str,
+    now_ms: i64,
+) -> Result<crate::report::WorkReport, crate::unit_of_work::WorkError> {
+    let mut uow = crate::unit_of_work::UnitOfWork::begin(store, topics, now_ms).await?;
+    crate::pipeline::handler::check_report(report)?;
+    crate::pipeline::handler::handle_graph_error(&mut uow, report, source_id).await?;
+    Ok(uow.commit().await?.report)
 }

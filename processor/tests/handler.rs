@@ -3,8 +3,12 @@
 mod support;
 
 use graphhook_kafka::Topics;
-use graphhook_processor::handler::{handle, handle_events, handle_graph_error, Outcome};
+use graphhook_processor::domain::plan::plan;
+use graphhook_processor::pipeline::handler::handle_events;
+use graphhook_processor::report::WorkReport;
 use graphhook_processor::store::Store;
+use graphhook_processor::testing::{apply_events, apply_graph_error};
+use graphhook_processor::unit_of_work::UnitOfWork;
 use graphhook_schema::account::AccountState;
 use graphhook_schema::graph_error::ErrorClass;
 use graphhook_schema::output::GraphErrorReport;
@@ -23,15 +27,35 @@ fn events(body: &str, delivery_id: &str) -> Vec<InboundEvent> {
     normalize_delivery(&ctx, body.as_bytes()).expect("normalizes")
 }
 
-async fn handle_all(store: &Store, events: &[InboundEvent]) -> Vec<Outcome> {
+/// Applies each event in a unit of work of its own; one report per event.
+async fn handle_all(store: &Store, events: &[InboundEvent]) -> Vec<WorkReport> {
     let topics = Topics::new("t.");
-    let mut outcomes = Vec::new();
+    let mut reports = Vec::new();
     for event in events {
-        let mut tx = store.begin().await.unwrap();
-        outcomes.push(handle(&mut tx, &topics, event, 1).await.unwrap());
-        tx.commit().await.unwrap();
+        let report = apply_events(store, &topics, std::slice::from_ref(event), 1)
+            .await
+            .unwrap();
+        reports.push(report);
     }
-    outcomes
+    reports
+}
+
+fn duplicates(report: &WorkReport) -> u64 {
+    report
+        .events
+        .iter()
+        .filter(|((_, _, outcome), _)| *outcome == "duplicate")
+        .map(|(_, n)| n)
+        .sum()
+}
+
+/// The sum of per-event reports, as one batch's report would read.
+fn total(reports: Vec<WorkReport>) -> WorkReport {
+    let mut sum = WorkReport::default();
+    for report in reports {
+        sum.merge(report);
+    }
+    sum
 }
 
 async fn outbox_count(store: &Store, topic: &str) -> usize {
@@ -114,13 +138,9 @@ async fn a_thousand_comments_on_one_post_invalidate_once_until_refreshed() {
             r#"{{"object":"instagram","entry":[{{"id":"a1","time":1700000000,"changes":[{}]}}]}}"#,
             changes.join(",")
         );
-        let outcomes = handle_all(&store, &events(&body, "d1")).await;
-        assert_eq!(
-            outcomes.iter().map(|o| o.invalidations).sum::<usize>(),
-            2,
-            "media and account, once each"
-        );
-        assert_eq!(outcomes.iter().map(|o| o.coalesced).sum::<usize>(), 1998);
+        let outcomes = total(handle_all(&store, &events(&body, "d1")).await);
+        assert_eq!(outcomes.invalidations, 2, "media and account, once each");
+        assert_eq!(outcomes.coalesced, 1998);
         assert_eq!(outbox_count(&store, "metrics-invalidations.v1").await, 2);
         assert_eq!(outbox_count(&store, "engagement.v1").await, 1000);
     }
@@ -160,12 +180,14 @@ async fn a_rolled_back_event_leaves_nothing_and_can_be_handled_again() {
     for store in stores().await {
         let body = permission("revoked", 1_700_000_000, r#","target_ids":["a1"]"#);
         let event = &events(&body, "d1")[0];
-        let mut tx = store.begin().await.unwrap();
-        handle(&mut tx, &Topics::new("t."), event, 1).await.unwrap();
-        drop(tx);
+        let topics = Topics::new("t.");
+        let mut uow = UnitOfWork::begin(&store, &topics, 1).await.unwrap();
+        let planned = [(event.clone(), plan(event).unwrap())];
+        handle_events(&mut uow, &planned).await.unwrap();
+        drop(uow);
         assert_eq!(store.pending_outbox(10).await.unwrap().len(), 0);
         let outcomes = handle_all(&store, std::slice::from_ref(event)).await;
-        assert!(!outcomes[0].duplicate);
+        assert_eq!(duplicates(&outcomes[0]), 0);
         assert_eq!(outcomes[0].transitions.len(), 1);
     }
 }
@@ -188,34 +210,44 @@ fn report(code: i64, subcode: Option<i64>, time_ms: i64) -> GraphErrorReport {
 async fn reconnect_class_graph_errors_flag_the_account_once_and_others_are_only_classified() {
     for store in stores().await {
         let topics = Topics::new("t.");
-        let mut tx = store.begin().await.unwrap();
-        let (class, outcome) =
-            handle_graph_error(&mut tx, &topics, &report(4, None, 10), "g/0/1", 1)
-                .await
-                .unwrap();
+        let class = |report: &WorkReport, class: ErrorClass| {
+            report
+                .graph_errors
+                .get(class.as_str())
+                .copied()
+                .unwrap_or(0)
+        };
+        let throttled = apply_graph_error(&store, &topics, &report(4, None, 10), "g1", 1)
+            .await
+            .unwrap();
         assert_eq!(
-            (class, outcome.transitions.len()),
-            (ErrorClass::RetryLater, 0)
+            (
+                class(&throttled, ErrorClass::RetryLater),
+                throttled.transitions.len()
+            ),
+            (1, 0)
         );
-        let (class, outcome) =
-            handle_graph_error(&mut tx, &topics, &report(190, Some(463), 20), "g/0/2", 1)
-                .await
-                .unwrap();
+        let expired = apply_graph_error(&store, &topics, &report(190, Some(463), 20), "g2", 1)
+            .await
+            .unwrap();
         assert_eq!(
-            (class, outcome.transitions.len()),
-            (ErrorClass::Reconnect, 1)
+            (
+                class(&expired, ErrorClass::Reconnect),
+                expired.transitions.len()
+            ),
+            (1, 1)
         );
-        let (_, again) =
-            handle_graph_error(&mut tx, &topics, &report(190, Some(463), 20), "g/0/2", 1)
-                .await
-                .unwrap();
-        assert!(again.duplicate, "a redelivered report changes nothing");
-        let (_, later) =
-            handle_graph_error(&mut tx, &topics, &report(190, Some(460), 30), "g/0/3", 1)
-                .await
-                .unwrap();
+        let again = apply_graph_error(&store, &topics, &report(190, Some(463), 20), "g2", 1)
+            .await
+            .unwrap();
+        assert!(
+            again.graph_errors.is_empty() && again.transitions.is_empty(),
+            "a redelivered report changes nothing"
+        );
+        let later = apply_graph_error(&store, &topics, &report(190, Some(460), 30), "g3", 1)
+            .await
+            .unwrap();
         assert_eq!(later.transitions.len(), 0, "already flagged");
-        tx.commit().await.unwrap();
         assert_eq!(state(&store, "a7").await, AccountState::ReconnectRequired);
         assert_eq!(outbox_count(&store, "accounts.v1").await, 1);
     }
@@ -231,12 +263,12 @@ async fn a_repeated_or_late_feed_event_writes_no_second_publish_status() {
         };
         handle_all(&store, &events(&feed("add", 1_700_000_000), "d1")).await;
         handle_all(&store, &events(&feed("remove", 1_700_000_500), "d2")).await;
-        let late = handle_all(&store, &events(&feed("edited", 1_700_000_200), "d3")).await;
+        handle_all(&store, &events(&feed("edited", 1_700_000_200), "d3")).await;
         assert_eq!(
-            late[0].publish_status, 0,
+            outbox_count(&store, "publish-status.v1").await,
+            2,
             "an edit older than the removal is not news"
         );
-        assert_eq!(outbox_count(&store, "publish-status.v1").await, 2);
     }
 }
 
@@ -275,12 +307,9 @@ async fn a_mixed_batch_has_the_effects_of_its_events_handled_one_at_a_time() {
             .unwrap();
         tx.commit().await.unwrap();
         let outcomes = if batched {
-            let mut tx = store.begin().await.unwrap();
-            let outcomes = handle_events(&mut tx, &topics, &all, 1).await.unwrap();
-            tx.commit().await.unwrap();
-            outcomes
+            apply_events(&store, &topics, &all, 1).await.unwrap()
         } else {
-            handle_all(&store, &all).await
+            total(handle_all(&store, &all).await)
         };
         let outputs: Vec<(String, String)> = store
             .pending_outbox(1_000)
@@ -294,7 +323,15 @@ async fn a_mixed_batch_has_the_effects_of_its_events_handled_one_at_a_time() {
         results.push((outcomes, outputs, m1, m2, state(&store, "a2").await));
     }
     let (one_at_a_time, batched) = (&results[0], &results[1]);
-    assert_eq!(batched.0, one_at_a_time.0, "outcomes");
+    assert_eq!(
+        batched.0.events, one_at_a_time.0.events,
+        "events by outcome"
+    );
+    assert_eq!(batched.0.transitions, one_at_a_time.0.transitions);
+    assert_eq!(
+        (batched.0.invalidations, batched.0.coalesced),
+        (one_at_a_time.0.invalidations, one_at_a_time.0.coalesced)
+    );
     assert_eq!(batched.2, one_at_a_time.2, "media m1");
     assert_eq!(batched.3, one_at_a_time.3, "media m2");
     assert_eq!(batched.4, AccountState::ReconnectRequired);
@@ -322,7 +359,7 @@ async fn a_mixed_batch_has_the_effects_of_its_events_handled_one_at_a_time() {
         2,
         "m1 once, m2 after its insights"
     );
-    assert!(batched.0[7].duplicate, "the repeated comment");
+    assert_eq!(duplicates(&batched.0), 1, "the repeated comment");
     assert!(!batched.2.as_ref().unwrap().fresh);
     assert!(!batched.3.as_ref().unwrap().fresh);
 }

@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use graphhook_kafka::{base_config, producer_config, Bus, KafkaSettings};
-use graphhook_processor::context::ProcessorContext;
 use graphhook_processor::metrics::ProcessorMetrics;
+use graphhook_processor::pipeline::context::ProcessorContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Message, Offset, TopicPartitionList};

@@ -1,7 +1,7 @@
 //! The store's behaviour on every engine: SQLite always, PostgreSQL when
 //! `DATABASE_URL` is set (each test in a fresh database of its own).
 
-use graphhook_processor::account::{apply, Snapshot, Trigger};
+use graphhook_processor::domain::account::{apply, Snapshot, Trigger};
 use graphhook_schema::account::{AccountState, Reason};
 mod support;
 
@@ -116,6 +116,7 @@ async fn the_outbox_keeps_committed_records_in_order_until_deleted() {
             key: key.to_owned(),
             payload: payload.to_owned(),
             source_event_id: source.to_owned(),
+            record_id: format!("r-{source}-{payload}"),
         };
         let mut tx = store.begin().await.unwrap();
         tx.enqueue_many(
@@ -204,7 +205,7 @@ async fn event_ids_older_than_the_retention_are_forgotten_in_chunks() {
             "one chunk"
         );
         let pruned = prometheus::IntCounter::new("pruned", "test").unwrap();
-        graphhook_processor::pruning::prune_once(&store, 1_000, &pruned).await;
+        graphhook_processor::jobs::pruning::prune_once(&store, 1_000, &pruned).await;
         assert_eq!(pruned.get(), 1);
         assert_eq!(store.processed_event_count().await.unwrap(), 1);
         let mut tx = store.begin().await.unwrap();

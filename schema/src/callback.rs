@@ -4,9 +4,10 @@
 
 use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine;
+use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 
 use crate::event_id::{Discriminator, EventIdParts};
 use crate::time::json_epoch_to_millis;
@@ -142,20 +143,30 @@ fn decode_base64url(text: &str) -> Result<Vec<u8>, SignedRequestError> {
         .map_err(|_| SignedRequestError::Malformed)
 }
 
-/// The deterministic confirmation code of a data-deletion request: the same request
-/// retried by Meta gets the same code. 20 alphanumeric characters.
-pub fn confirmation_code(app_id: &str, subject: &str, issued_at: Option<i64>) -> String {
-    let mut hasher = Sha256::new();
+/// The confirmation code of a data-deletion request: an HMAC keyed with `key` (a
+/// secret of the app) over the app id, the user id and the request time, so the
+/// same request retried by Meta gets the same code, and nobody who knows a user's
+/// app-scoped id can derive it. 20 alphanumeric characters.
+pub fn confirmation_code(
+    key: &[u8],
+    app_id: &str,
+    subject: &str,
+    issued_at: Option<i64>,
+) -> String {
+    // HMAC accepts keys of any length.
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) else {
+        return String::new();
+    };
     for part in [
-        "graphhook.data-deletion.v1",
+        "graphhook.data-deletion.v2",
         app_id,
         subject,
         &issued_at.unwrap_or(0).to_string(),
     ] {
-        hasher.update((part.len() as u64).to_be_bytes());
-        hasher.update(part.as_bytes());
+        mac.update(&(part.len() as u64).to_be_bytes());
+        mac.update(part.as_bytes());
     }
-    hex::encode(&hasher.finalize()[..10])
+    hex::encode(&mac.finalize().into_bytes()[..10])
 }
 
 /// What a data-deletion answer tells the user.
@@ -229,4 +240,30 @@ pub fn issued_at_seconds(payload: &SignedRequestPayload) -> Option<i64> {
         .issued_at
         .as_ref()
         .and_then(serde_json::Value::as_i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn confirmation_codes_are_stable_for_retries_and_need_the_key() {
+        let code = confirmation_code(b"app-secret", "1", "218471", Some(1_291_836_800));
+        assert_eq!(code.len(), 20);
+        assert!(code.chars().all(|c| c.is_ascii_alphanumeric()));
+        assert_eq!(
+            code,
+            confirmation_code(b"app-secret", "1", "218471", Some(1_291_836_800)),
+            "Meta's retry gets the same code"
+        );
+        assert_ne!(
+            code,
+            confirmation_code(b"another-secret", "1", "218471", Some(1_291_836_800)),
+            "without the secret, walking user ids and times finds nothing"
+        );
+        assert_ne!(
+            code,
+            confirmation_code(b"app-secret", "1", "218471", Some(1_291_836_801))
+        );
+    }
 }

@@ -92,10 +92,10 @@ impl InboundEvent {
             .unwrap_or(self.received_at_ms)
     }
 
-    /// Serializes the event as the `events.v1` record value.
-    pub fn to_json(&self) -> Vec<u8> {
-        // Cannot fail: strings, integers, enums and an already valid RawValue always
-        // serialize (serde_json fails only on non-string map keys and I/O errors).
-        serde_json::to_vec(self).unwrap_or_default()
+    /// Serializes the event as the `events.v1` record value. serde_json fails only
+    /// on non-string map keys and I/O errors, neither of which an event has; the
+    /// error is still returned rather than an empty record written.
+    pub fn to_json(&self) -> Result<Vec<u8>, serde_json::Error> {
+        serde_json::to_vec(self)
     }
 }

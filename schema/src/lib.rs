@@ -10,6 +10,7 @@ mod envelope;
 pub mod event;
 pub mod event_id;
 pub mod graph_error;
+pub mod labels;
 pub mod lenient;
 pub mod normalize;
 pub mod output;

@@ -1,11 +1,14 @@
-//! The records the processor writes to its output topics. Every record carries the
-//! `source_event_id` of the event that caused it, so consumers can drop the repeats
-//! an at-least-once pipeline may produce after a crash.
+//! The records the processor writes to its output topics. Every record carries its
+//! own deterministic `record_id` (the same effect, replayed or resent after a crash,
+//! keeps its id: consumers drop repeats by it) and the `source_event_id` of the
+//! event, report or request that caused it (for tracing; one event can cause
+//! several records).
 
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::account::{AccountState, Reason, RequiredAction};
 use crate::graph_error::ErrorClass;
@@ -13,11 +16,52 @@ use crate::graph_error::ErrorClass;
 /// Layout version of every output record; bumped on incompatible changes.
 pub const OUTPUT_VERSION: u32 = 1;
 
+/// An output record: it carries a `record_id` that the one place writing records
+/// sets (see [`record_id`]).
+pub trait OutputRecord: Serialize {
+    /// Sets the record's `record_id`.
+    fn set_record_id(&mut self, id: String);
+}
+
+macro_rules! output_record {
+    ($($name:ty),*) => {$(
+        impl OutputRecord for $name {
+            fn set_record_id(&mut self, id: String) {
+                self.record_id = id;
+            }
+        }
+    )*};
+}
+
+output_record!(
+    AccountTransitionRecord,
+    EngagementRecord,
+    MetricsInvalidationRecord,
+    PublishStatusRecord,
+    DeadLetterRecord
+);
+
+/// The deterministic id of the record an effect writes: topic suffix, the source
+/// (event id, report or request id) and what tells the source's effects apart
+/// (`effect`). 32 lowercase hex characters.
+pub fn record_id(topic_suffix: &str, source_id: &str, effect: &str) -> String {
+    let mut hasher = Sha256::new();
+    for part in ["graphhook.record.v1", topic_suffix, source_id, effect] {
+        hasher.update((part.len() as u64).to_be_bytes());
+        hasher.update(part.as_bytes());
+    }
+    hex::encode(&hasher.finalize()[..16])
+}
+
 /// `accounts.v1`: one account state transition.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct AccountTransitionRecord {
     /// [`OUTPUT_VERSION`].
     pub version: u32,
+    /// This record's deterministic id: the same effect keeps it when written again.
+    /// Drop repeats by it.
+    #[serde(default)]
+    pub record_id: String,
     /// The event that caused the transition.
     pub source_event_id: String,
     /// Meta's app id.
@@ -62,6 +106,10 @@ pub enum EngagementKind {
 pub struct EngagementRecord {
     /// [`OUTPUT_VERSION`].
     pub version: u32,
+    /// This record's deterministic id: the same effect keeps it when written again.
+    /// Drop repeats by it.
+    #[serde(default)]
+    pub record_id: String,
     /// The event this record was derived from.
     pub source_event_id: String,
     /// Meta's app id.
@@ -108,6 +156,16 @@ pub enum MetricsScope {
     Media,
 }
 
+impl MetricsScope {
+    /// The scope as written in records.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MetricsScope::Account => "account",
+            MetricsScope::Media => "media",
+        }
+    }
+}
+
 /// `metrics-invalidations.v1`: cached metrics became stale. Written only when an
 /// entry goes from fresh to stale, so a burst of events yields one record until the
 /// entry is refreshed.
@@ -115,6 +173,10 @@ pub enum MetricsScope {
 pub struct MetricsInvalidationRecord {
     /// [`OUTPUT_VERSION`].
     pub version: u32,
+    /// This record's deterministic id: the same effect keeps it when written again.
+    /// Drop repeats by it.
+    #[serde(default)]
+    pub record_id: String,
     /// The event that made the metrics stale.
     pub source_event_id: String,
     /// Meta's app id.
@@ -171,6 +233,10 @@ pub enum PublishedObject {
 pub struct PublishStatusRecord {
     /// [`OUTPUT_VERSION`].
     pub version: u32,
+    /// This record's deterministic id: the same effect keeps it when written again.
+    /// Drop repeats by it.
+    #[serde(default)]
+    pub record_id: String,
     /// The event (or poll result) that caused the change.
     pub source_event_id: String,
     /// Meta's app id.
@@ -224,6 +290,14 @@ pub struct GraphErrorReport {
 pub struct DeadLetterRecord {
     /// [`OUTPUT_VERSION`].
     pub version: u32,
+    /// This record's deterministic id: the same effect keeps it when written again.
+    /// Drop repeats by it.
+    #[serde(default)]
+    pub record_id: String,
+    /// The failed record's identity: its event id when it was an event, otherwise a
+    /// hash of its topic, key and value. The same record failing again has it too.
+    #[serde(default)]
+    pub source_event_id: String,
     /// Where the record came from.
     pub source_topic: String,
     /// Its partition.
@@ -244,4 +318,27 @@ pub struct DeadLetterRecord {
     pub original_value_base64: String,
     /// The original headers (values as text, lossy for non-UTF-8).
     pub original_headers: BTreeMap<String, String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_ids_are_deterministic_and_tell_effects_apart() {
+        let media = record_id("metrics-invalidations.v1", "e1", "media:m1");
+        assert_eq!(
+            media,
+            record_id("metrics-invalidations.v1", "e1", "media:m1")
+        );
+        assert_ne!(
+            media,
+            record_id("metrics-invalidations.v1", "e1", "account:")
+        );
+        assert_ne!(
+            media,
+            record_id("metrics-invalidations.v1", "e2", "media:m1")
+        );
+        assert_eq!(media.len(), 32);
+    }
 }

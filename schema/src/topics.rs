@@ -18,6 +18,15 @@ pub const GRAPH_ERRORS: &str = "graph-errors.v1";
 /// Records that failed permanently (key: the original key).
 pub const DLQ: &str = "dlq.v1";
 
+/// The topics the processor writes its output records to.
+pub const OUTPUT_TOPICS: [&str; 5] = [
+    PUBLISH_STATUS,
+    ENGAGEMENT,
+    ACCOUNTS,
+    METRICS_INVALIDATIONS,
+    DLQ,
+];
+
 /// The topics ingest writes to.
 pub const INGEST_TOPICS: [&str; 2] = [DELIVERIES, EVENTS];
 
@@ -47,8 +56,11 @@ pub mod headers {
     pub const PARSE: &str = "graphhook-parse";
     /// The request's content type, as received.
     pub const CONTENT_TYPE: &str = "content-type";
-    /// The event id of an `events.v1` record.
+    /// The event id of an `events.v1` record; on output records, the id of the
+    /// event (report, request) that caused them.
     pub const EVENT_ID: &str = "graphhook-event-id";
+    /// The `record_id` of an output record.
+    pub const RECORD_ID: &str = "graphhook-record-id";
     /// The envelope `object` of an event.
     pub const OBJECT: &str = "graphhook-object";
     /// The change field or messaging kind of an event.

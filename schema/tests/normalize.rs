@@ -270,7 +270,7 @@ fn event_serializes_with_the_raw_value_embedded() {
         r#"{{"object":"instagram","entry":[{{"id":"1","changes":[{{"field":"comments","value":{COMMENT}}}]}}]}}"#
     );
     let event = &normalize(&body)[0];
-    let json = String::from_utf8(event.to_json()).unwrap();
+    let json = String::from_utf8(event.to_json().unwrap()).unwrap();
     assert!(json.contains(&format!(r#""value":{COMMENT}"#)));
     let back: InboundEvent = serde_json::from_str(&json).unwrap();
     assert_eq!(back.value.get(), COMMENT);

@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use graphhook::commands::{build_processor, spawn_processor, RunningProcessor};
 use graphhook::config::Settings;
-use graphhook_processor::consumer::CrashPoint;
 use graphhook_processor::store::Store;
 use graphhook_processor::testing::test_database_url;
+use graphhook_processor::testing::CrashPoint;
 use graphhook_schema::account::AccountState;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
@@ -31,8 +31,13 @@ pub async fn pipeline() -> Pipeline {
 
 pub async fn pipeline_with(customize: impl FnOnce(&mut Settings)) -> Pipeline {
     let database = test_database_url().await.expect("test database");
+    pipeline_on(database, customize).await
+}
+
+/// A pipeline on the database at `database` (see `test_database_urls`).
+pub async fn pipeline_on(database: String, customize: impl FnOnce(&mut Settings)) -> Pipeline {
     let app = spawn_app_with(|s| {
-        s.processor.database_url = database.clone();
+        s.processor.database_url = SecretString::from(database.clone());
         s.processor.group_id = format!("test-{}", uuid::Uuid::new_v4().simple());
         s.processor.admin_token = Some(SecretString::from(ADMIN_TOKEN));
         s.processor.batch_wait_ms = 5;
@@ -66,7 +71,7 @@ impl Pipeline {
         let mut processor = build_processor(&self.app.settings, &self.app.bus)
             .await
             .expect("processor starts");
-        processor.event_loop.crash_point = crash;
+        processor.set_crash_point(crash);
         self.processor = Some(spawn_processor(processor));
     }
 

@@ -6,6 +6,7 @@ use std::time::Duration;
 use actix_web::dev::ServerHandle;
 use graphhook::commands::start_ingest;
 use graphhook::config::Settings;
+use graphhook_ingest::publisher::Publisher;
 use graphhook_ingest::signature::sign_sha256;
 use graphhook_ingest::AppSettings;
 use graphhook_kafka::{base_config, Bus, Topics};
@@ -25,6 +26,7 @@ pub struct TestApp {
     pub settings: Settings,
     pub bus: Bus,
     pub handle: ServerHandle,
+    pub publisher: Publisher,
 }
 
 /// Settings for one test: its own topic prefix, a free port, one app.
@@ -61,6 +63,7 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
     let app = start_ingest(&settings, &bus).await.expect("ingest starts");
     let address = format!("http://127.0.0.1:{}", app.port());
     let handle = app.handle();
+    let publisher = app.publisher();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
@@ -68,6 +71,7 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
         settings,
         bus,
         handle,
+        publisher,
     }
 }
 

@@ -6,6 +6,7 @@ mod callbacks;
 mod deliveries;
 mod handlers;
 mod handshake;
+mod hardening;
 mod harness;
 mod helpers;
 mod operations;

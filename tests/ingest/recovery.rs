@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use graphhook_processor::consumer::CrashPoint;
+use graphhook_processor::testing::CrashPoint;
 use graphhook_schema::topics::{ACCOUNTS, ENGAGEMENT, METRICS_INVALIDATIONS, PUBLISH_STATUS};
 use serde_json::json;
 

@@ -1,6 +1,7 @@
 //! `graphhook replay`: stored deliveries and dead-lettered records re-driven, and
 //! idempotency making that harmless.
 
+use graphhook_ingest::apps::AppRegistry;
 use graphhook_ingest::replay::{replay_dead_letters, replay_deliveries, DeliveryFilter, TimeRange};
 use graphhook_schema::time::now_millis;
 use graphhook_schema::topics::{ACCOUNTS, DLQ, ENGAGEMENT, EVENTS};
@@ -8,6 +9,7 @@ use rdkafka::Message;
 use serde_json::json;
 
 use crate::harness::pipeline;
+use crate::helpers::metric_value;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn deliveries_posted_three_times_then_replayed_make_one_transition_and_one_record_per_effect()
@@ -25,6 +27,7 @@ async fn deliveries_posted_three_times_then_replayed_make_one_transition_and_one
     p.callback("data-deletion", payload).await;
     p.processed(3).await;
 
+    let apps = AppRegistry::new(&p.app.settings.apps);
     let filter = DeliveryFilter {
         range: TimeRange {
             from_ms: started - 1_000,
@@ -32,6 +35,7 @@ async fn deliveries_posted_three_times_then_replayed_make_one_transition_and_one
         },
         app: Some("main"),
         public_base_url: p.app.settings.ingest.public_base_url.as_ref(),
+        apps: &apps,
     };
     let report = replay_deliveries(&p.app.settings.kafka, p.app.bus.bootstrap(), filter)
         .await
@@ -97,10 +101,22 @@ async fn dead_lettered_records_are_written_back_to_their_topic_as_they_were() {
     assert!(events
         .iter()
         .all(|m| m.key() == Some(&b"acct-9"[..]) && m.payload() == Some(&b"{not json"[..])));
-    let dead = p.app.read_records(DLQ, 2).await;
+    p.eventually("the re-driven record recognised", || async {
+        metric_value(
+            &p.get("/metrics").await.text().await.unwrap(),
+            &format!(
+                r#"graphhook_processor_dead_letters_total{{cause="repeated",source_topic="{}"}}"#,
+                p.app.topic(EVENTS)
+            ),
+        ) == 1.0
+    })
+    .await;
+    let dead = p.app.read_records(DLQ, 1).await;
     assert_eq!(
         dead.len(),
-        2,
-        "still unprocessable: dead-lettered again, processing went on"
+        1,
+        "still unprocessable, and recognised as dead-lettered already: no second record"
     );
+    p.deliver(r#"{"object":"instagram","entry":[{"id":"acct-9","time":1700000000,"changes":[{"field":"mentions","value":{"media_id":"m1"}}]}]}"#).await;
+    p.processed(2).await;
 }

@@ -3,7 +3,7 @@
 //! this crate only writes the response.
 
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::http::StatusCode;
+use actix_web::http::{Method, StatusCode};
 use actix_web::HttpResponse;
 use prometheus::{Encoder, Registry, TextEncoder};
 use serde::Serialize;
@@ -68,5 +68,31 @@ pub fn metrics_response(registry: &Registry) -> HttpResponse {
             tracing::error!(%error, "cannot encode metrics");
             HttpResponse::InternalServerError().finish()
         }
+    }
+}
+
+/// An HTTP method as a metric label: the standard methods by name, anything a
+/// client made up as `other` (a label per made-up method would grow `/metrics`
+/// without bound).
+pub fn method_label(method: &Method) -> &'static str {
+    const KNOWN: [&str; 9] = [
+        "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE",
+    ];
+    KNOWN
+        .iter()
+        .find(|known| **known == method.as_str())
+        .copied()
+        .unwrap_or("other")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn made_up_methods_share_one_label() {
+        assert_eq!(method_label(&Method::POST), "POST");
+        let made_up = Method::from_bytes(b"BREW").expect("a token is a method");
+        assert_eq!(method_label(&made_up), "other");
     }
 }

@@ -13,6 +13,7 @@ use url::Url;
 
 use super::reader::TimeRange;
 use super::{redrive, ReplayError, ReplayReport};
+use crate::apps::AppRegistry;
 use crate::records::{event_record, header_value as header};
 use crate::routes::callbacks::deletion_receipt;
 
@@ -25,6 +26,8 @@ pub struct DeliveryFilter<'a> {
     pub app: Option<&'a str>,
     /// Base of data-deletion status URLs (`ingest.public_base_url`).
     pub public_base_url: Option<&'a Url>,
+    /// The configured apps: their first secret keys data-deletion codes.
+    pub apps: &'a AppRegistry,
 }
 
 /// Reads the deliveries in the filter's range and writes their events again.
@@ -39,18 +42,19 @@ pub async fn replay_deliveries(
         bootstrap,
         DELIVERIES,
         filter.range,
-        |message, sender, report| {
-            match events_of(message, &filter) {
-                Ok(events) => {
-                    for event in &events {
-                        let record = event_record(event);
-                        sender.send(&events_topic, &record.key, &record.payload, record.headers)?;
-                        report.wrote(&events_topic);
+        |message, sender, report| match events_of(message, &filter) {
+            Ok(events) => {
+                for event in &events {
+                    match event_record(event) {
+                        Ok(record) => {
+                            sender.send(&events_topic, record.key, record.payload, record.headers);
+                            report.wrote(&events_topic);
+                        }
+                        Err(_) => report.skip("event not serializable"),
                     }
                 }
-                Err(reason) => report.skip(reason),
             }
-            Ok(())
+            Err(reason) => report.skip(reason),
         },
     )
     .await
@@ -97,7 +101,18 @@ fn events_of(
             let base = filter
                 .public_base_url
                 .ok_or("data deletion needs ingest.public_base_url")?;
-            Some(deletion_receipt(base, app_id, subject, &request.payload))
+            let key = filter
+                .apps
+                .get(app)
+                .ok_or("data deletion of an app no longer configured")?
+                .deletion_code_key();
+            Some(deletion_receipt(
+                base,
+                key,
+                app_id,
+                subject,
+                &request.payload,
+            ))
         }
     };
     callback_event(&ctx, kind, &request, receipt.as_ref())

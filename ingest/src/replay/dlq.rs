@@ -25,11 +25,11 @@ pub async fn replay_dead_letters(
             .and_then(|p| serde_json::from_slice::<DeadLetterRecord>(p).ok())
         else {
             report.skip("not a dead-letter record");
-            return Ok(());
+            return;
         };
         let Ok(value) = STANDARD.decode(&dead.original_value_base64) else {
             report.skip("original value not base64");
-            return Ok(());
+            return;
         };
         let mut headers = OwnedHeaders::new_with_capacity(dead.original_headers.len());
         for (key, value) in &dead.original_headers {
@@ -38,10 +38,9 @@ pub async fn replay_dead_letters(
                 value: Some(value.as_bytes()),
             });
         }
-        let key = dead.original_key.as_deref().unwrap_or_default();
-        sender.send(&dead.source_topic, key, &value, headers)?;
+        let key = dead.original_key.unwrap_or_default();
+        sender.send(&dead.source_topic, key, value, headers);
         report.wrote(&dead.source_topic);
-        Ok(())
     })
     .await
 }

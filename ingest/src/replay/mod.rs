@@ -11,7 +11,9 @@ mod sender;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use graphhook_kafka::{base_config, producer_config, KafkaSettings, Topics};
+use graphhook_kafka::{
+    base_config, producer_config, AckedSender, KafkaSettings, SendError, Topics,
+};
 use rdkafka::error::KafkaError;
 use rdkafka::message::OwnedMessage;
 
@@ -25,9 +27,12 @@ pub use reader::TimeRange;
 /// Why a replay stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
-    /// Kafka failed (reading, or acknowledging a re-driven record).
+    /// Reading from Kafka failed.
     #[error("Kafka failed during the replay")]
     Kafka(#[source] KafkaError),
+    /// Kafka did not acknowledge re-driven records.
+    #[error("Kafka did not acknowledge re-driven records")]
+    Send(#[source] SendError),
     /// The topic does not exist.
     #[error("topic {0} does not exist")]
     NoSuchTopic(String),
@@ -84,19 +89,18 @@ async fn redrive<F>(
     mut each: F,
 ) -> Result<ReplayReport, ReplayError>
 where
-    F: FnMut(&OwnedMessage, &mut Sender, &mut ReplayReport) -> Result<(), ReplayError>,
+    F: FnMut(&OwnedMessage, &mut Sender, &mut ReplayReport),
 {
     let topics = Topics::new(&kafka.topic_prefix);
-    let producer = producer_config(kafka, bootstrap)
-        .create()
-        .map_err(ReplayError::Kafka)?;
+    let producer =
+        AckedSender::new(producer_config(kafka, bootstrap)).map_err(ReplayError::Kafka)?;
     let mut sender = Sender::new(producer);
     let (mut records, reading) =
         read_range(base_config(kafka, bootstrap), topics.name(source), range);
     let mut report = ReplayReport::default();
     while let Some(message) = records.recv().await {
         report.read += 1;
-        each(&message, &mut sender, &mut report)?;
+        each(&message, &mut sender, &mut report);
         sender.settle_some().await?;
     }
     sender.settle_all().await?;

@@ -1,64 +1,62 @@
-//! Sends re-driven records and awaits their acknowledgements in windows.
+//! Sends re-driven records through the shared [`AckedSender`] in windows, awaiting
+//! each window's acknowledgements before the next.
 
+use std::time::Duration;
+
+use graphhook_kafka::{AckedSender, Record};
 use rdkafka::message::OwnedHeaders;
-use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
 
 use super::ReplayError;
 
-/// Acknowledgements awaited at a time.
-const IN_FLIGHT: usize = 1_000;
+/// Records sent per window.
+const WINDOW: usize = 1_000;
+/// How long a window may take to be acknowledged.
+const WINDOW_DEADLINE: Duration = Duration::from_secs(30);
 
-/// Sends records and awaits their acknowledgements in windows.
 /// A windowed sender.
 pub(super) struct Sender {
-    producer: FutureProducer,
-    pending: Vec<DeliveryFuture>,
+    sender: AckedSender,
+    window: Vec<Record>,
 }
 
 impl Sender {
-    pub(super) fn new(producer: FutureProducer) -> Self {
+    pub(super) fn new(sender: AckedSender) -> Self {
         Sender {
-            producer,
-            pending: Vec::new(),
+            sender,
+            window: Vec::with_capacity(WINDOW),
         }
     }
 
+    /// Queues a record; it is sent with its window.
     pub(super) fn send(
         &mut self,
         topic: &str,
-        key: &str,
-        payload: &[u8],
+        key: String,
+        payload: Vec<u8>,
         headers: OwnedHeaders,
-    ) -> Result<(), ReplayError> {
-        let record = FutureRecord::to(topic)
-            .key(key)
-            .payload(payload)
-            .headers(headers);
-        let future = self
-            .producer
-            .send_result(record)
-            .map_err(|(error, _)| ReplayError::Kafka(error))?;
-        self.pending.push(future);
-        Ok(())
+    ) {
+        self.window.push(Record {
+            topic: topic.into(),
+            key,
+            payload,
+            headers,
+        });
     }
 
-    /// Awaits the acknowledgements once the window is full.
+    /// Sends the window once it is full and awaits its acknowledgements.
     pub(super) async fn settle_some(&mut self) -> Result<(), ReplayError> {
-        if self.pending.len() >= IN_FLIGHT {
+        if self.window.len() >= WINDOW {
             self.settle_all().await?;
         }
         Ok(())
     }
 
-    /// Awaits every outstanding acknowledgement.
+    /// Sends what is queued and awaits every acknowledgement.
     pub(super) async fn settle_all(&mut self) -> Result<(), ReplayError> {
-        for future in self.pending.drain(..) {
-            match future.await {
-                Ok(Ok(_)) => {}
-                Ok(Err((error, _))) => return Err(ReplayError::Kafka(error)),
-                Err(_) => return Err(ReplayError::Kafka(rdkafka::error::KafkaError::Canceled)),
-            }
-        }
-        Ok(())
+        let window = std::mem::take(&mut self.window);
+        self.sender
+            .send_all(window, WINDOW_DEADLINE)
+            .await
+            .map_err(ReplayError::Send)
     }
 }

@@ -60,6 +60,7 @@ pub async fn receive(
             })?;
             Some(deletion_receipt(
                 base,
+                app.deletion_code_key(),
                 &app.app_id,
                 subject,
                 &request.payload,
@@ -84,14 +85,16 @@ pub async fn receive(
     })
 }
 
-/// What a data-deletion answer tells Meta: the deterministic code and its status URL.
+/// What a data-deletion answer tells Meta: the code (keyed with `key`, the app's
+/// first secret) and its status URL.
 pub fn deletion_receipt(
     base: &Url,
+    key: &[u8],
     app_id: &str,
     subject: &str,
     payload: &SignedRequestPayload,
 ) -> DeletionReceipt {
-    let code = confirmation_code(app_id, subject, issued_at_seconds(payload));
+    let code = confirmation_code(key, app_id, subject, issued_at_seconds(payload));
     DeletionReceipt {
         url: status_url(base, &code),
         confirmation_code: code,

@@ -12,9 +12,12 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
-/// Ready when the broker answers a metadata request for the deliveries topic within
-/// the readiness deadline.
+/// Ready when deliveries can be stored: the producer is not broken, the latest
+/// delivery did not fail to be stored (within the last seconds), and the broker
+/// answers a metadata request for the deliveries topic within the readiness
+/// deadline.
 pub async fn readyz(state: web::Data<IngestState>) -> Result<HttpResponse, IngestError> {
+    state.publisher.storing().map_err(IngestError::NotReady)?;
     let producer = state.publisher.producer();
     let topic = state.publisher.deliveries_topic().to_owned();
     let timeout = state.readiness_timeout;
@@ -34,5 +37,10 @@ pub async fn readyz(state: web::Data<IngestState>) -> Result<HttpResponse, Inges
 
 /// Prometheus text exposition of ingest's metrics.
 pub async fn metrics(state: web::Data<IngestState>) -> HttpResponse {
+    let replaced = state.publisher.producers_replaced();
+    let counted = state.metrics.producers_replaced.get();
+    if replaced > counted {
+        state.metrics.producers_replaced.inc_by(replaced - counted);
+    }
     graphhook_web::metrics_response(&state.metrics.registry)
 }

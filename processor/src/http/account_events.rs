@@ -9,12 +9,12 @@ use serde::Deserialize;
 use serde_json::json;
 use tracing_actix_web::RequestId;
 
-use super::admin::{AccountView, Admin};
+use super::admin::{checked_ids, AccountView, Admin};
 use super::problems::ApiError;
 use super::ProcessorState;
-use crate::account::Trigger;
-use crate::handler::{transition_account, AccountChange};
-use crate::outputs::Outputs;
+use crate::domain::account::Trigger;
+use crate::domain::transitions::{transition_account, AccountChange};
+use crate::unit_of_work::UnitOfWork;
 
 /// What happened to the account.
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -46,7 +46,7 @@ pub async fn post_account_event(
     body: web::Json<EventBody>,
     request_id: RequestId,
 ) -> Result<HttpResponse, ApiError> {
-    let (app_id, account_id) = path.into_inner();
+    let (app_id, account_id) = checked_ids(path.into_inner())?;
     let trigger = match body.event {
         AccountEvent::Reconnected => Trigger::Reconnected,
         AccountEvent::RefreshStarted => Trigger::RefreshStarted,
@@ -54,8 +54,7 @@ pub async fn post_account_event(
     };
     let now = now_millis();
     let source = format!("admin/{request_id}");
-    let mut tx = state.store.begin().await?;
-    let mut outputs = Outputs::new(&state.topics);
+    let mut uow = UnitOfWork::begin(&state.store, &state.topics, now).await?;
     let change = AccountChange {
         app_id: &app_id,
         account_id: &account_id,
@@ -63,25 +62,18 @@ pub async fn post_account_event(
         at_ms: body.at_ms.unwrap_or(now),
         source_id: &source,
     };
-    let transition = transition_account(&mut tx, &mut outputs, &change, now).await?;
-    outputs.flush(&mut tx, now).await?;
-    let account = tx
+    let transition = transition_account(&mut uow, &change).await?;
+    let account = uow
+        .tx
         .account(&app_id, &account_id)
         .await?
         .ok_or(ApiError::NotFound("account"))?;
-    tx.commit().await?;
+    let committed = uow.commit().await?;
+    committed.report.record(&state.metrics, now);
     if let Some(transition) = &transition {
-        state
-            .metrics
-            .transitions
-            .with_label_values(&[transition.to.as_str(), transition.reason.as_str()])
-            .inc();
         tracing::info!(%app_id, %account_id, to = transition.to.as_str(), "account changed through the admin API");
-        // Sent now rather than after the consumer's next batch; if Kafka fails, the
-        // record stays in the outbox and the consumer loop sends it.
-        if let Err(error) = state.relay.run(&state.store).await {
-            tracing::warn!(%error, "account change committed; its record will be relayed later");
-        }
+        // The relay task sends the record now; the request does not wait for Kafka.
+        state.relay.wake();
     }
     Ok(HttpResponse::Ok().json(json!({
         "account": AccountView::from(account),

@@ -10,10 +10,12 @@ use graphhook_schema::time::now_millis;
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::problems::ApiError;
 use super::ProcessorState;
+use crate::domain::content::check_id;
 use crate::store::{AccountRow, MetricsEntry, Registration};
 
 /// Transitions shown with an account.
@@ -44,16 +46,28 @@ fn authorize(req: &HttpRequest) -> Result<Admin, ApiError> {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .ok_or(ApiError::Unauthorized)?;
-    if bool::from(
-        expected
-            .expose_secret()
-            .as_bytes()
-            .ct_eq(given.trim().as_bytes()),
-    ) {
+    if tokens_match(expected.expose_secret(), given.trim()) {
         Ok(Admin)
     } else {
         Err(ApiError::Unauthorized)
     }
+}
+
+/// Compares SHA-256 digests in constant time, so that neither the token's content
+/// nor its length leaks through timing.
+fn tokens_match(expected: &str, given: &str) -> bool {
+    let expected = Sha256::digest(expected.as_bytes());
+    let given = Sha256::digest(given.as_bytes());
+    expected.ct_eq(&given).into()
+}
+
+/// The app and account ids of a path, refused (400) when they cannot be stored.
+pub(super) fn checked_ids(
+    (app_id, account_id): (String, String),
+) -> Result<(String, String), ApiError> {
+    check_id("app id", &app_id).map_err(|r| ApiError::BadRequest(r.0))?;
+    check_id("account id", &account_id).map_err(|r| ApiError::BadRequest(r.0))?;
+    Ok((app_id, account_id))
 }
 
 /// An account as the API shows it.
@@ -92,7 +106,16 @@ pub async fn put_account(
     path: web::Path<(String, String)>,
     body: web::Json<Registration>,
 ) -> Result<HttpResponse, ApiError> {
-    let (app_id, account_id) = path.into_inner();
+    let (app_id, account_id) = checked_ids(path.into_inner())?;
+    for (what, value) in [
+        ("tenant", &body.tenant),
+        ("page id", &body.page_id),
+        ("user id", &body.user_id),
+    ] {
+        if let Some(value) = value {
+            check_id(what, value).map_err(|r| ApiError::BadRequest(r.0))?;
+        }
+    }
     let mut tx = state.store.begin().await?;
     let row = tx
         .register(&app_id, &account_id, &body, now_millis())
@@ -195,6 +218,8 @@ pub async fn put_metrics(
     body: web::Json<FreshValues>,
 ) -> Result<HttpResponse, ApiError> {
     let media_id = path.media_id.as_deref().unwrap_or("");
+    checked_ids((path.app_id.clone(), path.account_id.clone()))?;
+    check_id("media id", media_id).map_err(|r| ApiError::BadRequest(r.0))?;
     let values =
         serde_json::to_string(&body.values).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let now = now_millis();

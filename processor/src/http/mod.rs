@@ -7,7 +7,6 @@ mod ops;
 mod problems;
 
 use std::net::TcpListener;
-use std::sync::Arc;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
@@ -21,7 +20,7 @@ pub use problems::ApiError;
 
 use crate::health::Health;
 use crate::metrics::ProcessorMetrics;
-use crate::relay::Relay;
+use crate::pipeline::relay::Relay;
 use crate::store::Store;
 
 /// What the handlers share.
@@ -37,8 +36,8 @@ pub struct ProcessorState {
     pub admin_token: Option<SecretString>,
     /// Topic names (account changes made through the API write `accounts.v1`).
     pub topics: Topics,
-    /// The outbox relay, shared with the consumer loop.
-    pub relay: Arc<Relay>,
+    /// The outbox relay, woken after every change the API commits.
+    pub relay: Relay,
 }
 
 /// Builds the server on `listener` (signals are left to the caller, who stops it
@@ -102,14 +101,14 @@ async fn count_requests(
     let route = request
         .match_pattern()
         .unwrap_or_else(|| "other".to_owned());
-    let method = request.method().to_string();
+    let method = graphhook_web::method_label(request.method());
     let state = request.app_data::<web::Data<ProcessorState>>().cloned();
     let response = next.call(request).await?;
     if let Some(state) = state {
         state
             .metrics
             .http_requests
-            .with_label_values(&[route.as_str(), method.as_str(), response.status().as_str()])
+            .with_label_values(&[route.as_str(), method, response.status().as_str()])
             .inc();
     }
     Ok(response)

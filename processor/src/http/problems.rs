@@ -7,6 +7,7 @@ use actix_web::{HttpResponse, ResponseError};
 use graphhook_web::Problem;
 
 use crate::store::StoreError;
+use crate::unit_of_work::WorkError;
 
 /// Everything the processor's handlers can answer besides success.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +30,15 @@ pub enum ApiError {
     /// The processor is stalled (readiness).
     #[error("not ready: {0}")]
     NotReady(String),
+}
+
+impl From<WorkError> for ApiError {
+    fn from(error: WorkError) -> Self {
+        match error {
+            WorkError::Store(error) => ApiError::Store(error),
+            WorkError::Rejected(rejection) => ApiError::BadRequest(rejection.0),
+        }
+    }
 }
 
 impl ApiError {

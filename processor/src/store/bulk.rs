@@ -28,6 +28,8 @@ pub struct OutboxEntry {
     pub payload: String,
     /// The event that caused it.
     pub source_event_id: String,
+    /// The record's own id.
+    pub record_id: String,
 }
 
 /// `($1, $2, ...), ($k, ...)` for `rows` rows of `columns` placeholders each, with
@@ -173,16 +175,19 @@ impl StoreTx {
         Ok(())
     }
 
-    /// Queues these output records, in order; they are sent after commit.
+    /// Queues these output records, in order; they are sent after commit. Returns
+    /// the outbox ids they got.
     pub async fn enqueue_many(
         &mut self,
         entries: &[OutboxEntry],
         now_ms: i64,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Vec<i64>, StoreError> {
+        let mut ids = Vec::with_capacity(entries.len());
         for chunk in entries.chunks(CHUNK) {
             let sql = format!(
-                "INSERT INTO outbox (topic, record_key, payload, source_event_id, created_at_ms) VALUES {}",
-                tuples(chunk.len(), 5, "")
+                "INSERT INTO outbox (topic, record_key, payload, source_event_id, record_id, created_at_ms) VALUES {} \
+                 RETURNING id",
+                tuples(chunk.len(), 6, "")
             );
             let mut query = sqlx::query(&sql);
             for entry in chunk {
@@ -191,11 +196,14 @@ impl StoreTx {
                     .bind(&entry.key)
                     .bind(&entry.payload)
                     .bind(&entry.source_event_id)
+                    .bind(&entry.record_id)
                     .bind(now_ms);
             }
-            query.execute(&mut *self.tx).await?;
+            for row in query.fetch_all(&mut *self.tx).await? {
+                ids.push(row.try_get("id")?);
+            }
         }
-        Ok(())
+        Ok(ids)
     }
 }
 

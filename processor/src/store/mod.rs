@@ -11,6 +11,7 @@ mod admin;
 mod bulk;
 mod cache;
 mod deletion;
+mod failure;
 mod outbox;
 mod posts;
 mod transaction;
@@ -22,6 +23,7 @@ use sqlx::AnyPool;
 pub use admin::{MetricsEntry, Registration, TransitionRow};
 pub use bulk::{MetricsKey, OutboxEntry};
 pub use deletion::DeletionStatus;
+pub use failure::{pg_is_content, sqlite_is_content, Disposition};
 pub use outbox::OutboxRow;
 pub use posts::PostStatus;
 pub use transaction::{AccountRow, StoreTx};
@@ -47,7 +49,8 @@ pub enum StoreError {
     /// Applying migrations failed.
     #[error("cannot apply migrations")]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    /// A query failed (the database may be down: retry).
+    /// A query failed: the database may be down (retry), or it refused what it was
+    /// asked to store (see [`StoreError::disposition`]).
     #[error("database query failed")]
     Query(#[from] sqlx::Error),
     /// A stored value cannot be read back.
@@ -141,6 +144,24 @@ impl Store {
     /// Answers when the database does (readiness).
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Tests and diagnostics only: every event id applied (not dead letters).
+    #[cfg(feature = "testing")]
+    pub async fn processed_event_ids(&self) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT event_id FROM processed_events WHERE event_id NOT LIKE 'dlq:%'",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Tests only: runs a statement as is (to set up what a test needs, such as a
+    /// constraint that makes the database refuse a record).
+    #[cfg(feature = "testing")]
+    pub async fn execute_for_tests(&self, sql: &str) -> Result<(), StoreError> {
+        sqlx::query(sql).execute(&self.pool).await?;
         Ok(())
     }
 

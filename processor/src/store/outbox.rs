@@ -1,10 +1,17 @@
 //! The transactional outbox: output records are committed with the effects that
-//! caused them and sent to Kafka afterwards.
+//! caused them and sent to Kafka afterwards by a relay.
+//!
+//! A relay claims rows for a short lease (`claimed_by`, `claimed_until_ms`) in a
+//! transaction of its own, commits, and only then sends them: no transaction is
+//! held while Kafka is awaited. Claims are made one relay at a time (an advisory
+//! lock on PostgreSQL; SQLite has one writer) and never take a row whose topic and
+//! key another relay holds a live claim on, so one key's records are sent by one
+//! relay at a time, in commit order. A relay that dies leaves its claims to expire.
 
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::{Engine, Store, StoreError, StoreTx};
+use super::{Engine, Store, StoreError};
 
 /// An output record waiting for Kafka.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,10 +26,14 @@ pub struct OutboxRow {
     pub payload: String,
     /// The event that caused it.
     pub source_event_id: String,
+    /// The record's own id.
+    pub record_id: String,
 }
 
-const SELECT: &str =
-    "SELECT id, topic, record_key, payload, source_event_id FROM outbox ORDER BY id LIMIT $1";
+const COLUMNS: &str = "id, topic, record_key, payload, source_event_id, record_id";
+
+/// Serializes claims between PostgreSQL relays (`pg_advisory_xact_lock` key).
+const CLAIM_LOCK: i64 = 0x6772_6170_6868_6f6f;
 
 fn outbox_row(row: &AnyRow) -> Result<OutboxRow, StoreError> {
     Ok(OutboxRow {
@@ -31,58 +42,136 @@ fn outbox_row(row: &AnyRow) -> Result<OutboxRow, StoreError> {
         key: row.try_get("record_key")?,
         payload: row.try_get("payload")?,
         source_event_id: row.try_get("source_event_id")?,
+        record_id: row.try_get("record_id")?,
     })
+}
+
+fn id_list(ids: &[i64]) -> String {
+    ids.iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl Store {
     /// Output records committed but not yet acknowledged by Kafka, oldest first.
     pub async fn pending_outbox(&self, limit: i64) -> Result<Vec<OutboxRow>, StoreError> {
-        let rows = sqlx::query(SELECT)
-            .bind(limit)
-            .fetch_all(self.pool())
-            .await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM outbox ORDER BY id LIMIT $1"
+        ))
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
         rows.iter().map(outbox_row).collect()
     }
 
-    /// The oldest `limit` pending records, locked by the returned transaction: on
-    /// PostgreSQL another replica relaying at the same time waits, then finds them
-    /// deleted, so no record is sent by two replicas (SQLite has one writer).
-    pub async fn lock_outbox(&self, limit: i64) -> Result<(StoreTx, Vec<OutboxRow>), StoreError> {
-        let mut tx = self.begin().await?;
-        let query = match self.engine() {
-            Engine::Postgres => format!("{SELECT} FOR UPDATE"),
-            Engine::Sqlite => SELECT.to_owned(),
+    /// Claims up to `limit` of the oldest rows for `relay` until `lease_until_ms`:
+    /// unclaimed rows, rows whose claim expired before `now_ms`, and the relay's
+    /// own, except rows of a topic and key that another relay holds a live claim
+    /// on. Returns them in id order; the claim is committed when this returns.
+    pub async fn claim_outbox(
+        &self,
+        relay: &str,
+        now_ms: i64,
+        lease_until_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<OutboxRow>, StoreError> {
+        let skip_locked = match self.engine() {
+            Engine::Postgres => "FOR UPDATE SKIP LOCKED",
+            Engine::Sqlite => "",
         };
-        let rows = sqlx::query(&query)
+        let sql = format!(
+            "UPDATE outbox SET claimed_by = $1, claimed_until_ms = $2 WHERE id IN (\
+               SELECT o.id FROM outbox o \
+               WHERE (o.claimed_until_ms IS NULL OR o.claimed_until_ms < $3 OR o.claimed_by = $1) \
+               AND NOT EXISTS (SELECT 1 FROM outbox c WHERE c.topic = o.topic AND c.record_key = o.record_key \
+                 AND c.claimed_until_ms >= $3 AND c.claimed_by <> $1) \
+               ORDER BY o.id LIMIT $4 {skip_locked}) \
+             RETURNING {COLUMNS}"
+        );
+        let mut tx = self.begin().await?;
+        if self.engine() == Engine::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(CLAIM_LOCK)
+                .execute(&mut *tx.tx)
+                .await?;
+        }
+        let rows = sqlx::query(&sql)
+            .bind(relay)
+            .bind(lease_until_ms)
+            .bind(now_ms)
             .bind(limit)
             .fetch_all(&mut *tx.tx)
             .await?;
-        let rows = rows.iter().map(outbox_row).collect::<Result<_, _>>()?;
-        Ok((tx, rows))
+        tx.commit().await?;
+        let mut rows = rows.iter().map(outbox_row).collect::<Result<Vec<_>, _>>()?;
+        rows.sort_by_key(|row| row.id);
+        Ok(rows)
     }
 
-    /// Forgets output records Kafka has acknowledged.
-    pub async fn delete_outbox(&self, ids: &[i64]) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        tx.delete_outbox(ids).await?;
-        tx.commit().await
-    }
-}
-
-impl StoreTx {
-    /// Deletes these outbox rows (by id, not by range: another replica's rows may
+    /// Forgets output records Kafka has acknowledged (by id: other relays' rows
     /// interleave). The ids are integers read from the table, written into the
     /// statement as a list.
-    pub async fn delete_outbox(&mut self, ids: &[i64]) -> Result<(), StoreError> {
+    pub async fn delete_outbox(&self, ids: &[i64]) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
         for chunk in ids.chunks(1_000) {
-            let list: Vec<String> = chunk.iter().map(i64::to_string).collect();
             sqlx::query(&format!(
                 "DELETE FROM outbox WHERE id IN ({})",
-                list.join(", ")
+                id_list(chunk)
             ))
-            .execute(&mut *self.tx)
+            .execute(&mut *tx.tx)
             .await?;
         }
+        tx.commit().await
+    }
+
+    /// Gives up `relay`'s claims (shutdown), so that others need not wait for them
+    /// to expire.
+    pub async fn release_outbox_claims(&self, relay: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE outbox SET claimed_by = NULL, claimed_until_ms = NULL WHERE claimed_by = $1",
+        )
+        .bind(relay)
+        .execute(self.pool())
+        .await?;
         Ok(())
+    }
+
+    /// Moves a row Kafka refused for good to `outbox_parked`, with the reason.
+    pub async fn park_outbox(&self, id: i64, reason: &str, now_ms: i64) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        sqlx::query(&format!(
+            "INSERT INTO outbox_parked ({COLUMNS}, reason, parked_at_ms) \
+             SELECT {COLUMNS}, $1, $2 FROM outbox WHERE id = $3"
+        ))
+        .bind(reason)
+        .bind(now_ms)
+        .bind(id)
+        .execute(&mut *tx.tx)
+        .await?;
+        sqlx::query("DELETE FROM outbox WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx.tx)
+            .await?;
+        tx.commit().await
+    }
+
+    /// Which of the rows with ids from `min` to `max` are still pending.
+    pub async fn pending_outbox_between(&self, min: i64, max: i64) -> Result<Vec<i64>, StoreError> {
+        let rows = sqlx::query("SELECT id FROM outbox WHERE id >= $1 AND id <= $2")
+            .bind(min)
+            .bind(max)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|row| row.try_get("id").map_err(StoreError::from))
+            .collect()
+    }
+
+    /// How many records were parked (tests, operators).
+    pub async fn parked_outbox_count(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM outbox_parked")
+            .fetch_one(self.pool())
+            .await?)
     }
 }

@@ -7,7 +7,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use super::{Registration, StoreError};
-use crate::account::{Snapshot, Transition};
+use crate::domain::account::{Snapshot, Transition};
 
 /// An account as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,6 +8,8 @@ use graphhook_schema::output::{EngagementKind, EngagementRecord, MetricsScope, O
 use graphhook_schema::{EventSource, InboundEvent};
 use serde_json::Value;
 
+use super::content::{check_optional_id, Rejection};
+
 /// A cached-metrics entry an event makes stale.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct StaleMetrics {
@@ -50,12 +52,18 @@ fn kind_of(event: &InboundEvent) -> Option<EngagementKind> {
     )
 }
 
-/// The engagement an event represents, if it is one.
-pub fn engagement(event: &InboundEvent) -> Option<Engagement> {
-    let kind = kind_of(event)?;
-    let value: Value = serde_json::from_str(event.value.get()).ok()?;
+/// The engagement an event represents, if it is one; rejected when an id it
+/// carries cannot be stored.
+pub fn engagement(event: &InboundEvent) -> Result<Option<Engagement>, Rejection> {
+    let Some(kind) = kind_of(event) else {
+        return Ok(None);
+    };
+    let Ok(value) = serde_json::from_str::<Value>(event.value.get()) else {
+        return Ok(None);
+    };
     let mut record = EngagementRecord {
         version: OUTPUT_VERSION,
+        record_id: String::new(),
         source_event_id: event.event_id.to_string(),
         app_id: event.app_id.clone(),
         account_id: event.account_id.clone(),
@@ -109,7 +117,16 @@ pub fn engagement(event: &InboundEvent) -> Option<Engagement> {
             Vec::new()
         }
     };
-    Some(Engagement { record, stale })
+    for (what, id) in [
+        ("media id", &record.media_id),
+        ("comment id", &record.comment_id),
+        ("parent comment id", &record.parent_id),
+        ("message id", &record.message_id),
+        ("sender id", &record.from_id),
+    ] {
+        check_optional_id(what, id.as_deref())?;
+    }
+    Ok(Some(Engagement { record, stale }))
 }
 
 /// Story insights as written to the metrics cache: every integer field but the id.
@@ -140,7 +157,7 @@ mod tests {
     }
 
     fn first(body: &str) -> Option<Engagement> {
-        engagement(&events(body)[0])
+        engagement(&events(body)[0]).unwrap()
     }
 
     #[test]
@@ -209,7 +226,7 @@ mod tests {
             {"sender":{"id":"5"},"recipient":{"id":"9"},"timestamp":1700000000100,"reaction":{"mid":"m_1","action":"react","reaction":"love","emoji":"x"}},
             {"sender":{"id":"5"},"recipient":{"id":"9"},"timestamp":1700000000200,"message":{"mid":"m_2","text":"private"}}]}]}"#,
         );
-        let reaction = engagement(&list[0]).unwrap().record;
+        let reaction = engagement(&list[0]).unwrap().unwrap().record;
         assert_eq!(
             (
                 reaction.kind,
@@ -219,12 +236,21 @@ mod tests {
             (EngagementKind::Reaction, Some("react"), Some("love"))
         );
         assert_eq!(reaction.occurred_at_ms, 1_700_000_000_100);
-        let message = engagement(&list[1]).unwrap().record;
+        let message = engagement(&list[1]).unwrap().unwrap().record;
         assert_eq!(
             (message.kind, message.message_id.as_deref()),
             (EngagementKind::Message, Some("m_2"))
         );
         assert!(!serde_json::to_string(&message).unwrap().contains("private"));
+    }
+
+    #[test]
+    fn a_media_id_the_store_cannot_hold_rejects_the_event() {
+        let list = events(
+            r#"{"object":"instagram","entry":[{"id":"9","changes":[{"field":"comments","value":{"id":"c1","media":{"id":"m\u0000"}}}]}]}"#,
+        );
+        let rejection = engagement(&list[0]).unwrap_err();
+        assert_eq!(rejection.0, "media id contains a NUL character");
     }
 
     #[test]

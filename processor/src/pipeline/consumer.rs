@@ -8,7 +8,6 @@
 //! (so it stays in its group and serves rebalances) and readiness is false.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use graphhook_kafka::Topics;
@@ -19,21 +18,21 @@ use rdkafka::{Message, Offset, TopicPartitionList};
 use tokio::sync::watch;
 use tokio::time::{timeout_at, Instant};
 
-use crate::backoff::{stopping, Backoff};
-use crate::batch::{apply_to_store, BatchReport};
-use crate::context::ProcessorContext;
+use super::backoff::{stopping, Backoff};
+use super::batch::{apply_batch, BatchProgress};
+use super::context::ProcessorContext;
+use super::relay::{Relay, RelayError};
 use crate::health::Health;
 use crate::metrics::ProcessorMetrics;
-use crate::relay::{Relay, RelayError};
 use crate::store::{Store, StoreError};
 
-/// Why a batch could not be applied (all transient: the batch is retried).
+/// Why a batch attempt failed (all transient: the batch is retried).
 #[derive(Debug, thiserror::Error)]
 pub enum BatchError {
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// Kafka did not take the outputs.
+    /// The outputs were not relayed.
     #[error(transparent)]
     Relay(#[from] RelayError),
 }
@@ -42,60 +41,36 @@ impl BatchError {
     /// The failing component, for readiness and the retries metric.
     pub fn cause(&self) -> &'static str {
         match self {
-            BatchError::Store(_) | BatchError::Relay(RelayError::Store(_)) => "database",
-            BatchError::Relay(RelayError::Kafka(_)) => "kafka",
+            BatchError::Store(_) => "database",
+            BatchError::Relay(error) => error.cause(),
         }
     }
-}
-
-/// Where a test makes the loop stop as if the process had been killed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CrashPoint {
-    /// After the database commit, before the outputs are relayed.
-    AfterDatabaseCommit,
-    /// After the outputs are acknowledged, before the offsets are committed.
-    AfterRelay,
 }
 
 /// The consumer of the processor's group.
 pub type ProcessorConsumer = StreamConsumer<ProcessorContext>;
 
-/// Consumes `events.v1` and applies it.
+/// Consumes `events.v1` (and `graph-errors.v1`) and applies it.
 pub struct EventLoop {
-    /// The store.
-    pub store: Store,
-    /// The subscribed consumer.
-    pub consumer: ProcessorConsumer,
-    /// Sends the outbox to Kafka.
-    pub relay: Arc<Relay>,
-    /// Topic names.
-    pub topics: Topics,
-    /// Most records per batch.
-    pub batch_size: usize,
-    /// How long a batch waits to fill.
-    pub batch_wait: Duration,
-    /// First retry delay.
-    pub retry_initial: Duration,
-    /// Readiness, turned false while retrying.
-    pub health: Health,
-    /// Where progress is reported.
-    pub metrics: ProcessorMetrics,
+    pub(crate) store: Store,
+    pub(crate) consumer: ProcessorConsumer,
+    pub(crate) relay: Relay,
+    pub(crate) topics: Topics,
+    pub(crate) batch_size: usize,
+    pub(crate) batch_wait: Duration,
+    pub(crate) retry_initial: Duration,
+    pub(crate) health: Health,
+    pub(crate) metrics: ProcessorMetrics,
     /// Tests only: stop here once, as a crash would.
-    pub crash_point: Option<CrashPoint>,
+    #[cfg(feature = "testing")]
+    pub(crate) crash_point: Option<crate::testing::CrashPoint>,
 }
 
 impl EventLoop {
     /// Runs until `shutdown` turns true, finishing the batch in hand.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let mut carry = Vec::new();
-        let empty: Vec<OwnedMessage> = Vec::new();
-        if self
-            .apply_with_retry(&empty, &mut carry, &mut shutdown)
-            .await
-            .is_none()
-        {
-            return;
-        }
+        self.health.set_ready();
         while !stopping(&shutdown) {
             let batch = self
                 .next_batch(&mut shutdown, std::mem::take(&mut carry))
@@ -104,13 +79,14 @@ impl EventLoop {
                 continue;
             }
             let started = Instant::now();
-            let Some(report) = self
+            let Some(progress) = self
                 .apply_with_retry(&batch, &mut carry, &mut shutdown)
                 .await
             else {
                 return;
             };
-            if self.crash_point == Some(CrashPoint::AfterRelay) {
+            #[cfg(feature = "testing")]
+            if self.crash_point == Some(crate::testing::CrashPoint::AfterRelay) {
                 tracing::error!("crash point reached: stopping before the offset commit");
                 return;
             }
@@ -120,7 +96,7 @@ impl EventLoop {
                 elapsed_ms = started.elapsed().as_millis() as u64,
                 "batch applied"
             );
-            report.record(&self.metrics, now_millis());
+            progress.report.record(&self.metrics, now_millis());
             self.metrics
                 .batch_duration
                 .observe(started.elapsed().as_secs_f64());
@@ -160,20 +136,20 @@ impl EventLoop {
         batch
     }
 
-    /// Applies and relays `batch` (empty: relays what a crash left in the outbox),
-    /// retrying until it succeeds, or `None` when shutdown (or a crash point) stops
-    /// it. Records that arrive while retrying are kept in `carry`.
+    /// Applies `batch` and awaits its outputs' acknowledgement, retrying until it
+    /// succeeds, or `None` when shutdown (or a crash point) stops it. Records that
+    /// arrive while retrying are kept in `carry`.
     async fn apply_with_retry(
         &self,
         batch: &[OwnedMessage],
         carry: &mut Vec<OwnedMessage>,
         shutdown: &mut watch::Receiver<bool>,
-    ) -> Option<BatchReport> {
+    ) -> Option<BatchProgress> {
         let mut backoff = Backoff::new(self.retry_initial);
-        let mut committed: Option<BatchReport> = None;
+        let mut progress = BatchProgress::default();
         let mut paused: Option<TopicPartitionList> = None;
         loop {
-            match self.attempt(batch, &mut committed).await {
+            match self.attempt(batch, &mut progress).await {
                 Ok(()) => {
                     if let Some(partitions) = paused {
                         if let Err(error) = self.consumer.resume(&partitions) {
@@ -181,12 +157,13 @@ impl EventLoop {
                         }
                     }
                     self.health.set_ready();
-                    return Some(committed.unwrap_or_default());
+                    return Some(progress);
                 }
                 Err(Attempt::Crash) => return None,
                 Err(Attempt::Failed(error)) => {
                     let cause = error.cause();
-                    tracing::warn!(%error, cause = ?std::error::Error::source(&error), retry_in_ms = backoff.delay().as_millis() as u64, "batch failed; retrying");
+                    let source = std::error::Error::source(&error).map(ToString::to_string);
+                    tracing::warn!(%error, ?source, retry_in_ms = backoff.delay().as_millis() as u64, "batch failed; retrying");
                     self.metrics.retries.with_label_values(&[cause]).inc();
                     self.health
                         .set_not_ready(&format!("{cause} unavailable; retrying"));
@@ -210,14 +187,15 @@ impl EventLoop {
         }
     }
 
+    /// Applies what of `batch` is not committed yet, then waits for its outputs.
     async fn attempt(
         &self,
         batch: &[OwnedMessage],
-        committed: &mut Option<BatchReport>,
+        progress: &mut BatchProgress,
     ) -> Result<(), Attempt> {
-        if committed.is_none() && !batch.is_empty() {
+        if progress.next < batch.len() {
             let started = Instant::now();
-            let report = apply_to_store(&self.store, &self.topics, batch, now_millis())
+            apply_batch(&self.store, &self.topics, batch, progress, now_millis())
                 .await
                 .map_err(|e| Attempt::Failed(e.into()))?;
             tracing::trace!(
@@ -225,28 +203,22 @@ impl EventLoop {
                 elapsed_us = started.elapsed().as_micros() as u64,
                 "batch committed"
             );
-            *committed = Some(report);
-            if self.crash_point == Some(CrashPoint::AfterDatabaseCommit) {
+            self.relay.wake();
+            #[cfg(feature = "testing")]
+            if self.crash_point == Some(crate::testing::CrashPoint::AfterDatabaseCommit) {
                 tracing::error!("crash point reached: stopping before the relay");
                 return Err(Attempt::Crash);
             }
         }
         let started = Instant::now();
-        let sent = self
-            .relay
-            .run(&self.store)
+        self.relay
+            .flush(&progress.outbox_ids)
             .await
             .map_err(|e| Attempt::Failed(e.into()))?;
         tracing::trace!(
             elapsed_us = started.elapsed().as_micros() as u64,
             "outputs relayed"
         );
-        for (topic, n) in sent {
-            self.metrics
-                .outputs
-                .with_label_values(&[topic.as_str()])
-                .inc_by(n);
-        }
         Ok(())
     }
 
@@ -292,5 +264,6 @@ impl EventLoop {
 
 enum Attempt {
     Failed(BatchError),
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
     Crash,
 }

@@ -7,11 +7,23 @@ use graphhook_schema::output::{
 use graphhook_schema::InboundEvent;
 use serde_json::Value;
 
+use super::content::{check_id, Rejection};
+
 /// Feed items that are posts (as opposed to comments, reactions, ...).
 const POST_ITEMS: [&str; 7] = ["status", "post", "photo", "video", "share", "link", "album"];
 
-/// The publish-status change a Page `feed` event represents, if any.
-pub fn page_post_status(event: &InboundEvent) -> Option<PublishStatusRecord> {
+/// The publish-status change a Page `feed` event represents, if any; rejected when
+/// its post id or item cannot be stored.
+pub fn page_post_status(event: &InboundEvent) -> Result<Option<PublishStatusRecord>, Rejection> {
+    let Some(record) = post_status(event) else {
+        return Ok(None);
+    };
+    check_id("post id", &record.object_id)?;
+    check_id("feed item", record.item.as_deref().unwrap_or_default())?;
+    Ok(Some(record))
+}
+
+fn post_status(event: &InboundEvent) -> Option<PublishStatusRecord> {
     if event.object != "page" || event.field != "feed" {
         return None;
     }
@@ -33,6 +45,7 @@ pub fn page_post_status(event: &InboundEvent) -> Option<PublishStatusRecord> {
     };
     Some(PublishStatusRecord {
         version: OUTPUT_VERSION,
+        record_id: String::new(),
         source_event_id: event.event_id.to_string(),
         app_id: event.app_id.clone(),
         account_id: event.account_id.clone(),
@@ -59,7 +72,7 @@ mod tests {
             delivery_id: "d",
             received_at_ms: 1,
         };
-        page_post_status(&normalize_delivery(&ctx, body.as_bytes()).unwrap()[0])
+        page_post_status(&normalize_delivery(&ctx, body.as_bytes()).unwrap()[0]).unwrap()
     }
 
     #[test]

@@ -4,7 +4,8 @@
 use graphhook_schema::{InboundEvent, CALLBACK_OBJECT};
 use serde_json::Value;
 
-use crate::account::Trigger;
+use super::account::Trigger;
+use super::content::{check_id, Rejection};
 
 /// Whom a trigger applies to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,8 +16,19 @@ pub enum Target {
     User(String),
 }
 
-/// The account trigger an event carries, and whom it applies to.
-pub fn account_trigger(event: &InboundEvent) -> Option<(Trigger, Target)> {
+/// The account trigger an event carries, and whom it applies to; rejected when a
+/// target id cannot be stored.
+pub fn account_trigger(event: &InboundEvent) -> Result<Option<(Trigger, Target)>, Rejection> {
+    let found = trigger_of(event);
+    if let Some((_, Target::Accounts(ids))) = &found {
+        for id in ids {
+            check_id("permission target id", id)?;
+        }
+    }
+    Ok(found)
+}
+
+fn trigger_of(event: &InboundEvent) -> Option<(Trigger, Target)> {
     if event.object == CALLBACK_OBJECT {
         let trigger = match event.field.as_str() {
             "deauthorize" => Trigger::Deauthorized,
@@ -67,7 +79,7 @@ mod tests {
             delivery_id: "d",
             received_at_ms: 1,
         };
-        account_trigger(&normalize_delivery(&ctx, body.as_bytes()).unwrap()[0])
+        account_trigger(&normalize_delivery(&ctx, body.as_bytes()).unwrap()[0]).unwrap()
     }
 
     #[test]
@@ -111,7 +123,7 @@ mod tests {
         ] {
             let event = callback_event(&ctx, kind, &request, None).unwrap();
             assert_eq!(
-                account_trigger(&event),
+                account_trigger(&event).unwrap(),
                 Some((expected, Target::User("218471".into())))
             );
         }

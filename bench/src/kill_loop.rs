@@ -1,0 +1,178 @@
+//! Tools of `bench/kill-loop.sh`, which kills the processor (`kill -9`) while it
+//! works and checks that every event in the log is applied in the end:
+//!
+//! - `mock-broker` hosts librdkafka's mock cluster in a process of its own, so that
+//!   it outlives the killed processor (a second broker implementation beside
+//!   tansu: a loss on one and not the other tells whose fault it is);
+//! - `offsets` prints a group's committed offsets beside each partition's
+//!   watermarks;
+//! - `missing` lists the records of `events.v1` whose events were never applied.
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::Write;
+use std::time::Duration;
+
+use graphhook_kafka::{base_config, KafkaSettings, Topics};
+use graphhook_processor::store::Store;
+use graphhook_schema::InboundEvent;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::mocking::MockCluster;
+use rdkafka::producer::DefaultProducerContext;
+use rdkafka::{Message, Offset, TopicPartitionList};
+
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Where the events live.
+#[derive(clap::Args)]
+pub struct LogArgs {
+    /// Bootstrap servers.
+    #[arg(long)]
+    pub brokers: String,
+    /// Topic prefix.
+    #[arg(long)]
+    pub topic_prefix: String,
+}
+
+/// `offsets` arguments.
+#[derive(clap::Args)]
+pub struct OffsetsArgs {
+    #[command(flatten)]
+    pub log: LogArgs,
+    /// The consumer group.
+    #[arg(long)]
+    pub group: String,
+}
+
+/// `missing` arguments.
+#[derive(clap::Args)]
+pub struct MissingArgs {
+    #[command(flatten)]
+    pub log: LogArgs,
+    /// The processor's database.
+    #[arg(long)]
+    pub database_url: String,
+}
+
+/// Starts librdkafka's mock cluster, prints `bootstrap=<servers>` and serves until
+/// killed.
+pub fn mock_broker(brokers: i32) -> anyhow::Result<()> {
+    let cluster: MockCluster<'static, DefaultProducerContext> = MockCluster::new(brokers)?;
+    println!("bootstrap={}", cluster.bootstrap_servers());
+    std::io::stdout().flush()?;
+    loop {
+        std::thread::sleep(Duration::from_secs(3600));
+    }
+}
+
+fn consumer(log: &LogArgs, group: &str) -> anyhow::Result<BaseConsumer> {
+    let kafka = KafkaSettings {
+        brokers: log.brokers.clone(),
+        topic_prefix: log.topic_prefix.clone(),
+        ..Default::default()
+    };
+    let mut config = base_config(&kafka, &log.brokers);
+    config
+        .set("group.id", group)
+        .set("enable.auto.commit", "false");
+    Ok(config.create()?)
+}
+
+fn partitions(consumer: &BaseConsumer, topic: &str) -> anyhow::Result<Vec<i32>> {
+    let metadata = consumer.fetch_metadata(Some(topic), TIMEOUT)?;
+    Ok(metadata
+        .topics()
+        .first()
+        .map(|t| t.partitions().iter().map(|p| p.id()).collect())
+        .unwrap_or_default())
+}
+
+/// Prints, per partition of `events.v1`: the group's committed offset and the low
+/// and high watermarks, and whether the committed offset lies past the log end.
+pub fn offsets(args: &OffsetsArgs) -> anyhow::Result<()> {
+    let consumer = consumer(&args.log, &args.group)?;
+    let topic = Topics::new(&args.log.topic_prefix).events();
+    let mut list = TopicPartitionList::new();
+    for partition in partitions(&consumer, &topic)? {
+        list.add_partition(&topic, partition);
+    }
+    let committed = consumer.committed_offsets(list, TIMEOUT)?;
+    for element in committed.elements() {
+        let (low, high) = consumer.fetch_watermarks(&topic, element.partition(), TIMEOUT)?;
+        let committed = match element.offset() {
+            Offset::Offset(n) => n,
+            _ => -1,
+        };
+        println!(
+            "partition={} committed={committed} low={low} high={high} beyond_log_end={}",
+            element.partition(),
+            committed > high
+        );
+    }
+    Ok(())
+}
+
+/// Reads `events.v1` from the start to the high watermarks and prints the records
+/// whose event ids the store does not hold, as `partition:first-last` runs.
+pub async fn missing(args: &MissingArgs) -> anyhow::Result<()> {
+    let topic = Topics::new(&args.log.topic_prefix).events();
+    let consumer = consumer(&args.log, &format!("bench-missing-{}", std::process::id()))?;
+    let mut assignment = TopicPartitionList::new();
+    let mut remaining = BTreeMap::new();
+    for partition in partitions(&consumer, &topic)? {
+        let (low, high) = consumer.fetch_watermarks(&topic, partition, TIMEOUT)?;
+        if high > low {
+            assignment.add_partition_offset(&topic, partition, Offset::Offset(low))?;
+            remaining.insert(partition, high);
+        }
+    }
+    consumer.assign(&assignment)?;
+    let mut records: Vec<(i32, i64, String)> = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while !remaining.is_empty() && std::time::Instant::now() < deadline {
+        let Some(message) = consumer.poll(Duration::from_millis(200)) else {
+            continue;
+        };
+        let message = message?;
+        let id = message
+            .payload()
+            .and_then(|p| serde_json::from_slice::<InboundEvent>(p).ok())
+            .map(|e| e.event_id.to_string())
+            .unwrap_or_default();
+        records.push((message.partition(), message.offset(), id));
+        if remaining
+            .get(&message.partition())
+            .is_some_and(|high| message.offset() + 1 >= *high)
+        {
+            remaining.remove(&message.partition());
+        }
+    }
+    let store = Store::connect(&args.database_url, 2).await?;
+    let applied: HashSet<String> = store.processed_event_ids().await?.into_iter().collect();
+    let mut runs: Vec<(i32, i64, i64)> = Vec::new();
+    records.sort();
+    for (partition, offset, id) in &records {
+        if applied.contains(id) {
+            continue;
+        }
+        match runs.last_mut() {
+            Some((p, _, last)) if *p == *partition && *last + 1 == *offset => *last = *offset,
+            _ => runs.push((*partition, *offset, *offset)),
+        }
+    }
+    let missing: i64 = runs.iter().map(|(_, first, last)| last - first + 1).sum();
+    let listed: Vec<String> = runs
+        .iter()
+        .map(|(p, first, last)| format!("{p}:{first}-{last}"))
+        .collect();
+    println!(
+        "records={} applied={} missing={missing} runs={}",
+        records.len(),
+        records.len() as i64 - missing,
+        if listed.is_empty() {
+            "-".to_owned()
+        } else {
+            listed.join(",")
+        }
+    );
+    Ok(())
+}

@@ -1,0 +1,399 @@
+//! The one way graphhook sends records and awaits Kafka's acknowledgements: ingest
+//! (a delivery and its events), the processor's outbox relay and replay all go
+//! through [`AckedSender::send_all`].
+//!
+//! Each call gets one [`BatchAck`] that every record's delivery report counts down,
+//! so a call costs one wake-up however many records it has. A producer that
+//! librdkafka declares fatally failed (an idempotent producer whose sequence state
+//! broke, e.g. after a broker stalled) never recovers by itself: the sender notices
+//! it after a failed call, replaces the producer with a fresh one built from the
+//! same configuration, and reports the failure as [`SendError::Fatal`].
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::OwnedHeaders;
+use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
+use rdkafka::util::Timeout;
+use rdkafka::{ClientConfig, ClientContext};
+use tokio::sync::oneshot;
+use tokio::time::{timeout_at, Instant};
+
+/// A record to send.
+#[derive(Debug)]
+pub struct Record {
+    /// Full topic name.
+    pub topic: Arc<str>,
+    /// Record key.
+    pub key: String,
+    /// Record value.
+    pub payload: Vec<u8>,
+    /// Record headers.
+    pub headers: OwnedHeaders,
+}
+
+/// Why a call's records were not all acknowledged.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// Not every record was acknowledged before the deadline.
+    #[error("Kafka did not acknowledge within {0:?}")]
+    Deadline(Duration),
+    /// librdkafka's queue stayed full until the deadline.
+    #[error("the producer queue stayed full")]
+    QueueFull,
+    /// Kafka refused a record. `permanent` when sending it again cannot succeed
+    /// (too large, invalid, not authorized).
+    #[error("Kafka refused a record ({})", if *permanent { "permanent" } else { "transient" })]
+    Refused {
+        /// The cause.
+        #[source]
+        error: KafkaError,
+        /// Whether retrying is pointless.
+        permanent: bool,
+    },
+    /// The producer failed fatally; it has been replaced for the next call.
+    #[error("the producer failed fatally ({0}); a new producer was created")]
+    Fatal(String),
+    /// The producer dropped the call without an answer (shutting down).
+    #[error("the producer dropped the request")]
+    Canceled,
+}
+
+impl SendError {
+    /// A stable label for metrics: `deadline`, `queue_full`, `refused`,
+    /// `refused_permanent`, `fatal` or `canceled`.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            SendError::Deadline(_) => "deadline",
+            SendError::QueueFull => "queue_full",
+            SendError::Refused {
+                permanent: false, ..
+            } => "refused",
+            SendError::Refused {
+                permanent: true, ..
+            } => "refused_permanent",
+            SendError::Fatal(_) => "fatal",
+            SendError::Canceled => "canceled",
+        }
+    }
+
+    /// Whether sending the same records again cannot succeed.
+    pub fn is_permanent(&self) -> bool {
+        matches!(
+            self,
+            SendError::Refused {
+                permanent: true,
+                ..
+            }
+        )
+    }
+}
+
+/// Whether Kafka refusing a record with `error` means it will always refuse it.
+pub fn is_permanent(error: &KafkaError) -> bool {
+    use RDKafkaErrorCode::*;
+    matches!(
+        error.rdkafka_error_code(),
+        Some(
+            MessageSizeTooLarge
+                | MessageBatchTooLarge
+                | InvalidMessage
+                | InvalidMessageSize
+                | InvalidRecord
+                | InvalidTopic
+                | TopicAuthorizationFailed
+                | ClusterAuthorizationFailed
+                | UnsupportedCompressionType
+        )
+    )
+}
+
+/// Whether a record refused with `error` shows that the producer itself is broken
+/// (its idempotence state was fenced or lost): it will refuse everything until it
+/// is replaced, even when librdkafka has not declared it fatally failed.
+pub fn breaks_producer(error: &KafkaError) -> bool {
+    use RDKafkaErrorCode::*;
+    matches!(
+        error.rdkafka_error_code(),
+        Some(
+            Fatal
+                | Fenced
+                | ProducerFenced
+                | InvalidProducerEpoch
+                | UnknownProducerId
+                | OutOfOrderSequenceNumber
+                | InvalidProducerIdMapping
+        )
+    )
+}
+
+/// The acknowledgement state of one call's records.
+#[derive(Debug)]
+pub struct BatchAck {
+    remaining: AtomicUsize,
+    done: Mutex<Option<oneshot::Sender<Result<(), KafkaError>>>>,
+}
+
+impl BatchAck {
+    fn new(records: usize) -> (Arc<Self>, oneshot::Receiver<Result<(), KafkaError>>) {
+        let (tx, rx) = oneshot::channel();
+        let ack = BatchAck {
+            remaining: AtomicUsize::new(records),
+            done: Mutex::new(Some(tx)),
+        };
+        (Arc::new(ack), rx)
+    }
+
+    fn finish(&self, outcome: Result<(), KafkaError>) {
+        let sender = self.done.lock().ok().and_then(|mut done| done.take());
+        if let Some(sender) = sender {
+            // The caller may have given up already; then nobody is listening.
+            let _ = sender.send(outcome);
+        }
+    }
+
+    fn record_delivered(&self, result: Result<(), KafkaError>) {
+        match result {
+            Err(error) => self.finish(Err(error)),
+            Ok(()) if self.remaining.fetch_sub(1, Ordering::AcqRel) == 1 => self.finish(Ok(())),
+            Ok(()) => {}
+        }
+    }
+}
+
+/// Producer context that routes delivery reports to their call.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AckContext;
+
+impl ClientContext for AckContext {}
+
+impl ProducerContext for AckContext {
+    type DeliveryOpaque = Arc<BatchAck>;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, ack: Self::DeliveryOpaque) {
+        ack.record_delivered(
+            result
+                .as_ref()
+                .map(|_| ())
+                .map_err(|(error, _)| error.clone()),
+        );
+    }
+}
+
+/// The producer behind an [`AckedSender`].
+pub type AckedProducer = ThreadedProducer<AckContext>;
+
+/// How long to wait before retrying a send into a full queue.
+const QUEUE_FULL_BACKOFF: Duration = Duration::from_millis(2);
+
+/// Sends records and awaits their acknowledgement; replaces a fatally failed
+/// producer.
+pub struct AckedSender {
+    config: ClientConfig,
+    producer: RwLock<Arc<AckedProducer>>,
+    recreated: AtomicU64,
+}
+
+impl std::fmt::Debug for AckedSender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AckedSender")
+            .field("recreated", &self.recreated.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+impl AckedSender {
+    /// A sender whose producers are created from `config` (see
+    /// [`crate::producer_config`]).
+    pub fn new(config: ClientConfig) -> Result<Self, KafkaError> {
+        let producer = config.create_with_context(AckContext)?;
+        Ok(AckedSender {
+            config,
+            producer: RwLock::new(Arc::new(producer)),
+            recreated: AtomicU64::new(0),
+        })
+    }
+
+    /// The current producer (readiness checks read metadata through it).
+    pub fn producer(&self) -> Arc<AckedProducer> {
+        match self.producer.read() {
+            Ok(guard) => Arc::clone(&guard),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// How many times a fatally failed producer was replaced.
+    pub fn recreated(&self) -> u64 {
+        self.recreated.load(Ordering::Relaxed)
+    }
+
+    /// Replaces the current producer if librdkafka declared it fatally failed, and
+    /// says why; `None` when it is healthy (or could not be replaced). Readiness
+    /// checks call this, so that a broken producer heals without traffic.
+    pub fn recover_if_fatal(&self) -> Option<String> {
+        let producer = self.producer();
+        let (code, reason) = producer.client().fatal_error()?;
+        let description = format!("{code}: {reason}");
+        self.replace(&producer, &description).then_some(description)
+    }
+
+    /// Sends every record and returns once all are acknowledged by Kafka, or the
+    /// first failure, or [`SendError::Deadline`] after `deadline`.
+    pub async fn send_all(
+        &self,
+        records: Vec<Record>,
+        deadline: Duration,
+    ) -> Result<(), SendError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        self.recover_if_fatal();
+        let producer = self.producer();
+        let error = match send_with(&producer, records, deadline).await {
+            Ok(()) => return Ok(()),
+            Err(error) => error,
+        };
+        let fatal = producer
+            .client()
+            .fatal_error()
+            .map(|(code, reason)| format!("{code}: {reason}"));
+        let broken = match (&fatal, &error) {
+            (Some(description), _) => Some(description.clone()),
+            (None, SendError::Refused { error, .. }) if breaks_producer(error) => {
+                Some(error.to_string())
+            }
+            _ => None,
+        };
+        match broken {
+            Some(description) => {
+                self.replace(&producer, &description);
+                Err(SendError::Fatal(description))
+            }
+            None => Err(error),
+        }
+    }
+
+    /// Waits for queued records to be acknowledged (shutdown).
+    pub fn flush(&self, timeout: Duration) -> Result<(), KafkaError> {
+        self.producer().flush(Timeout::After(timeout))
+    }
+
+    /// Replaces `broken` with a new producer unless another caller already did;
+    /// `true` when a replacement exists now.
+    fn replace(&self, broken: &Arc<AckedProducer>, why: &str) -> bool {
+        let mut current = match self.producer.write() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if !Arc::ptr_eq(&current, broken) {
+            return true;
+        }
+        match self.config.create_with_context(AckContext) {
+            Ok(fresh) => {
+                *current = Arc::new(fresh);
+                self.recreated.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(error = %why, "the Kafka producer is broken; replaced it with a new one");
+                true
+            }
+            Err(error) => {
+                tracing::error!(broken = %why, %error, "the Kafka producer is broken and a new one cannot be created");
+                false
+            }
+        }
+    }
+}
+
+async fn send_with(
+    producer: &AckedProducer,
+    records: Vec<Record>,
+    deadline: Duration,
+) -> Result<(), SendError> {
+    let until = Instant::now() + deadline;
+    let (ack, acknowledged) = BatchAck::new(records.len());
+    for record in records {
+        enqueue(producer, record, &ack, until).await?;
+    }
+    match timeout_at(until, acknowledged).await {
+        Err(_) => Err(SendError::Deadline(deadline)),
+        Ok(Err(_dropped)) => Err(SendError::Canceled),
+        Ok(Ok(Err(error))) => Err(SendError::Refused {
+            permanent: is_permanent(&error),
+            error,
+        }),
+        Ok(Ok(Ok(()))) => Ok(()),
+    }
+}
+
+async fn enqueue(
+    producer: &AckedProducer,
+    record: Record,
+    ack: &Arc<BatchAck>,
+    until: Instant,
+) -> Result<(), SendError> {
+    let Record {
+        topic,
+        key,
+        payload,
+        headers,
+    } = record;
+    let mut base = BaseRecord::with_opaque_to(&topic, Arc::clone(ack))
+        .key(&key)
+        .payload(&payload)
+        .headers(headers);
+    loop {
+        match producer.send(base) {
+            Ok(()) => return Ok(()),
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
+                if Instant::now() + QUEUE_FULL_BACKOFF >= until {
+                    return Err(SendError::QueueFull);
+                }
+                base = returned;
+                tokio::time::sleep(QUEUE_FULL_BACKOFF).await;
+            }
+            Err((error, _)) => {
+                return Err(SendError::Refused {
+                    permanent: is_permanent(&error),
+                    error,
+                })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fenced_or_lost_idempotence_breaks_the_producer() {
+        for code in [
+            RDKafkaErrorCode::ProducerFenced,
+            RDKafkaErrorCode::OutOfOrderSequenceNumber,
+            RDKafkaErrorCode::Fatal,
+        ] {
+            assert!(
+                breaks_producer(&KafkaError::MessageProduction(code)),
+                "{code:?}"
+            );
+        }
+        let timed_out = KafkaError::MessageProduction(RDKafkaErrorCode::MessageTimedOut);
+        assert!(!breaks_producer(&timed_out));
+    }
+
+    #[test]
+    fn size_and_authorization_refusals_are_permanent_timeouts_are_not() {
+        let too_large = KafkaError::MessageProduction(RDKafkaErrorCode::MessageSizeTooLarge);
+        assert!(is_permanent(&too_large));
+        let timed_out = KafkaError::MessageProduction(RDKafkaErrorCode::MessageTimedOut);
+        assert!(!is_permanent(&timed_out));
+        let error = SendError::Refused {
+            permanent: true,
+            error: too_large,
+        };
+        assert_eq!(error.reason(), "refused_permanent");
+        assert!(error.is_permanent());
+        assert!(!SendError::Deadline(Duration::from_secs(1)).is_permanent());
+    }
+}

@@ -1,0 +1,4 @@
+//! Background work beside the consumer: each job runs on its own task until the
+//! processor stops.
+
+pub mod pruning;

@@ -1,0 +1,225 @@
+//! Applies planned events and Graph error reports inside a unit of work: their
+//! effects, their output records (queued in the outbox) and their ids commit
+//! together, so a redelivered or replayed event changes nothing.
+
+use graphhook_schema::graph_error::classify;
+use graphhook_schema::output::{
+    GraphErrorReport, MetricsInvalidationRecord, MetricsScope, OUTPUT_VERSION,
+};
+use graphhook_schema::topics::{ENGAGEMENT, METRICS_INVALIDATIONS, PUBLISH_STATUS};
+use graphhook_schema::InboundEvent;
+
+use crate::domain::account::Trigger;
+use crate::domain::cache::PendingCache;
+use crate::domain::content::{check_id, Rejection};
+use crate::domain::deletion::carry_out;
+use crate::domain::plan::EventPlan;
+use crate::domain::transitions::{transition_account, AccountChange};
+use crate::domain::triggers::Target;
+use crate::store::PostStatus;
+use crate::unit_of_work::{UnitOfWork, WorkError};
+
+/// An event and what it means.
+pub type Planned = (InboundEvent, EventPlan);
+
+/// Handles `events` in order within the unit of work, with the same effects as one
+/// at a time but in a few multi-row statements: ids are claimed together, new
+/// accounts created together, cached metrics and output records written together.
+pub async fn handle_events(uow: &mut UnitOfWork<'_>, events: &[Planned]) -> Result<(), WorkError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<&str> = events.iter().map(|(e, _)| e.event_id.as_str()).collect();
+    let mut unclaimed = uow.tx.claim_events(&ids, uow.now_ms).await?;
+    // The same event twice in one batch: only its first occurrence is new.
+    let new: Vec<bool> = events
+        .iter()
+        .map(|(e, _)| unclaimed.remove(e.event_id.as_str()))
+        .collect();
+    let mut accounts: Vec<(&str, &str)> = events
+        .iter()
+        .zip(&new)
+        .filter(|((_, plan), new)| **new && plan.engagement.is_some())
+        .map(|((e, _), _)| (e.app_id.as_str(), e.account_id.as_str()))
+        .collect();
+    accounts.sort_unstable();
+    accounts.dedup();
+    uow.tx.ensure_accounts(&accounts, uow.now_ms).await?;
+
+    let mut cache = PendingCache::default();
+    for (index, ((event, plan), new)) in events.iter().zip(&new).enumerate() {
+        if !new {
+            uow.report.count(&event.object, &event.field, "duplicate");
+            continue;
+        }
+        uow.report.count(&event.object, &event.field, "applied");
+        uow.report.received_at_ms.push(event.received_at_ms);
+        if let Some((trigger, target)) = &plan.trigger {
+            if *trigger == Trigger::DataDeletionRequested {
+                // Erasure must see every cached-metrics change before it.
+                apply_cache(uow, &mut cache, events).await?;
+            }
+            apply_trigger(uow, event, *trigger, target).await?;
+        }
+        if let Some(found) = &plan.engagement {
+            let key = |media: &str| {
+                (
+                    event.app_id.clone(),
+                    event.account_id.clone(),
+                    media.to_owned(),
+                )
+            };
+            if let (Some(media_id), Some(insights)) =
+                (&found.record.media_id, &found.record.insights)
+            {
+                let values = serde_json::to_string(insights)
+                    .map_err(|e| Rejection(format!("story insights cannot be serialized: {e}")))?;
+                cache.fresh(key(media_id), values, found.record.occurred_at_ms);
+            }
+            for stale in &found.stale {
+                let media_id = stale.media_id.as_deref().unwrap_or("");
+                cache.stale(key(media_id), stale.scope, event.effective_time_ms(), index);
+            }
+            uow.outputs.push(
+                ENGAGEMENT,
+                &event.account_id,
+                found.record.clone(),
+                event.event_id.as_str(),
+                "engagement",
+            )?;
+        }
+        if let Some(status) = &plan.post {
+            let post = PostStatus {
+                post_id: &status.object_id,
+                item: status.item.as_deref(),
+                status: status.status,
+                at_ms: status.occurred_at_ms,
+            };
+            if uow
+                .tx
+                .update_post_status(&event.app_id, &event.account_id, &post)
+                .await?
+            {
+                let effect = format!("page_post:{}", status.object_id);
+                uow.outputs.push(
+                    PUBLISH_STATUS,
+                    &event.account_id,
+                    status.clone(),
+                    event.event_id.as_str(),
+                    &effect,
+                )?;
+            }
+        }
+    }
+    apply_cache(uow, &mut cache, events).await
+}
+
+/// Applies an account trigger to its targets; a data-deletion request also erases
+/// their data.
+async fn apply_trigger(
+    uow: &mut UnitOfWork<'_>,
+    event: &InboundEvent,
+    trigger: Trigger,
+    target: &Target,
+) -> Result<(), WorkError> {
+    let accounts = match target {
+        Target::Accounts(ids) => ids.clone(),
+        Target::User(user) => uow.tx.accounts_of_user(&event.app_id, user).await?,
+    };
+    for account_id in &accounts {
+        let change = AccountChange {
+            app_id: &event.app_id,
+            account_id,
+            trigger,
+            at_ms: event.effective_time_ms(),
+            source_id: event.event_id.as_str(),
+        };
+        transition_account(uow, &change).await?;
+    }
+    if trigger == Trigger::DataDeletionRequested {
+        carry_out(&mut uow.tx, event, &accounts, uow.now_ms).await?;
+        uow.report.data_deletions += 1;
+    }
+    Ok(())
+}
+
+/// Writes the pending cached-metrics changes and queues an invalidation record for
+/// each entry that turned stale.
+async fn apply_cache(
+    uow: &mut UnitOfWork<'_>,
+    cache: &mut PendingCache,
+    events: &[Planned],
+) -> Result<(), WorkError> {
+    let flushed = cache.flush(&mut uow.tx).await?;
+    uow.report.coalesced += flushed.coalesced.len() as u64;
+    for invalidation in flushed.invalidations {
+        let (event, _) = &events[invalidation.event];
+        let (_, _, media_id) = &invalidation.key;
+        let media = (invalidation.scope == MetricsScope::Media).then(|| media_id.clone());
+        let effect = format!(
+            "{}:{}",
+            invalidation.scope.as_str(),
+            media.as_deref().unwrap_or("")
+        );
+        let record = MetricsInvalidationRecord {
+            version: OUTPUT_VERSION,
+            record_id: String::new(),
+            source_event_id: event.event_id.to_string(),
+            app_id: event.app_id.clone(),
+            account_id: event.account_id.clone(),
+            scope: invalidation.scope,
+            media_id: media,
+            cause: event.field.clone(),
+            invalidated_at_ms: invalidation.at_ms,
+        };
+        uow.outputs.push(
+            METRICS_INVALIDATIONS,
+            &event.account_id,
+            record,
+            event.event_id.as_str(),
+            &effect,
+        )?;
+        uow.report.invalidations += 1;
+    }
+    Ok(())
+}
+
+/// Checks what a Graph error report would store: its app and account ids.
+pub fn check_report(report: &GraphErrorReport) -> Result<(), Rejection> {
+    check_id("app id", &report.app_id)?;
+    check_id("account id", &report.account_id)
+}
+
+/// Handles a Graph API error a client service reported (checked with
+/// [`check_report`]). `source_id` identifies the report by its content: read again,
+/// it changes nothing. A reconnect-class error flags the account.
+pub async fn handle_graph_error(
+    uow: &mut UnitOfWork<'_>,
+    report: &GraphErrorReport,
+    source_id: &str,
+) -> Result<(), WorkError> {
+    if !uow.tx.claim_event(source_id, uow.now_ms).await? {
+        return Ok(());
+    }
+    let class = classify(
+        report.http_status,
+        report.code,
+        report.subcode,
+        report.is_transient,
+    );
+    *uow.report.graph_errors.entry(class.as_str()).or_default() += 1;
+    let change = AccountChange {
+        app_id: &report.app_id,
+        account_id: &report.account_id,
+        trigger: Trigger::GraphError {
+            http_status: report.http_status,
+            code: report.code,
+            subcode: report.subcode,
+            is_transient: report.is_transient,
+        },
+        at_ms: report.time_ms,
+        source_id,
+    };
+    transition_account(uow, &change).await?;
+    Ok(())
+}

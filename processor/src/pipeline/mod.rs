@@ -1,0 +1,12 @@
+//! Consume, apply, commit: the consumer loop, how a batch is applied (and split
+//! around a record the database refuses), dead letters, and the outbox relay that
+//! sends what was committed.
+
+pub mod backoff;
+pub mod batch;
+pub mod consumer;
+pub mod context;
+pub mod dead_letter;
+pub mod handler;
+pub mod records;
+pub mod relay;

@@ -1,0 +1,374 @@
+//! The outbox relay: a background task of its own that sends committed outbox rows
+//! to Kafka and deletes them once acknowledged. It is woken after every commit that
+//! wrote rows (the consumer, the admin API, the jobs) and runs on a timer when idle,
+//! so rows nobody woke it for (another replica's, a crashed one's) go out too.
+//!
+//! A round claims rows in a short transaction (see `store::outbox`), commits, sends
+//! them with no transaction open, then deletes what Kafka acknowledged. Rows Kafka
+//! acknowledged but whose deletion failed are remembered and only deleted next
+//! time, not sent again. A row Kafka refuses for good (too large for its topic) is
+//! parked in `outbox_parked` instead of blocking every row behind it. Only a crash
+//! between the acknowledgement and the deletion sends a record twice; consumers
+//! drop it by its `record_id`.
+//!
+//! The consumer waits for its batch's rows with [`Relay::flush`] before committing
+//! offsets, so outputs are acknowledged before the events that caused them are
+//! marked consumed.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use graphhook_kafka::{AckedSender, Record, SendError};
+use graphhook_schema::time::now_millis;
+use graphhook_schema::topics::headers;
+use rdkafka::message::{Header, OwnedHeaders};
+use tokio::sync::{watch, Notify};
+
+use crate::metrics::ProcessorMetrics;
+use crate::store::{OutboxRow, Store, StoreError};
+
+/// Rows claimed and sent at a time.
+const PAGE: i64 = 1_000;
+/// How often an idle relay looks for rows nobody woke it for.
+const IDLE: Duration = Duration::from_millis(250);
+/// How long a relay that keeps failing waits between rounds nobody asked for.
+const FAILING_IDLE: Duration = Duration::from_secs(5);
+/// How often a flush looks again for rows another relay claimed.
+const CLAIMED_ELSEWHERE_POLL: Duration = Duration::from_millis(50);
+
+/// Why relaying failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum RelayError {
+    /// Reading, claiming or deleting outbox rows failed.
+    #[error("the outbox could not be read or updated: {0}")]
+    Database(String),
+    /// Kafka did not acknowledge output records.
+    #[error("Kafka did not acknowledge output records: {0}")]
+    Kafka(String),
+    /// The relay has stopped.
+    #[error("the relay has stopped")]
+    Stopped,
+}
+
+impl RelayError {
+    /// The failing component, for readiness and the retries metric.
+    pub fn cause(&self) -> &'static str {
+        match self {
+            RelayError::Database(_) => "database",
+            RelayError::Kafka(_) | RelayError::Stopped => "kafka",
+        }
+    }
+}
+
+impl From<StoreError> for RelayError {
+    fn from(error: StoreError) -> Self {
+        RelayError::Database(error_chain(&error))
+    }
+}
+
+impl From<SendError> for RelayError {
+    fn from(error: SendError) -> Self {
+        RelayError::Kafka(error_chain(&error))
+    }
+}
+
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// The outcome of one round, published to waiters.
+#[derive(Debug, Clone)]
+struct Round {
+    number: u64,
+    result: Result<(), RelayError>,
+}
+
+struct Inner {
+    store: Store,
+    sender: AckedSender,
+    instance: String,
+    deadline: Duration,
+    lease: Duration,
+    wake: Notify,
+    requested: AtomicU64,
+    done: watch::Sender<Round>,
+    acknowledged: Mutex<BTreeSet<i64>>,
+    metrics: ProcessorMetrics,
+}
+
+/// A handle on the relay; clones share it.
+#[derive(Clone)]
+pub struct Relay {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Relay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Relay")
+            .field("instance", &self.inner.instance)
+            .finish()
+    }
+}
+
+impl Relay {
+    /// A relay sending through `sender`, waiting at most `deadline` for Kafka's
+    /// acknowledgements; its claims last twice that plus five seconds.
+    pub fn new(
+        store: Store,
+        sender: AckedSender,
+        deadline: Duration,
+        metrics: ProcessorMetrics,
+    ) -> Self {
+        let (done, _) = watch::channel(Round {
+            number: 0,
+            result: Ok(()),
+        });
+        let instance = format!("relay-{}", uuid::Uuid::new_v4().simple());
+        Relay {
+            inner: Arc::new(Inner {
+                store,
+                sender,
+                instance,
+                deadline,
+                lease: deadline * 2 + Duration::from_secs(5),
+                wake: Notify::new(),
+                requested: AtomicU64::new(0),
+                done,
+                acknowledged: Mutex::new(BTreeSet::new()),
+                metrics,
+            }),
+        }
+    }
+
+    /// Asks for a round soon (after a commit that wrote outbox rows).
+    pub fn wake(&self) {
+        self.inner.wake.notify_one();
+    }
+
+    /// Returns once the outbox rows `ids` are acknowledged by Kafka (sent by this
+    /// relay or by another replica's), or the first failure of a round.
+    pub async fn flush(&self, ids: &[i64]) -> Result<(), RelayError> {
+        let (Some(min), Some(max)) = (ids.iter().min(), ids.iter().max()) else {
+            return Ok(());
+        };
+        let wanted: BTreeSet<i64> = ids.iter().copied().collect();
+        loop {
+            self.round().await?;
+            let pending = self.inner.store.pending_outbox_between(*min, *max).await?;
+            if !pending.iter().any(|id| wanted.contains(id)) {
+                return Ok(());
+            }
+            tokio::time::sleep(CLAIMED_ELSEWHERE_POLL).await;
+        }
+    }
+
+    /// Requests a round and waits for one that began after the request.
+    async fn round(&self) -> Result<(), RelayError> {
+        let mut done = self.inner.done.subscribe();
+        let wanted = self.inner.requested.fetch_add(1, Ordering::SeqCst) + 1;
+        self.wake();
+        loop {
+            {
+                let round = done.borrow_and_update();
+                if round.number >= wanted {
+                    return round.result.clone();
+                }
+            }
+            done.changed().await.map_err(|_| RelayError::Stopped)?;
+        }
+    }
+
+    /// Relays until `shutdown` turns true, then makes a last round and gives up its
+    /// claims.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let mut failing = false;
+        loop {
+            let idle = if failing { FAILING_IDLE } else { IDLE };
+            tokio::select! {
+                _ = self.inner.wake.notified() => {}
+                _ = tokio::time::sleep(idle) => {}
+                _ = shutdown.changed() => break,
+            }
+            if *shutdown.borrow() {
+                break;
+            }
+            let number = self.inner.requested.load(Ordering::SeqCst);
+            let result = self.relay_all().await;
+            match (&result, failing) {
+                (Err(error), false) => {
+                    tracing::warn!(%error, "outbox relay failed; retrying");
+                    failing = true;
+                }
+                (Err(error), true) => tracing::debug!(%error, "outbox relay still failing"),
+                (Ok(()), true) => {
+                    tracing::info!("outbox relay recovered");
+                    failing = false;
+                }
+                (Ok(()), false) => {}
+            }
+            self.inner.done.send_replace(Round { number, result });
+        }
+        if let Err(error) = self.relay_all().await {
+            tracing::warn!(%error, "outbox relay stopping with records left; another replica or the next start sends them");
+        }
+        if let Err(error) = self
+            .inner
+            .store
+            .release_outbox_claims(&self.inner.instance)
+            .await
+        {
+            tracing::debug!(%error, "outbox claims not released; they expire");
+        }
+        self.inner.done.send_replace(Round {
+            number: u64::MAX,
+            result: Err(RelayError::Stopped),
+        });
+    }
+
+    /// Claims and sends pages until nothing claimable is left.
+    async fn relay_all(&self) -> Result<(), RelayError> {
+        let inner = &self.inner;
+        loop {
+            let now = now_millis();
+            let lease_until = now + i64::try_from(inner.lease.as_millis()).unwrap_or(i64::MAX);
+            let rows = inner
+                .store
+                .claim_outbox(&inner.instance, now, lease_until, PAGE)
+                .await?;
+            if rows.is_empty() {
+                return Ok(());
+            }
+            let full = rows.len() as i64 == PAGE;
+            self.send_page(&rows).await?;
+            if !full {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Sends the rows not acknowledged before, then deletes the page.
+    async fn send_page(&self, rows: &[OutboxRow]) -> Result<(), RelayError> {
+        let inner = &self.inner;
+        let unsent: Vec<&OutboxRow> = rows
+            .iter()
+            .filter(|r| !self.was_acknowledged(r.id))
+            .collect();
+        match inner
+            .sender
+            .send_all(records(&unsent), inner.deadline)
+            .await
+        {
+            Ok(()) => self.acknowledged(&unsent),
+            Err(error) if error.is_permanent() => self.send_one_by_one(&unsent).await?,
+            Err(error) => return Err(error.into()),
+        }
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        inner.store.delete_outbox(&ids).await?;
+        self.forget(&ids);
+        Ok(())
+    }
+
+    /// Kafka refused something in a page for good: send its rows one at a time and
+    /// park those it refuses.
+    async fn send_one_by_one(&self, rows: &[&OutboxRow]) -> Result<(), RelayError> {
+        let inner = &self.inner;
+        for row in rows {
+            match inner.sender.send_all(records(&[row]), inner.deadline).await {
+                Ok(()) => self.acknowledged(&[row]),
+                Err(error) if error.is_permanent() => {
+                    let reason = error_chain(&error);
+                    tracing::error!(topic = %row.topic, record_id = %row.record_id, %reason, "Kafka refuses an output record for good; parked in outbox_parked");
+                    inner
+                        .store
+                        .park_outbox(row.id, &reason, now_millis())
+                        .await?;
+                    inner
+                        .metrics
+                        .outputs_parked
+                        .with_label_values(&[topic_label(&row.topic)])
+                        .inc();
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Ok(())
+    }
+
+    fn acknowledged(&self, rows: &[&OutboxRow]) {
+        if let Ok(mut set) = self.inner.acknowledged.lock() {
+            set.extend(rows.iter().map(|r| r.id));
+        }
+        let mut by_topic: HashMap<&str, u64> = HashMap::new();
+        for row in rows {
+            *by_topic.entry(topic_label(&row.topic)).or_default() += 1;
+        }
+        for (topic, n) in by_topic {
+            self.inner
+                .metrics
+                .outputs
+                .with_label_values(&[topic])
+                .inc_by(n);
+        }
+    }
+
+    fn was_acknowledged(&self, id: i64) -> bool {
+        self.inner
+            .acknowledged
+            .lock()
+            .map(|set| set.contains(&id))
+            .unwrap_or(false)
+    }
+
+    fn forget(&self, ids: &[i64]) {
+        if let Ok(mut set) = self.inner.acknowledged.lock() {
+            for id in ids {
+                set.remove(id);
+            }
+        }
+    }
+}
+
+/// The output topic's suffix (`accounts.v1`, ...) as a bounded metric label.
+fn topic_label(topic: &str) -> &'static str {
+    graphhook_schema::topics::OUTPUT_TOPICS
+        .iter()
+        .find(|suffix| topic.ends_with(*suffix))
+        .copied()
+        .unwrap_or("other")
+}
+
+fn records(rows: &[&OutboxRow]) -> Vec<Record> {
+    let mut topics: HashMap<&str, Arc<str>> = HashMap::new();
+    rows.iter()
+        .map(|row| {
+            let topic = topics
+                .entry(row.topic.as_str())
+                .or_insert_with(|| Arc::from(row.topic.as_str()))
+                .clone();
+            let headers = OwnedHeaders::new_with_capacity(2)
+                .insert(Header {
+                    key: headers::EVENT_ID,
+                    value: Some(row.source_event_id.as_bytes()),
+                })
+                .insert(Header {
+                    key: headers::RECORD_ID,
+                    value: Some(row.record_id.as_bytes()),
+                });
+            Record {
+                topic,
+                key: row.key.clone(),
+                payload: row.payload.clone().into_bytes(),
+                headers,
+            }
+        })
+        .collect()
+}
