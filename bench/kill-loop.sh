@@ -15,6 +15,9 @@
 # never applied (as partition:first-last offset runs), and whether the group's
 # committed offsets lie beyond the broker's high watermarks.
 #
+# PROCESSOR_BIN runs another build of `graphhook` as the processor (e.g. an
+# earlier revision's, to compare); the tools always come from this tree.
+#
 #   BROKER=tansu RUNS=7 bash bench/kill-loop.sh      # COUNT=5000 RATE=250
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,6 +35,13 @@ mkdir -p "$OUT"
 command -v psql >/dev/null || { echo "psql is required" >&2; exit 1; }
 cargo build --release -q -p graphhook -p graphhook-bench
 BIN=target/release
+PROCESSOR_BIN=${PROCESSOR_BIN:-$BIN/graphhook}
+# librdkafka properties go in a file: their names hold dots.
+cat >"$OUT/kill-loop.toml" <<'TOML'
+[kafka.client]
+"session.timeout.ms" = "6000"
+"heartbeat.interval.ms" = "500"
+TOML
 
 . bench/lib.sh
 
@@ -61,8 +71,7 @@ start_processor() {
   GRAPHHOOK_KAFKA__BROKERS=$BROKERS GRAPHHOOK_KAFKA__TOPIC_PREFIX=$prefix \
   GRAPHHOOK_PROCESSOR__DATABASE_URL=$db GRAPHHOOK_PROCESSOR__GROUP_ID=$group \
   GRAPHHOOK_PROCESSOR__LISTEN=127.0.0.1:0 GRAPHHOOK_LOG__LEVEL=warn \
-  GRAPHHOOK_KAFKA__CLIENT__SESSION__TIMEOUT__MS=6000 GRAPHHOOK_KAFKA__CLIENT__HEARTBEAT__INTERVAL__MS=500 \
-    $BIN/graphhook process >>"$OUT/kill-loop-processor.log" 2>&1 &
+    "$PROCESSOR_BIN" --config "$OUT/kill-loop.toml" process >>"$OUT/kill-loop-processor.log" 2>&1 &
   processor_pid=$!
   pids+=($processor_pid)
 }
@@ -88,7 +97,7 @@ wait_settled() {
   done
 }
 
-result="$OUT/kill-loop-$BROKER.txt"
+result="$OUT/kill-loop-$BROKER${LABEL:+-$LABEL}.txt"
 : >"$result"
 for run in $(seq "$RUNS"); do
   if [ "$BROKER" = mock ]; then start_mock; else start_broker; fi
@@ -101,9 +110,9 @@ for run in $(seq "$RUNS"); do
   pids+=($fill_pid)
   start_processor
   wait_applied $((COUNT * 3 / 10)) 120
-  at_first=$(applied); kill -9 "$processor_pid"; sleep 9; start_processor
+  at_first=$(applied); { kill -9 "$processor_pid"; wait "$processor_pid"; } 2>/dev/null || true; sleep 9; start_processor
   wait_applied $((COUNT * 6 / 10)) 120
-  at_second=$(applied); kill -9 "$processor_pid"; sleep 9; start_processor
+  at_second=$(applied); { kill -9 "$processor_pid"; wait "$processor_pid"; } 2>/dev/null || true; sleep 9; start_processor
   wait "$fill_pid"
   wait_settled 30
   final=$(applied)
@@ -120,4 +129,4 @@ done
 
 lost=$(grep -c '^run=.* missing=[1-9]' "$result" || true)
 echo
-echo "$BROKER: $lost of $RUNS runs left events in the log unapplied"
+echo "$BROKER${LABEL:+ ($LABEL)}: $lost of $RUNS runs left events in the log unapplied"

@@ -15,8 +15,12 @@
 #    not observed by the histogram, which counts applied events.
 #
 # Each figure is the median of ROUNDS rounds, with a fresh broker and database each.
+# With BASELINE=<git revision>, that revision is built too (in a worktree under
+# bench/out) and measured in every round right after the current code, so that
+# both are compared in the same run on the same (noisy, shared) machine.
 #
 #   bash bench/processor.sh       # ROUNDS=3 COUNT=100000 RATE=500 SECONDS_PER_RUN=30
+#   BASELINE=9ced6ec bash bench/processor.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,6 +40,13 @@ mkdir -p "$OUT"
 command -v psql >/dev/null || { echo "psql is required" >&2; exit 1; }
 cargo build --release -q -p graphhook -p graphhook-bench
 BIN=target/release
+variants=("current:$BIN")
+if [ -n "${BASELINE:-}" ]; then
+  base_tree="$OUT/baseline-$BASELINE"
+  [ -d "$base_tree" ] || git worktree add -f --detach "$base_tree" "$BASELINE" >/dev/null
+  (cd "$base_tree" && cargo build --release -q -p graphhook -p graphhook-bench)
+  variants+=("baseline:$base_tree/target/release")
+fi
 
 . bench/lib.sh
 
@@ -49,29 +60,34 @@ drop_database() { psql -q "$PG_ADMIN" -c "DROP DATABASE IF EXISTS ${1##*/} WITH 
 
 : >"$OUT/processor-throughput.txt"
 for round in $(seq "$ROUNDS"); do
-  start_broker
-  prefix="proc-$round-$RANDOM."
-  db=$(fresh_database)
-  $BIN/graphhook-bench fill-events --brokers "$BROKERS" --topic-prefix "$prefix" --count "$COUNT" >/dev/null
-  drain=$($BIN/graphhook-bench drain --brokers "$BROKERS" --topic-prefix "$prefix" --count "$COUNT")
-  process=$(GRAPHHOOK_LOG__LEVEL=warn $BIN/graphhook-bench process --brokers "$BROKERS" --topic-prefix "$prefix" \
-    --count "$COUNT" --database-url "$db" 2>>"$OUT/processor.log")
-  stop_broker
-  drop_database "$db"
-  line="round=$round $(echo "$process" | tr ' ' '\n' | grep -E '^(events_per_s|seconds)=' | tr '\n' ' ')baseline_records_per_s=$(echo "$drain" | field records_per_s)"
-  echo "$line" | tee -a "$OUT/processor-throughput.txt"
+  for variant in "${variants[@]}"; do
+    name=${variant%%:*} vbin=${variant#*:}
+    start_broker
+    prefix="proc-$round-$RANDOM."
+    db=$(fresh_database)
+    $BIN/graphhook-bench fill-events --brokers "$BROKERS" --topic-prefix "$prefix" --count "$COUNT" >/dev/null
+    drain=$($BIN/graphhook-bench drain --brokers "$BROKERS" --topic-prefix "$prefix" --count "$COUNT")
+    process=$(GRAPHHOOK_LOG__LEVEL=warn $vbin/graphhook-bench process --brokers "$BROKERS" --topic-prefix "$prefix" \
+      --count "$COUNT" --database-url "$db" 2>>"$OUT/processor.log")
+    stop_broker
+    drop_database "$db"
+    line="round=$round variant=$name $(echo "$process" | tr ' ' '\n' | grep -E '^(events_per_s|seconds)=' | tr '\n' ' ')baseline_records_per_s=$(echo "$drain" | field records_per_s)"
+    echo "$line" | tee -a "$OUT/processor-throughput.txt"
+  done
 done
 
 $BIN/graphhook-bench deliveries --mix realistic --count 20000 --secret "$SECRET" --out "$OUT/deliveries-realistic.tsv"
 : >"$OUT/processor-latency.txt"
 for round in $(seq "$ROUNDS"); do
+ for variant in "${variants[@]}"; do
+  name=${variant%%:*} vbin=${variant#*:}
   start_broker
   db=$(fresh_database)
   GRAPHHOOK_INGEST__LISTEN=127.0.0.1:$HTTP_PORT GRAPHHOOK_PROCESSOR__LISTEN=127.0.0.1:$PROCESSOR_PORT \
   GRAPHHOOK_KAFKA__BROKERS=$BROKERS GRAPHHOOK_KAFKA__TOPIC_PREFIX="lat-$round-$RANDOM." \
   GRAPHHOOK_PROCESSOR__DATABASE_URL="$db" GRAPHHOOK_LOG__LEVEL=warn \
   GRAPHHOOK_APPS__BENCH__APP_ID=1 GRAPHHOOK_APPS__BENCH__SECRETS="[\"$SECRET\"]" \
-    $BIN/graphhook run >>"$OUT/graphhook.log" 2>&1 &
+    $vbin/graphhook run >>"$OUT/graphhook.log" 2>&1 &
   run_pid=$!
   pids+=($run_pid)
   for _ in $(seq 200); do
@@ -92,15 +108,20 @@ for round in $(seq "$ROUNDS"); do
   kill -TERM "$run_pid"; wait "$run_pid" 2>/dev/null || true
   stop_broker
   drop_database "$db"
-  line="round=$round commit_p50_ms=$(echo "$commit" | field p50_ms) commit_p99_ms=$(echo "$commit" | field p99_ms) events=$(echo "$commit" | field count) ingest_p50_ms=$(echo "$load" | field p50_ms) ingest_p99_ms=$(echo "$load" | field p99_ms) achieved_rate=$(echo "$load" | field achieved_rate)"
+  line="round=$round variant=$name commit_p50_ms=$(echo "$commit" | field p50_ms) commit_p99_ms=$(echo "$commit" | field p99_ms) events=$(echo "$commit" | field count) ingest_p50_ms=$(echo "$load" | field p50_ms) ingest_p99_ms=$(echo "$load" | field p99_ms) achieved_rate=$(echo "$load" | field achieved_rate)"
   echo "$line" | tee -a "$OUT/processor-latency.txt"
+ done
 done
 
-events_per_s=$(field events_per_s <"$OUT/processor-throughput.txt" | median)
-baseline=$(field baseline_records_per_s <"$OUT/processor-throughput.txt" | median)
-ratio=$(awk -v e="$events_per_s" -v b="$baseline" 'BEGIN {printf "%.2f", e/b}')
+of() { grep "variant=$1 " "$2" | field "$3" | median; }
 echo
 echo "Medians of $ROUNDS rounds, $(nproc) cores shared by tansu, PostgreSQL, graphhook and the load generator"
-echo
-echo "Throughput, $COUNT events of the realistic mix: processor $events_per_s events/s committed and acknowledged; bare consumer $baseline records/s (ratio $ratio)"
-echo "Latency at $RATE deliveries/s: webhook-to-commit p50 $(field commit_p50_ms <"$OUT/processor-latency.txt" | median) ms, p99 $(field commit_p99_ms <"$OUT/processor-latency.txt" | median) ms; ingest response p50 $(field ingest_p50_ms <"$OUT/processor-latency.txt" | median) ms, p99 $(field ingest_p99_ms <"$OUT/processor-latency.txt" | median) ms; achieved $(field achieved_rate <"$OUT/processor-latency.txt" | median)/s"
+for variant in "${variants[@]}"; do
+  name=${variant%%:*}
+  events_per_s=$(of "$name" "$OUT/processor-throughput.txt" events_per_s)
+  baseline=$(of "$name" "$OUT/processor-throughput.txt" baseline_records_per_s)
+  ratio=$(awk -v e="$events_per_s" -v b="$baseline" 'BEGIN {printf "%.3f", e/b}')
+  echo
+  echo "[$name] throughput, $COUNT events of the realistic mix: processor $events_per_s events/s committed and acknowledged; bare consumer $baseline records/s (ratio $ratio)"
+  echo "[$name] latency at $RATE deliveries/s: webhook-to-commit p50 $(of "$name" "$OUT/processor-latency.txt" commit_p50_ms) ms, p99 $(of "$name" "$OUT/processor-latency.txt" commit_p99_ms) ms; ingest response p50 $(of "$name" "$OUT/processor-latency.txt" ingest_p50_ms) ms, p99 $(of "$name" "$OUT/processor-latency.txt" ingest_p99_ms) ms; achieved $(of "$name" "$OUT/processor-latency.txt" achieved_rate)/s"
+done

@@ -36,6 +36,17 @@ pub enum Command {
     /// `events.v1`, or with `--dlq` dead-lettered records into their topic. Safe to
     /// run at any time: the processor skips events it has applied.
     Replay(ReplayArgs),
+    /// Token maintenance.
+    #[command(subcommand)]
+    Tokens(TokensCommand),
+}
+
+/// `graphhook tokens ...`.
+#[derive(Debug, Subcommand)]
+pub enum TokensCommand {
+    /// Re-encrypts every stored token under `tokens.active_key`, then prints how
+    /// many tokens each key holds: a key that holds none can be removed.
+    RotateKey,
 }
 
 /// What `graphhook replay` re-drives.

@@ -6,8 +6,11 @@ use graphhook_ingest::apps::AppRegistry;
 use graphhook_ingest::replay::{replay_dead_letters, replay_deliveries, DeliveryFilter, TimeRange};
 use graphhook_ingest::Application;
 use graphhook_kafka::{Bus, Topics, RECORD_OVERHEAD_BYTES};
-use graphhook_processor::startup::Processor;
+use graphhook_processor::clock::{system_clock, SharedClock};
+use graphhook_processor::startup::{MetaConfig, Processor};
 use graphhook_processor::store::Store;
+use graphhook_processor::tokens::cipher::TokenCipher;
+use graphhook_processor::tokens::rotation::rotate_key as rotate_key_of;
 use graphhook_schema::time::now_millis;
 use graphhook_schema::topics::{INGEST_TOPICS, PROCESSOR_TOPICS};
 use secrecy::ExposeSecret;
@@ -71,8 +74,47 @@ pub async fn start_processor(settings: &Settings, bus: &Bus) -> anyhow::Result<R
 
 /// Creates the processor's topics when configured to and builds the processor.
 pub async fn build_processor(settings: &Settings, bus: &Bus) -> anyhow::Result<Processor> {
+    build_processor_with(settings, bus, system_clock()).await
+}
+
+/// [`build_processor`] with the clock its jobs and call budget decide by (tests
+/// set theirs).
+pub async fn build_processor_with(
+    settings: &Settings,
+    bus: &Bus,
+    clock: SharedClock,
+) -> anyhow::Result<Processor> {
     create_topics(settings, bus, PROCESSOR_TOPICS.iter().chain(&INGEST_TOPICS)).await?;
-    Ok(Processor::build(&settings.processor, &settings.kafka, bus.bootstrap()).await?)
+    let meta = MetaConfig {
+        graph: settings.graph.clone(),
+        tokens: settings.tokens.clone(),
+        apps: settings.app_secrets(),
+        clock,
+    };
+    Ok(Processor::build(&settings.processor, &settings.kafka, bus.bootstrap(), meta).await?)
+}
+
+/// `graphhook tokens rotate-key`: prints how many tokens were re-encrypted and
+/// how many each key holds afterwards.
+pub async fn rotate_key(settings: &Settings) -> anyhow::Result<()> {
+    settings.validate_processor()?;
+    let cipher = TokenCipher::from_settings(&settings.tokens)?
+        .ok_or_else(|| anyhow::anyhow!("tokens.keys and tokens.active_key are not configured"))?;
+    let store = Store::connect(
+        settings.processor.database_url.expose_secret(),
+        settings.processor.max_connections,
+    )
+    .await?;
+    store.migrate().await?;
+    let rewritten = rotate_key_of(&store, &cipher).await?;
+    println!(
+        "re-encrypted {rewritten} token(s) under key {:?}",
+        cipher.active_key()
+    );
+    for (key, count) in store.tokens_by_key().await? {
+        println!("key {key:?}: {count} token(s)");
+    }
+    Ok(())
 }
 
 /// Starts a built processor on a task of its own.

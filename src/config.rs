@@ -9,9 +9,13 @@ use std::path::Path;
 use figment::error::{Actual, Kind};
 use figment::providers::{Env, Format, Toml};
 use figment::Figment;
+use graphhook_graph::GraphSettings;
 use graphhook_ingest::{validate_apps, AppSettings, IngestSettings};
 use graphhook_kafka::{KafkaSettings, SettingsError};
+use graphhook_processor::gateway::AppSecrets;
 use graphhook_processor::settings::ProcessorSettings;
+use graphhook_processor::tokens::TokenSettings;
+use secrecy::SecretString;
 use serde::Deserialize;
 
 use crate::telemetry::LogSettings;
@@ -35,6 +39,12 @@ pub struct Settings {
     /// `[processor]`: store, consumer group, batching.
     #[serde(default)]
     pub processor: ProcessorSettings,
+    /// `[graph]`: where the Graph API is, timeouts, the call budget.
+    #[serde(default)]
+    pub graph: GraphSettings,
+    /// `[tokens]`: encryption keys, refresh and alert windows.
+    #[serde(default)]
+    pub tokens: TokenSettings,
     /// `[log]`: log format and level.
     #[serde(default)]
     pub log: LogSettings,
@@ -61,7 +71,7 @@ const SECRET_KEYS: [&str; 5] = [
     "verify_token",
     "admin_token",
     "database_url",
-    "token_keys",
+    "keys",
 ];
 
 /// Whether the value at `path` is a secret: a key of [`SECRET_KEYS`] (or inside
@@ -148,8 +158,25 @@ impl Settings {
     pub fn validate_processor(&self) -> Result<(), ConfigError> {
         self.kafka.validate()?;
         self.processor.validate()?;
+        self.graph.validate()?;
+        self.tokens.validate()?;
         self.log.validate()?;
         Ok(())
+    }
+
+    /// The configured apps' secrets by app id, for the processor's calls to Meta
+    /// (the app token of `debug_token`, the client secret of `fb_exchange_token`):
+    /// each app's first secret.
+    pub fn app_secrets(&self) -> AppSecrets {
+        AppSecrets::new(
+            self.apps
+                .values()
+                .filter_map(|app| {
+                    let secret: SecretString = app.secrets.first()?.clone();
+                    Some((app.app_id.clone(), secret))
+                })
+                .collect(),
+        )
     }
 
     /// Checks that a production command has a real Kafka cluster configured.

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use graphhook::cli::{Cli, Command};
+use graphhook::cli::{Cli, Command, TokensCommand};
 use graphhook::config::Settings;
 use graphhook::{commands, telemetry};
 
@@ -29,6 +29,7 @@ async fn main() -> ExitCode {
         Command::Process => commands::process(settings).await,
         Command::Migrate => commands::migrate(&settings).await,
         Command::Replay(args) => commands::replay(&settings, &args).await,
+        Command::Tokens(TokensCommand::RotateKey) => commands::rotate_key(&settings).await,
         Command::CheckConfig => {
             commands::check_config(&settings).map(|summary| println!("{summary}"))
         }

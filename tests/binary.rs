@@ -1,76 +1,22 @@
 //! The real `graphhook` binary: configured from the environment alone, JSON logs
 //! with request ids and without secrets, graceful stop on SIGTERM.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+mod common;
 
+use std::process::Command;
+
+use common::{spawn, SECRET, VERIFY_TOKEN as TOKEN};
 use graphhook_ingest::signature::sign_sha256;
 
-const SECRET: &str = "b1nary-app-secret";
-const TOKEN: &str = "b1nary-verify-token";
 const PRIVATE_TEXT: &str = "very private words";
-
-fn spawn_graphhook(prefix: &str) -> (Child, mpsc::Receiver<String>) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_graphhook"));
-    command
-        .arg("run")
-        .env_remove("GRAPHHOOK_CONFIG")
-        .env_remove("RUST_LOG")
-        .env("GRAPHHOOK_INGEST__LISTEN", "127.0.0.1:0")
-        .env("GRAPHHOOK_PROCESSOR__LISTEN", "127.0.0.1:0")
-        .env("GRAPHHOOK_LOG__FORMAT", "json")
-        .env("GRAPHHOOK_LOG__LEVEL", "debug")
-        .env("GRAPHHOOK_KAFKA__TOPIC_PREFIX", prefix)
-        .env(
-            "GRAPHHOOK_PROCESSOR__DATABASE_URL",
-            graphhook_processor::testing::temp_sqlite_url(),
-        )
-        .env(
-            "GRAPHHOOK_KAFKA__BROKERS",
-            std::env::var("KAFKA_BROKERS").unwrap_or_default(),
-        )
-        .env("GRAPHHOOK_APPS__MAIN__APP_ID", "42")
-        .env(
-            "GRAPHHOOK_APPS__MAIN__SECRETS",
-            format!(r#"["old-secret","{SECRET}"]"#),
-        )
-        .env("GRAPHHOOK_APPS__MAIN__VERIFY_TOKEN", TOKEN)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
-    let mut child = command.spawn().expect("graphhook starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let (lines_tx, lines_rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if lines_tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    (child, lines_rx)
-}
-
-fn wait_for_port(lines: &mpsc::Receiver<String>, seen: &mut Vec<String>) -> u16 {
-    loop {
-        let line = lines
-            .recv_timeout(Duration::from_secs(30))
-            .expect("graphhook logs its port");
-        seen.push(line.clone());
-        let json: serde_json::Value = serde_json::from_str(&line).expect("every log line is JSON");
-        if json["message"] == "ingest listening" {
-            return json["port"].as_u64().expect("port field") as u16;
-        }
-    }
-}
 
 #[tokio::test]
 async fn the_binary_logs_json_without_secrets_and_stops_gracefully_on_sigterm() {
     let prefix = format!("bin-{}.", uuid::Uuid::new_v4().simple());
-    let (mut child, lines) = spawn_graphhook(&prefix);
-    let mut seen = Vec::new();
-    let port = wait_for_port(&lines, &mut seen);
+    let mut running = spawn(&prefix, &[]);
+    let port = running.wait_for("ingest listening")["port"]
+        .as_u64()
+        .expect("port field") as u16;
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
 
@@ -103,20 +49,11 @@ async fn the_binary_logs_json_without_secrets_and_stops_gracefully_on_sigterm() 
         .unwrap();
     assert_eq!(handshake.text().await.unwrap(), "77");
 
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let exit = tokio::task::spawn_blocking(move || child.wait())
-        .await
-        .unwrap()
-        .unwrap();
+    let (exit, seen) = running.stop().await;
     assert!(
         exit.success(),
         "graphhook exits cleanly on SIGTERM: {exit:?}"
     );
-    seen.extend(lines.try_iter());
 
     let logs: Vec<serde_json::Value> = seen
         .iter()

@@ -154,7 +154,13 @@ pub async fn process(args: &ProcessArgs) -> anyhow::Result<()> {
         batch_size: args.batch_size,
         ..Default::default()
     };
-    let processor = Processor::build(&processor_settings, &kafka, &kafka.brokers).await?;
+    let processor = Processor::build(
+        &processor_settings,
+        &kafka,
+        &kafka.brokers,
+        Default::default(),
+    )
+    .await?;
     let store = Store::connect(&args.database_url, 2).await?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let task = tokio::spawn(processor.run_until_stopped(stopped));

@@ -7,7 +7,9 @@
 //! `http/`. A change of state is made in a [`unit_of_work::UnitOfWork`], whoever
 //! makes it.
 
+pub mod clock;
 pub mod domain;
+pub mod gateway;
 pub mod health;
 pub mod http;
 pub mod jobs;
@@ -20,4 +22,5 @@ pub mod startup;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod tokens;
 pub mod unit_of_work;

@@ -4,10 +4,11 @@
 //! outputs acknowledged, so a retried batch is counted once.
 
 use prometheus::{
-    exponential_buckets, register_histogram_with_registry, register_int_counter_vec_with_registry,
+    exponential_buckets, register_gauge_vec_with_registry, register_histogram_vec_with_registry,
+    register_histogram_with_registry, register_int_counter_vec_with_registry,
     register_int_counter_with_registry, register_int_gauge_vec_with_registry,
-    register_int_gauge_with_registry, Histogram, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
-    Registry,
+    register_int_gauge_with_registry, GaugeVec, Histogram, HistogramVec, IntCounter, IntCounterVec,
+    IntGauge, IntGaugeVec, Registry,
 };
 
 /// Every metric the processor records.
@@ -29,6 +30,13 @@ pub struct ProcessorMetrics {
     /// `graphhook_processor_consumer_lag{topic,partition}`: records behind the high
     /// watermark, from the consumer's committed offset (librdkafka statistics).
     pub consumer_lag: IntGaugeVec,
+    /// `graphhook_processor_committed_offset{topic,partition}`.
+    pub committed_offset: IntGaugeVec,
+    /// `graphhook_processor_high_watermark{topic,partition}`: the broker's log end.
+    pub high_watermark: IntGaugeVec,
+    /// `graphhook_processor_committed_beyond_log_end{topic,partition}`: how far the
+    /// committed offset lies past the log end (should be 0).
+    pub committed_beyond_log_end: IntGaugeVec,
     /// `graphhook_processor_dead_letters_total{source_topic,cause}`; cause is
     /// `rejected`, `unparseable`, `refused_by_database`, `repeated` (recognised,
     /// not written again) or `unstorable` (skipped).
@@ -56,6 +64,21 @@ pub struct ProcessorMetrics {
     /// `graphhook_processor_http_requests_total{route,method,status}`: requests to
     /// the processor's HTTP server (route patterns, never raw paths).
     pub http_requests: IntCounterVec,
+    /// `graphhook_graph_calls_total{endpoint,class}`: Graph API calls made, by
+    /// outcome (`ok` or the error class).
+    pub graph_calls: IntCounterVec,
+    /// `graphhook_graph_call_duration_seconds{endpoint}`.
+    pub graph_call_duration: HistogramVec,
+    /// `graphhook_graph_calls_refused_total{endpoint,reason}`: calls not made
+    /// because the budget held (`held`) or spaced (`spaced`) them.
+    pub graph_refused: IntCounterVec,
+    /// `graphhook_graph_usage_ratio{app_id,type}`: the latest usage share Meta
+    /// reported (`app` for `X-App-Usage`, the use case for business usage).
+    pub graph_usage: GaugeVec,
+    /// `graphhook_graph_accounts_held`: accounts nothing is called for now.
+    pub graph_accounts_held: IntGauge,
+    /// `graphhook_token_refreshes_total{kind,outcome}`: what the token jobs did.
+    pub token_outcomes: IntCounterVec,
 }
 
 impl std::fmt::Debug for ProcessorMetrics {
@@ -106,6 +129,24 @@ impl ProcessorMetrics {
             consumer_lag: register_int_gauge_vec_with_registry!(
                 "graphhook_processor_consumer_lag",
                 "Records between the committed offset and the high watermark.",
+                &["topic", "partition"],
+                r
+            )?,
+            committed_offset: register_int_gauge_vec_with_registry!(
+                "graphhook_processor_committed_offset",
+                "The consumer group's committed offset, by topic and partition.",
+                &["topic", "partition"],
+                r
+            )?,
+            high_watermark: register_int_gauge_vec_with_registry!(
+                "graphhook_processor_high_watermark",
+                "The broker's log end (high watermark), by topic and partition.",
+                &["topic", "partition"],
+                r
+            )?,
+            committed_beyond_log_end: register_int_gauge_vec_with_registry!(
+                "graphhook_processor_committed_beyond_log_end",
+                "How far the committed offset lies past the broker's log end (should be 0).",
                 &["topic", "partition"],
                 r
             )?,
@@ -170,6 +211,42 @@ impl ProcessorMetrics {
                 "graphhook_processor_http_requests_total",
                 "Requests to the processor's HTTP server, by route pattern, method and status.",
                 &["route", "method", "status"],
+                r
+            )?,
+            graph_calls: register_int_counter_vec_with_registry!(
+                "graphhook_graph_calls_total",
+                "Graph API calls made, by endpoint and outcome (ok or the error class).",
+                &["endpoint", "class"],
+                r
+            )?,
+            graph_call_duration: register_histogram_vec_with_registry!(
+                "graphhook_graph_call_duration_seconds",
+                "Graph API call latency, by endpoint.",
+                &["endpoint"],
+                latency_buckets()?,
+                r
+            )?,
+            graph_refused: register_int_counter_vec_with_registry!(
+                "graphhook_graph_calls_refused_total",
+                "Graph API calls not made because the call budget held or spaced them.",
+                &["endpoint", "reason"],
+                r
+            )?,
+            graph_usage: register_gauge_vec_with_registry!(
+                "graphhook_graph_usage_ratio",
+                "The latest usage share Meta reported, by app and type (1 = allowance used up).",
+                &["app_id", "type"],
+                r
+            )?,
+            graph_accounts_held: register_int_gauge_with_registry!(
+                "graphhook_graph_accounts_held",
+                "Accounts (business objects) nothing is called for now, after a throttle.",
+                r
+            )?,
+            token_outcomes: register_int_counter_vec_with_registry!(
+                "graphhook_token_refreshes_total",
+                "What the token jobs did, by token kind and outcome.",
+                &["kind", "outcome"],
                 r
             )?,
             registry: r,

@@ -5,6 +5,7 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
+use graphhook_graph::{GraphClient, GraphSettings};
 use graphhook_kafka::{base_config, producer_config, AckedSender, KafkaSettings, Topics};
 use graphhook_schema::topics::GRAPH_ERRORS;
 use rdkafka::consumer::Consumer;
@@ -12,15 +13,21 @@ use rdkafka::error::KafkaError;
 use secrecy::ExposeSecret;
 use tokio::sync::watch;
 
+use crate::clock::{system_clock, SharedClock};
+use crate::gateway::{AppSecrets, Gateway};
 use crate::health::Health;
 use crate::http::{serve, ProcessorState};
 use crate::jobs::pruning::prune_until_stopped;
+use crate::jobs::tokens::rotate_until_stopped;
 use crate::metrics::ProcessorMetrics;
 use crate::pipeline::consumer::{EventLoop, ProcessorConsumer};
 use crate::pipeline::context::ProcessorContext;
 use crate::pipeline::relay::Relay;
 use crate::settings::ProcessorSettings;
 use crate::store::{Store, StoreError};
+use crate::tokens::cipher::TokenCipher;
+use crate::tokens::manager::{TokenManager, TokenManagerParts};
+use crate::tokens::TokenSettings;
 
 /// Why the processor could not start.
 #[derive(Debug, thiserror::Error)]
@@ -43,12 +50,43 @@ pub enum StartError {
     /// Metrics could not be registered.
     #[error("cannot register metrics")]
     Metrics(#[from] prometheus::Error),
+    /// The Graph API client could not be built.
+    #[error(transparent)]
+    Graph(#[from] graphhook_graph::BuildError),
+    /// The token settings cannot work.
+    #[error(transparent)]
+    Tokens(#[from] graphhook_kafka::SettingsError),
+}
+
+/// What the processor needs to talk to Meta.
+pub struct MetaConfig {
+    /// `[graph]`.
+    pub graph: GraphSettings,
+    /// `[tokens]`.
+    pub tokens: TokenSettings,
+    /// The configured apps' secrets, by app id.
+    pub apps: AppSecrets,
+    /// The clock jobs and the call budget decide with.
+    pub clock: SharedClock,
+}
+
+impl Default for MetaConfig {
+    fn default() -> Self {
+        MetaConfig {
+            graph: GraphSettings::default(),
+            tokens: TokenSettings::default(),
+            apps: AppSecrets::default(),
+            clock: system_clock(),
+        }
+    }
 }
 
 /// A built, not yet running, processor.
 pub struct Processor {
     event_loop: EventLoop,
     relay: Relay,
+    tokens: TokenManager,
+    token_interval: Duration,
     server: Server,
     port: u16,
     retention_hours: u64,
@@ -61,6 +99,7 @@ impl Processor {
         settings: &ProcessorSettings,
         kafka: &KafkaSettings,
         bootstrap: &str,
+        meta: MetaConfig,
     ) -> Result<Self, StartError> {
         let store = Store::connect(
             settings.database_url.expose_secret(),
@@ -77,6 +116,30 @@ impl Processor {
             Duration::from_millis(kafka.produce_deadline_ms),
             metrics.clone(),
         );
+        let gateway = Gateway::new(
+            GraphClient::new(&meta.graph)?,
+            store.clone(),
+            meta.clock.clone(),
+            metrics.clone(),
+            topics.clone(),
+            relay.clone(),
+        );
+        let tokens = TokenManager::new(TokenManagerParts {
+            store: store.clone(),
+            cipher: TokenCipher::from_settings(&meta.tokens)?,
+            gateway,
+            apps: meta.apps,
+            settings: meta.tokens.clone(),
+            clock: meta.clock,
+            topics: topics.clone(),
+            relay: relay.clone(),
+            metrics: metrics.clone(),
+        });
+        if !tokens.configured() {
+            tracing::warn!(
+                "tokens.keys is not set: tokens cannot be registered and nothing calls Meta"
+            );
+        }
         let mut config = base_config(kafka, bootstrap);
         config
             .set("group.id", &settings.group_id)
@@ -106,6 +169,7 @@ impl Processor {
             health: health.clone(),
             metrics: metrics.clone(),
             admin_token: settings.admin_token.clone(),
+            tokens: tokens.clone(),
         };
         let server = serve(listener, state).map_err(bind_error)?;
         if settings.admin_token.is_none() {
@@ -127,10 +191,17 @@ impl Processor {
                 crash_point: None,
             },
             relay,
+            tokens,
+            token_interval: Duration::from_secs(meta.tokens.check_interval_secs),
             server,
             port,
             retention_hours: settings.processed_events_retention_hours,
         })
+    }
+
+    /// The token manager (tests drive its passes with their own clock).
+    pub fn tokens(&self) -> TokenManager {
+        self.tokens.clone()
     }
 
     /// The HTTP port actually bound.
@@ -152,6 +223,11 @@ impl Processor {
         let server = tokio::spawn(self.server);
         let (stop_relay, relay_stopped) = watch::channel(false);
         let relay = tokio::spawn(self.relay.run(relay_stopped));
+        let tokens = tokio::spawn(rotate_until_stopped(
+            self.tokens.clone(),
+            self.token_interval,
+            shutdown.clone(),
+        ));
         let pruning = tokio::spawn(prune_until_stopped(
             self.event_loop.store.clone(),
             self.retention_hours,
@@ -162,6 +238,7 @@ impl Processor {
         let _ = stop_relay.send(true);
         let _ = relay.await;
         pruning.abort();
+        tokens.abort();
         handle.stop(true).await;
         let _ = server.await;
     }

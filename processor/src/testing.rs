@@ -94,3 +94,30 @@ pub async fn apply_graph_error(
     crate::pipeline::handler::handle_graph_error(&mut uow, report, source_id).await?;
     Ok(uow.commit().await?.report)
 }
+
+/// A clock tests set and advance: jobs and the call budget see its time.
+#[derive(Debug)]
+pub struct ManualClock(std::sync::atomic::AtomicI64);
+
+impl ManualClock {
+    /// A clock at `now_ms`.
+    pub fn at(now_ms: i64) -> std::sync::Arc<Self> {
+        std::sync::Arc::new(ManualClock(std::sync::atomic::AtomicI64::new(now_ms)))
+    }
+
+    /// Sets the time.
+    pub fn set(&self, now_ms: i64) {
+        self.0.store(now_ms, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Moves the time forward by `ms`.
+    pub fn advance(&self, ms: i64) {
+        self.0.fetch_add(ms, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl crate::clock::Clock for ManualClock {
+    fn now_ms(&self) -> i64 {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}

@@ -222,7 +222,7 @@ async fn reconnect_class_graph_errors_flag_the_account_once_and_others_are_only_
             .unwrap();
         assert_eq!(
             (
-                class(&throttled, ErrorClass::RetryLater),
+                class(&throttled, ErrorClass::Wait),
                 throttled.transitions.len()
             ),
             (1, 0)

@@ -56,6 +56,12 @@ pub enum Reason {
     RefreshStarted,
     /// A token refresh finished.
     RefreshCompleted,
+    /// A token refresh failed for now (it is retried; the account stays usable).
+    RefreshFailed,
+    /// The token was not refreshed and expires soon: reconnect before it dies.
+    TokenExpiring,
+    /// A valid token was registered for the account.
+    TokenRegistered,
 }
 
 impl AccountState {
@@ -66,6 +72,17 @@ impl AccountState {
             AccountState::Refreshing => "refreshing",
             AccountState::ReconnectRequired => "reconnect_required",
             AccountState::Revoked => "revoked",
+        }
+    }
+}
+
+impl RequiredAction {
+    /// The action as written in records.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequiredAction::None => "none",
+            RequiredAction::Reconnect => "reconnect",
+            RequiredAction::DeleteData => "delete_data",
         }
     }
 }
@@ -85,6 +102,9 @@ impl Reason {
             Reason::Reconnected => "reconnected",
             Reason::RefreshStarted => "refresh_started",
             Reason::RefreshCompleted => "refresh_completed",
+            Reason::RefreshFailed => "refresh_failed",
+            Reason::TokenExpiring => "token_expiring",
+            Reason::TokenRegistered => "token_registered",
         }
     }
 }
@@ -115,6 +135,9 @@ mod tests {
             Reason::Reconnected,
             Reason::RefreshStarted,
             Reason::RefreshCompleted,
+            Reason::RefreshFailed,
+            Reason::TokenExpiring,
+            Reason::TokenRegistered,
         ] {
             assert_eq!(serde_json::to_value(reason).unwrap(), reason.as_str());
         }

@@ -39,6 +39,12 @@ pub enum Trigger {
     RefreshStarted,
     /// A token refresh finished successfully.
     RefreshCompleted,
+    /// A token refresh failed for now; it is retried.
+    RefreshFailed,
+    /// The token was not refreshed and expires within the alert window.
+    TokenExpiring,
+    /// A valid token was registered (checked with `debug_token`).
+    TokenRegistered,
 }
 
 /// An account's current state and when (event time) it last changed.
@@ -147,6 +153,17 @@ pub fn apply(current: Snapshot, trigger: Trigger, at_ms: i64) -> Option<Transiti
         }
         (Refreshing, Trigger::RefreshCompleted) => {
             (Active, Reason::RefreshCompleted, RequiredAction::None)
+        }
+        (Refreshing, Trigger::RefreshFailed) => {
+            (Active, Reason::RefreshFailed, RequiredAction::None)
+        }
+        (Active | Refreshing, Trigger::TokenExpiring) => (
+            ReconnectRequired,
+            Reason::TokenExpiring,
+            RequiredAction::Reconnect,
+        ),
+        (ReconnectRequired | Revoked, Trigger::TokenRegistered) => {
+            (Active, Reason::TokenRegistered, RequiredAction::None)
         }
         _ => return None,
     };
@@ -286,6 +303,22 @@ mod tests {
         let done = apply(started.snapshot(), Trigger::RefreshCompleted, 2).unwrap();
         assert_eq!(done.to, Active);
         assert_eq!(apply(done.snapshot(), Trigger::RefreshCompleted, 3), None);
+    }
+
+    #[test]
+    fn tokens_flag_expiring_accounts_and_a_registered_token_brings_them_back() {
+        let started = apply(Snapshot::new_account(), Trigger::RefreshStarted, 1).unwrap();
+        let failed = apply(started.snapshot(), Trigger::RefreshFailed, 2).unwrap();
+        assert_eq!((failed.to, failed.reason), (Active, Reason::RefreshFailed));
+        let expiring = apply(failed.snapshot(), Trigger::TokenExpiring, 3).unwrap();
+        assert_eq!(
+            (expiring.to, expiring.action),
+            (ReconnectRequired, RequiredAction::Reconnect)
+        );
+        assert_eq!(apply(expiring.snapshot(), Trigger::TokenExpiring, 4), None);
+        let back = apply(expiring.snapshot(), Trigger::TokenRegistered, 5).unwrap();
+        assert_eq!((back.to, back.reason), (Active, Reason::TokenRegistered));
+        assert_eq!(apply(back.snapshot(), Trigger::TokenRegistered, 6), None);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! `deletion`, `cache`).
 
 pub mod account;
+pub mod budget;
 pub mod cache;
 pub mod content;
 pub mod deletion;

@@ -5,6 +5,7 @@ mod account_events;
 mod admin;
 mod ops;
 mod problems;
+mod tokens;
 
 use std::net::TcpListener;
 
@@ -22,6 +23,7 @@ use crate::health::Health;
 use crate::metrics::ProcessorMetrics;
 use crate::pipeline::relay::Relay;
 use crate::store::Store;
+use crate::tokens::manager::TokenManager;
 
 /// What the handlers share.
 #[derive(Debug)]
@@ -38,6 +40,8 @@ pub struct ProcessorState {
     pub topics: Topics,
     /// The outbox relay, woken after every change the API commits.
     pub relay: Relay,
+    /// The token manager (registration and metadata).
+    pub tokens: TokenManager,
 }
 
 /// Builds the server on `listener` (signals are left to the caller, who stops it
@@ -80,6 +84,11 @@ pub fn routes(cfg: &mut web::ServiceConfig, state: web::Data<ProcessorState>) {
                 .route(
                     "/{account_id}/events",
                     web::post().to(account_events::post_account_event),
+                )
+                .service(
+                    web::resource("/{account_id}/token")
+                        .route(web::get().to(tokens::get_token))
+                        .route(web::put().to(tokens::put_token)),
                 )
                 .service(
                     web::resource([

@@ -30,6 +30,33 @@ pub enum ApiError {
     /// The processor is stalled (readiness).
     #[error("not ready: {0}")]
     NotReady(String),
+    /// The request conflicts with the configuration (e.g. no token keys).
+    #[error("not configured: {0}")]
+    NotConfigured(&'static str),
+    /// Meta refused what was asked (a token it does not accept).
+    #[error("refused by Meta: {0}")]
+    RefusedByMeta(String),
+    /// Meta could not be asked now (throttled, unreachable); retry later.
+    #[error("Meta is unavailable")]
+    MetaUnavailable,
+}
+
+impl From<crate::tokens::registration::RegistrationError> for ApiError {
+    fn from(error: crate::tokens::registration::RegistrationError) -> Self {
+        use crate::tokens::registration::RegistrationError::*;
+        match error {
+            NotConfigured => ApiError::NotConfigured("tokens.keys and tokens.active_key"),
+            UnknownApp => ApiError::NotFound("app"),
+            Invalid(detail) => ApiError::BadRequest(detail),
+            Rejected(detail) => ApiError::RefusedByMeta(detail),
+            Meta(error) => {
+                tracing::warn!(%error, "token registration: Meta could not be asked");
+                ApiError::MetaUnavailable
+            }
+            Store(error) => ApiError::Store(error),
+            Cipher(error) => ApiError::Store(crate::store::StoreError::Corrupt(error.to_string())),
+        }
+    }
 }
 
 impl From<WorkError> for ApiError {
@@ -74,6 +101,21 @@ impl ApiError {
                 "Not ready",
                 format!("The processor is not processing: {reason}."),
             ),
+            ApiError::NotConfigured(what) => (
+                "urn:graphhook:problem:not-configured",
+                "Not configured",
+                format!("This needs {what} in graphhook's configuration."),
+            ),
+            ApiError::RefusedByMeta(detail) => (
+                "urn:graphhook:problem:refused-by-meta",
+                "Refused by Meta",
+                detail.clone(),
+            ),
+            ApiError::MetaUnavailable => (
+                "urn:graphhook:problem:meta-unavailable",
+                "Meta unavailable",
+                "Meta's Graph API could not be asked now; retry later.".into(),
+            ),
         }
     }
 }
@@ -84,7 +126,11 @@ impl ResponseError for ApiError {
             ApiError::RouteNotFound | ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::Store(_) | ApiError::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::NotConfigured(_) => StatusCode::CONFLICT,
+            ApiError::RefusedByMeta(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Store(_) | ApiError::NotReady(_) | ApiError::MetaUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
         }
     }
 

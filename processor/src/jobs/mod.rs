@@ -2,3 +2,4 @@
 //! processor stops.
 
 pub mod pruning;
+pub mod tokens;

@@ -24,16 +24,47 @@ impl ProcessorContext {
 }
 
 impl ClientContext for ProcessorContext {
+    /// Offsets of each assigned partition. `consumer_lag` is what is in the log
+    /// beyond the committed offset. A committed offset past the high watermark means
+    /// the broker's log ended behind what was consumed (the broker lost records or
+    /// reports its log end wrongly): records it appends below that offset would be
+    /// skipped, so `committed_beyond_log_end` makes it visible.
     fn stats(&self, statistics: Statistics) {
         for (name, topic) in &statistics.topics {
             for (id, partition) in &topic.partitions {
-                if *id < 0 || partition.consumer_lag < 0 {
+                if *id < 0 || !partition.desired {
                     continue;
                 }
-                self.metrics
-                    .consumer_lag
-                    .with_label_values(&[name.as_str(), &id.to_string()])
-                    .set(partition.consumer_lag);
+                let labels = [name.as_str(), &id.to_string()];
+                let metrics = &self.metrics;
+                if partition.hi_offset >= 0 {
+                    metrics
+                        .high_watermark
+                        .with_label_values(&labels)
+                        .set(partition.hi_offset);
+                }
+                if partition.committed_offset >= 0 {
+                    metrics
+                        .committed_offset
+                        .with_label_values(&labels)
+                        .set(partition.committed_offset);
+                }
+                if partition.consumer_lag >= 0 {
+                    metrics
+                        .consumer_lag
+                        .with_label_values(&labels)
+                        .set(partition.consumer_lag);
+                }
+                if partition.hi_offset >= 0 && partition.committed_offset >= 0 {
+                    let beyond = (partition.committed_offset - partition.hi_offset).max(0);
+                    if beyond > 0 {
+                        tracing::warn!(topic = %name, partition = id, committed = partition.committed_offset, high_watermark = partition.hi_offset, "the committed offset lies beyond the broker's log end: records the broker appends below it would be skipped");
+                    }
+                    metrics
+                        .committed_beyond_log_end
+                        .with_label_values(&labels)
+                        .set(beyond);
+                }
             }
         }
     }

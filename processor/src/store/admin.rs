@@ -78,6 +78,22 @@ impl StoreTx {
 }
 
 impl Store {
+    /// The account, if known.
+    pub async fn account(
+        &self,
+        app_id: &str,
+        account_id: &str,
+    ) -> Result<Option<AccountRow>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE app_id = $1 AND account_id = $2"
+        ))
+        .bind(app_id)
+        .bind(account_id)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(account_from_row).transpose()
+    }
+
     /// The account and its latest `limit` transitions, newest first.
     pub async fn account_with_transitions(
         &self,

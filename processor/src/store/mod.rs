@@ -8,12 +8,14 @@
 //! placeholders in ascending order.
 
 mod admin;
+mod budget;
 mod bulk;
 mod cache;
 mod deletion;
 mod failure;
 mod outbox;
 mod posts;
+mod tokens;
 mod transaction;
 
 use sqlx::any::{install_default_drivers, AnyPoolOptions};
@@ -26,6 +28,7 @@ pub use deletion::DeletionStatus;
 pub use failure::{pg_is_content, sqlite_is_content, Disposition};
 pub use outbox::OutboxRow;
 pub use posts::PostStatus;
+pub use tokens::{StoredToken, TokenKey, TokenRecord};
 pub use transaction::{AccountRow, StoreTx};
 
 static POSTGRES: Migrator = sqlx::migrate!("../migrations/postgres");

@@ -1,0 +1,342 @@
+//! Every Graph API call graphhook makes goes through the gateway: the call budget
+//! shared by every replica decides whether it may be made now; the answer's usage
+//! headers and throttles are recorded; a reconnect-class answer for an account
+//! flags it through the same state machine as the errors client services report
+//! on `graph-errors.v1`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use graphhook_graph::{Answer, Call, CallError, GraphClient};
+use graphhook_kafka::Topics;
+use graphhook_schema::graph_error::ErrorClass;
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::clock::SharedClock;
+use crate::domain::account::Trigger;
+use crate::domain::budget::{observe, spacing_ms, verdict, Policy, Scope, Verdict};
+use crate::domain::transitions::{transition_account, AccountChange};
+use crate::metrics::ProcessorMetrics;
+use crate::pipeline::relay::Relay;
+use crate::store::{Store, StoreError};
+use crate::unit_of_work::{UnitOfWork, WorkError};
+
+/// The secrets of the configured Meta apps, by app id: the app token
+/// (`<app id>|<secret>`) for `debug_token`, the client secret for
+/// `fb_exchange_token`.
+#[derive(Clone, Default)]
+pub struct AppSecrets {
+    secrets: BTreeMap<String, SecretString>,
+}
+
+impl std::fmt::Debug for AppSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppSecrets")
+            .field("apps", &self.secrets.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl AppSecrets {
+    /// Secrets by app id.
+    pub fn new(secrets: BTreeMap<String, SecretString>) -> Self {
+        AppSecrets { secrets }
+    }
+
+    /// The app's secret, if the app is configured.
+    pub fn secret(&self, app_id: &str) -> Option<&SecretString> {
+        self.secrets.get(app_id)
+    }
+
+    /// The app token `<app id>|<secret>`.
+    pub fn app_token(&self, app_id: &str) -> Option<SecretString> {
+        self.secret(app_id)
+            .map(|secret| SecretString::from(format!("{app_id}|{}", secret.expose_secret())))
+    }
+
+    /// Whether the app is configured.
+    pub fn knows(&self, app_id: &str) -> bool {
+        self.secrets.contains_key(app_id)
+    }
+}
+
+/// Why a call was not made, or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    /// Meta throttles the app or the account: nothing is called before `until_ms`.
+    #[error("calls are held until {until_ms} (throttled)")]
+    Held {
+        /// Epoch ms.
+        until_ms: i64,
+    },
+    /// Usage is high: the next call is due at `until_ms`.
+    #[error("calls are spaced out; the next is due at {until_ms}")]
+    Spaced {
+        /// Epoch ms.
+        until_ms: i64,
+    },
+    /// The call was made and failed.
+    #[error(transparent)]
+    Call(Box<CallError>),
+    /// The budget could not be read or written.
+    #[error("the call budget is unavailable")]
+    Store(#[from] StoreError),
+}
+
+impl From<CallError> for GatewayError {
+    fn from(error: CallError) -> Self {
+        GatewayError::Call(Box::new(error))
+    }
+}
+
+impl GatewayError {
+    /// The failed call's class, if a call was made.
+    pub fn class(&self) -> Option<ErrorClass> {
+        match self {
+            GatewayError::Call(error) => Some(error.class),
+            _ => None,
+        }
+    }
+
+    /// When trying again makes sense, if the budget said so.
+    pub fn not_before_ms(&self) -> Option<i64> {
+        match self {
+            GatewayError::Held { until_ms } | GatewayError::Spaced { until_ms } => Some(*until_ms),
+            _ => None,
+        }
+    }
+}
+
+/// The gateway. Cheap to clone.
+#[derive(Clone)]
+pub struct Gateway {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    client: GraphClient,
+    store: Store,
+    clock: SharedClock,
+    policy: Policy,
+    metrics: ProcessorMetrics,
+    topics: Topics,
+    relay: Relay,
+}
+
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateway")
+            .field("client", &self.inner.client)
+            .finish()
+    }
+}
+
+/// Use-case types of `X-Business-Use-Case-Usage` kept as metric labels.
+const USAGE_KINDS: [&str; 6] = [
+    "app",
+    "instagram",
+    "pages",
+    "ads_management",
+    "messenger",
+    "throttle",
+];
+
+impl Gateway {
+    /// A gateway calling through `client`.
+    pub fn new(
+        client: GraphClient,
+        store: Store,
+        clock: SharedClock,
+        metrics: ProcessorMetrics,
+        topics: Topics,
+        relay: Relay,
+    ) -> Self {
+        let settings = client.settings();
+        let policy = Policy {
+            slow_down_share: settings.slow_down_share,
+            max_spacing_ms: i64::try_from(settings.max_spacing_ms).unwrap_or(i64::MAX),
+            throttle_hold_ms: i64::try_from(settings.throttle_hold_secs.saturating_mul(1000))
+                .unwrap_or(i64::MAX),
+        };
+        Gateway {
+            inner: Arc::new(Inner {
+                client,
+                store,
+                clock,
+                policy,
+                metrics,
+                topics,
+                relay,
+            }),
+        }
+    }
+
+    /// The clock the gateway decides with.
+    pub fn now_ms(&self) -> i64 {
+        self.inner.clock.now_ms()
+    }
+
+    /// Whether a call for `account_id` of `app_id` may be made now (takes no slot).
+    pub async fn check(&self, app_id: &str, account_id: &str) -> Result<(), GatewayError> {
+        let (app, object) = self.inner.store.budgets(app_id, account_id).await?;
+        match verdict(self.now_ms(), app, object) {
+            Verdict::Go => Ok(()),
+            Verdict::Spaced { until_ms } => Err(GatewayError::Spaced { until_ms }),
+            Verdict::Held { until_ms } => Err(GatewayError::Held { until_ms }),
+        }
+    }
+
+    /// Makes `call` for an account: the budget of the app and the account applies,
+    /// and a reconnect-class answer flags the account.
+    pub async fn call_for_account(
+        &self,
+        app_id: &str,
+        account_id: &str,
+        call: Call,
+    ) -> Result<Answer, GatewayError> {
+        let result = self.call(app_id, account_id, call).await;
+        if let Err(GatewayError::Call(error)) = &result {
+            if error.class == ErrorClass::Reconnect {
+                if let Err(failure) = self.flag_account(app_id, account_id, error).await {
+                    tracing::warn!(error = %failure, %app_id, %account_id, "cannot flag the account after a reconnect-class answer; the next call will");
+                }
+            }
+        }
+        result
+    }
+
+    /// Makes `call` on the app's behalf (`debug_token`): only the app's budget
+    /// applies, and no account is flagged by its answer.
+    pub async fn call_for_app(&self, app_id: &str, call: Call) -> Result<Answer, GatewayError> {
+        self.call(app_id, "", call).await
+    }
+
+    async fn call(
+        &self,
+        app_id: &str,
+        account_id: &str,
+        call: Call,
+    ) -> Result<Answer, GatewayError> {
+        let inner = &self.inner;
+        let endpoint = call.endpoint;
+        if let Err(refused) = self.take_slot(app_id, account_id).await {
+            let reason = match refused {
+                GatewayError::Held { .. } => "held",
+                _ => "spaced",
+            };
+            inner
+                .metrics
+                .graph_refused
+                .with_label_values(&[endpoint, reason])
+                .inc();
+            return Err(refused);
+        }
+        let call = call.for_account(app_id, account_id);
+        let started = Instant::now();
+        let result = inner.client.call(&call).await;
+        inner
+            .metrics
+            .graph_call_duration
+            .with_label_values(&[endpoint])
+            .observe(started.elapsed().as_secs_f64());
+        let (usage, failure) = match &result {
+            Ok(answer) => (&answer.usage, None),
+            Err(error) => (&error.usage, Some((error.class, error.failure.code))),
+        };
+        let class = failure.map_or("ok", |(class, _)| class.as_str());
+        inner
+            .metrics
+            .graph_calls
+            .with_label_values(&[endpoint, class])
+            .inc();
+        let now = self.now_ms();
+        for observation in observe(&inner.policy, now, usage, failure, account_id) {
+            let kind = USAGE_KINDS
+                .iter()
+                .find(|k| **k == observation.kind)
+                .copied()
+                .unwrap_or("other");
+            inner
+                .metrics
+                .graph_usage
+                .with_label_values(&[app_id, kind])
+                .set(observation.usage_permille as f64 / 1000.0);
+            inner.store.record_budget(app_id, &observation, now).await?;
+        }
+        inner
+            .metrics
+            .graph_accounts_held
+            .set(inner.store.held_objects(now).await?);
+        Ok(result?)
+    }
+
+    /// Refuses a held or spaced call; otherwise takes the next slot of every budget
+    /// that is spaced out.
+    async fn take_slot(&self, app_id: &str, account_id: &str) -> Result<(), GatewayError> {
+        let inner = &self.inner;
+        let now = self.now_ms();
+        let (app, object) = inner.store.budgets(app_id, account_id).await?;
+        match verdict(now, app, object) {
+            Verdict::Go => {}
+            Verdict::Spaced { until_ms } => return Err(GatewayError::Spaced { until_ms }),
+            Verdict::Held { until_ms } => return Err(GatewayError::Held { until_ms }),
+        }
+        let budgets = [
+            (Scope::App, app),
+            (Scope::Object(account_id.to_owned()), object),
+        ];
+        for (scope, state) in budgets {
+            let Some(state) = state else { continue };
+            let spacing = spacing_ms(&inner.policy, state.usage_permille);
+            if spacing > 0
+                && !inner
+                    .store
+                    .take_call_slot(app_id, &scope, now, spacing)
+                    .await?
+            {
+                return Err(GatewayError::Spaced {
+                    until_ms: now + spacing,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies the answer to the account's state machine, as a reported error is.
+    async fn flag_account(
+        &self,
+        app_id: &str,
+        account_id: &str,
+        error: &CallError,
+    ) -> Result<(), WorkError> {
+        let inner = &self.inner;
+        let now = self.now_ms();
+        let source = format!(
+            "graph-call/{}/{}",
+            error.endpoint,
+            uuid::Uuid::new_v4().simple()
+        );
+        let mut uow = UnitOfWork::begin(&inner.store, &inner.topics, now).await?;
+        let change = AccountChange {
+            app_id,
+            account_id,
+            trigger: Trigger::GraphError {
+                http_status: error.failure.http_status,
+                code: error.failure.code,
+                subcode: error.failure.subcode,
+                is_transient: error.failure.is_transient,
+            },
+            at_ms: now,
+            source_id: &source,
+        };
+        let transition = transition_account(&mut uow, &change).await?;
+        let committed = uow.commit().await?;
+        committed.report.record(&inner.metrics, now);
+        if transition.is_some() {
+            tracing::warn!(%app_id, %account_id, endpoint = error.endpoint, "a Graph API answer needs the account reconnected");
+            inner.relay.wake();
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,108 @@
+//! The call budget as stored, per app (scope `app`) and per business object (scope
+//! `object`): what Meta's headers and throttle answers said, shared by every
+//! replica.
+
+use super::{Store, StoreError};
+use crate::domain::budget::{BudgetState, Observation, Scope};
+
+fn scope(scope: &Scope) -> (&'static str, &str) {
+    match scope {
+        Scope::App => ("app", ""),
+        Scope::Object(id) => ("object", id.as_str()),
+    }
+}
+
+impl Store {
+    /// The budgets of `app_id` and of its object `object_id`.
+    pub async fn budgets(
+        &self,
+        app_id: &str,
+        object_id: &str,
+    ) -> Result<(Option<BudgetState>, Option<BudgetState>), StoreError> {
+        let rows: Vec<(String, i64, i64, i64)> = sqlx::query_as(
+            "SELECT scope, usage_permille, held_until_ms, next_call_at_ms FROM graph_budget \
+             WHERE app_id = $1 AND ((scope = 'app' AND object_id = '') OR (scope = 'object' AND object_id = $2))",
+        )
+        .bind(app_id)
+        .bind(object_id)
+        .fetch_all(self.pool())
+        .await?;
+        let mut app = None;
+        let mut object = None;
+        for (scope, usage_permille, held_until_ms, next_call_at_ms) in rows {
+            let state = Some(BudgetState {
+                usage_permille,
+                held_until_ms,
+                next_call_at_ms,
+            });
+            if scope == "app" {
+                app = state;
+            } else {
+                object = state;
+            }
+        }
+        Ok((app, object))
+    }
+
+    /// Records what an answer said; a hold is never shortened.
+    pub async fn record_budget(
+        &self,
+        app_id: &str,
+        observation: &Observation,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let (scope, object_id) = scope(&observation.scope);
+        sqlx::query(
+            "INSERT INTO graph_budget (app_id, scope, object_id, kind, usage_permille, held_until_ms, next_call_at_ms, updated_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, 0, $7) ON CONFLICT (app_id, scope, object_id) DO UPDATE SET \
+             kind = excluded.kind, usage_permille = excluded.usage_permille, updated_at_ms = excluded.updated_at_ms, \
+             held_until_ms = CASE WHEN excluded.held_until_ms > graph_budget.held_until_ms \
+               THEN excluded.held_until_ms ELSE graph_budget.held_until_ms END",
+        )
+        .bind(app_id)
+        .bind(scope)
+        .bind(object_id)
+        .bind(&observation.kind)
+        .bind(observation.usage_permille)
+        .bind(observation.held_until_ms.unwrap_or(0))
+        .bind(now_ms)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Takes the next call slot of a spaced-out budget: `true` when it was due
+    /// (`next_call_at_ms <= now_ms`) and is now moved `spacing_ms` ahead; `false`
+    /// when another replica took it first.
+    pub async fn take_call_slot(
+        &self,
+        app_id: &str,
+        scope_of: &Scope,
+        now_ms: i64,
+        spacing_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let (scope, object_id) = scope(scope_of);
+        let updated = sqlx::query(
+            "UPDATE graph_budget SET next_call_at_ms = $1 WHERE app_id = $2 AND scope = $3 AND object_id = $4 \
+             AND next_call_at_ms <= $5",
+        )
+        .bind(now_ms + spacing_ms)
+        .bind(app_id)
+        .bind(scope)
+        .bind(object_id)
+        .bind(now_ms)
+        .execute(self.pool())
+        .await?;
+        Ok(updated.rows_affected() == 1)
+    }
+
+    /// How many business objects (accounts) are held at `now_ms`.
+    pub async fn held_objects(&self, now_ms: i64) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM graph_budget WHERE scope = 'object' AND held_until_ms > $1",
+        )
+        .bind(now_ms)
+        .fetch_one(self.pool())
+        .await?)
+    }
+}

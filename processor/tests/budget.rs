@@ -1,0 +1,197 @@
+//! The call budget shared by every replica, through the gateway, against a fake
+//! Graph API: a throttled account is held for the regain time Meta gives (other
+//! accounts are not), high app usage spaces out the whole app's calls, and a second
+//! replica knows what the first learned.
+
+mod support;
+
+use std::sync::Arc;
+
+use graphhook_graph::{Call, GraphClient, GraphSettings, Host};
+use graphhook_kafka::{producer_config, AckedSender, KafkaSettings, Topics};
+use graphhook_processor::gateway::{Gateway, GatewayError};
+use graphhook_processor::metrics::ProcessorMetrics;
+use graphhook_processor::pipeline::relay::Relay;
+use graphhook_processor::store::Store;
+use graphhook_processor::testing::ManualClock;
+use serde_json::json;
+use support::{connect, databases};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const APP: &str = "1234567890";
+const MINUTE: i64 = 60_000;
+const NOW: i64 = 1_793_491_200_000;
+
+fn gateway(store: &Store, server: &MockServer, clock: Arc<ManualClock>) -> Gateway {
+    let graph = GraphSettings {
+        facebook_url: server.uri().parse().unwrap(),
+        instagram_url: server.uri().parse().unwrap(),
+        ..GraphSettings::default()
+    };
+    let metrics = ProcessorMetrics::new().unwrap();
+    let sender =
+        AckedSender::new(producer_config(&KafkaSettings::default(), "127.0.0.1:1")).unwrap();
+    let relay = Relay::new(
+        store.clone(),
+        sender,
+        std::time::Duration::from_secs(1),
+        metrics.clone(),
+    );
+    Gateway::new(
+        GraphClient::new(&graph).unwrap(),
+        store.clone(),
+        clock,
+        metrics,
+        Topics::new("t."),
+        relay,
+    )
+}
+
+fn read(account: &str) -> Call {
+    Call::get(Host::Facebook, "account_read", format!("/{account}")).query("fields", "id")
+}
+
+async fn calls_to(server: &MockServer, account: &str) -> usize {
+    server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == format!("/v24.0/{account}"))
+        .count()
+}
+
+#[tokio::test]
+async fn usage_at_95_percent_with_12_minutes_to_regain_holds_that_account_only() {
+    for url in databases().await {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/v24.0/a1"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "a1"})).insert_header(
+                "x-business-use-case-usage",
+                r#"{"a1":[{"type":"instagram","call_count":95,"total_cputime":30,"total_time":30,"estimated_time_to_regain_access":12}]}"#,
+            ))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/v24.0/a2"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "a2"})))
+            .mount(&server)
+            .await;
+        let clock = ManualClock::at(NOW);
+        // Two replicas on one database: what the first learns, the second knows.
+        let first = gateway(&connect(&url).await, &server, clock.clone());
+        let second = gateway(&connect(&url).await, &server, clock.clone());
+        first.call_for_account(APP, "a1", read("a1")).await.unwrap();
+        for minute in [0, 5, 11] {
+            clock.set(NOW + minute * MINUTE);
+            let refused = second
+                .call_for_account(APP, "a1", read("a1"))
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(refused, GatewayError::Held { until_ms } if until_ms == NOW + 12 * MINUTE),
+                "{url} minute {minute}: {refused}"
+            );
+            second
+                .call_for_account(APP, "a2", read("a2"))
+                .await
+                .expect("other accounts are not held");
+        }
+        assert_eq!(
+            calls_to(&server, "a1").await,
+            1,
+            "no call for a1 while held"
+        );
+        clock.set(NOW + 12 * MINUTE + 1);
+        second
+            .call_for_account(APP, "a1", read("a1"))
+            .await
+            .unwrap();
+        assert_eq!(calls_to(&server, "a1").await, 2);
+    }
+}
+
+#[tokio::test]
+async fn app_usage_near_100_slows_the_whole_app() {
+    for url in databases().await {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({"id": "x"}))
+                    .insert_header(
+                        "x-app-usage",
+                        r#"{"call_count":95,"total_time":40,"total_cputime":40}"#,
+                    ),
+            )
+            .mount(&server)
+            .await;
+        let clock = ManualClock::at(NOW);
+        let gateway = gateway(&connect(&url).await, &server, clock.clone());
+        gateway
+            .call_for_account(APP, "a1", read("a1"))
+            .await
+            .unwrap();
+        // 95% of the allowance: calls are 45 s apart (0.75 of the 60 s maximum),
+        // for every account of the app.
+        gateway
+            .call_for_account(APP, "a2", read("a2"))
+            .await
+            .unwrap();
+        let refused = gateway
+            .call_for_account(APP, "a3", read("a3"))
+            .await
+            .unwrap_err();
+        assert!(matches!(refused, GatewayError::Spaced { .. }), "{refused}");
+        clock.advance(44_000);
+        assert!(gateway
+            .call_for_account(APP, "a3", read("a3"))
+            .await
+            .is_err());
+        clock.advance(1_000);
+        gateway
+            .call_for_account(APP, "a3", read("a3"))
+            .await
+            .unwrap();
+        let made = server.received_requests().await.unwrap().len();
+        assert_eq!(made, 3, "{url}");
+        // Another app is not slowed.
+        gateway
+            .call_for_account("999", "b1", read("b1"))
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_throttle_answer_without_headers_holds_the_account_for_the_configured_time() {
+    for url in databases().await {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": {
+                "message": "(#17) User request limit reached", "type": "OAuthException",
+                "is_transient": true, "code": 17, "error_subcode": 2446079, "fbtrace_id": "Az"}})))
+            .mount(&server)
+            .await;
+        let clock = ManualClock::at(NOW);
+        let gateway = gateway(&connect(&url).await, &server, clock.clone());
+        let throttled = gateway
+            .call_for_account(APP, "a1", read("a1"))
+            .await
+            .unwrap_err();
+        assert_eq!(throttled.class().map(|c| c.as_str()), Some("wait"));
+        clock.advance(4 * MINUTE);
+        assert!(matches!(
+            gateway.call_for_account(APP, "a1", read("a1")).await,
+            Err(GatewayError::Held { .. })
+        ));
+        clock.advance(MINUTE + 1);
+        assert!(matches!(
+            gateway.call_for_account(APP, "a1", read("a1")).await,
+            Err(GatewayError::Call(_))
+        ));
+        assert_eq!(server.received_requests().await.unwrap().len(), 2);
+    }
+}
