@@ -54,7 +54,7 @@ drop_database() { psql -q "$PG_ADMIN" -c "DROP DATABASE IF EXISTS ${1##*/} WITH 
 
 start_mock() {
   : >"$OUT/mock-broker.txt"
-  $BIN/graphhook-bench mock-broker >"$OUT/mock-broker.txt" 2>>"$OUT/mock-broker.log" &
+  $BIN/graphhook-bench mock-broker --topic-prefix "$prefix" >"$OUT/mock-broker.txt" 2>>"$OUT/mock-broker.log" &
   broker_pid=$!
   pids+=($broker_pid)
   for _ in $(seq 100); do
@@ -70,7 +70,7 @@ applied() { psql -At "$db" -c "SELECT count(*) FROM processed_events WHERE event
 start_processor() {
   GRAPHHOOK_KAFKA__BROKERS=$BROKERS GRAPHHOOK_KAFKA__TOPIC_PREFIX=$prefix \
   GRAPHHOOK_PROCESSOR__DATABASE_URL=$db GRAPHHOOK_PROCESSOR__GROUP_ID=$group \
-  GRAPHHOOK_PROCESSOR__LISTEN=127.0.0.1:0 GRAPHHOOK_LOG__LEVEL=warn \
+  GRAPHHOOK_PROCESSOR__LISTEN=127.0.0.1:0 GRAPHHOOK_LOG__LEVEL=warn GRAPHHOOK_KAFKA__CREATE_TOPICS=$create \
     "$PROCESSOR_BIN" --config "$OUT/kill-loop.toml" process >>"$OUT/kill-loop-processor.log" 2>&1 &
   processor_pid=$!
   pids+=($processor_pid)
@@ -100,12 +100,12 @@ wait_settled() {
 result="$OUT/kill-loop-$BROKER${LABEL:+-$LABEL}.txt"
 : >"$result"
 for run in $(seq "$RUNS"); do
-  if [ "$BROKER" = mock ]; then start_mock; else start_broker; fi
-  db=$(fresh_database)
   prefix="kill-$run-$RANDOM."
   group="kill-$run-$RANDOM"
+  if [ "$BROKER" = mock ]; then start_mock; create=false; else start_broker; create=true; fi
+  db=$(fresh_database)
   $BIN/graphhook-bench fill-events --brokers "$BROKERS" --topic-prefix "$prefix" \
-    --count "$COUNT" --rate "$RATE" >/dev/null 2>>"$OUT/kill-loop-fill.log" &
+    --count "$COUNT" --rate "$RATE" $([ "$create" = false ] && echo --no-create) >/dev/null 2>>"$OUT/kill-loop-fill.log" &
   fill_pid=$!
   pids+=($fill_pid)
   start_processor

@@ -88,6 +88,7 @@ pub async fn build_processor_with(
     let meta = MetaConfig {
         graph: settings.graph.clone(),
         tokens: settings.tokens.clone(),
+        publishing: settings.publishing.clone(),
         apps: settings.app_secrets(),
         clock,
     };

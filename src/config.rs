@@ -13,6 +13,7 @@ use graphhook_graph::GraphSettings;
 use graphhook_ingest::{validate_apps, AppSettings, IngestSettings};
 use graphhook_kafka::{KafkaSettings, SettingsError};
 use graphhook_processor::gateway::AppSecrets;
+use graphhook_processor::publishing::PublishingSettings;
 use graphhook_processor::settings::ProcessorSettings;
 use graphhook_processor::tokens::TokenSettings;
 use secrecy::SecretString;
@@ -45,6 +46,9 @@ pub struct Settings {
     /// `[tokens]`: encryption keys, refresh and alert windows.
     #[serde(default)]
     pub tokens: TokenSettings,
+    /// `[publishing]`: Meta's polling schedule and the tracker's pacing.
+    #[serde(default)]
+    pub publishing: PublishingSettings,
     /// `[log]`: log format and level.
     #[serde(default)]
     pub log: LogSettings,
@@ -160,6 +164,7 @@ impl Settings {
         self.processor.validate()?;
         self.graph.validate()?;
         self.tokens.validate()?;
+        self.publishing.validate()?;
         self.log.validate()?;
         Ok(())
     }

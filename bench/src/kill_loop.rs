@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use graphhook_kafka::{base_config, KafkaSettings, Topics};
 use graphhook_processor::store::Store;
+use graphhook_schema::topics::{INGEST_TOPICS, PROCESSOR_TOPICS};
 use graphhook_schema::InboundEvent;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::mocking::MockCluster;
@@ -53,10 +54,15 @@ pub struct MissingArgs {
     pub database_url: String,
 }
 
-/// Starts librdkafka's mock cluster, prints `bootstrap=<servers>` and serves until
-/// killed.
-pub fn mock_broker(brokers: i32) -> anyhow::Result<()> {
+/// Starts librdkafka's mock cluster (it does not implement CreateTopics: the
+/// topics under `prefix` are created here), prints `bootstrap=<servers>` and
+/// serves until killed.
+pub fn mock_broker(brokers: i32, prefix: &str, partitions: i32) -> anyhow::Result<()> {
     let cluster: MockCluster<'static, DefaultProducerContext> = MockCluster::new(brokers)?;
+    let topics = Topics::new(prefix);
+    for suffix in INGEST_TOPICS.iter().chain(&PROCESSOR_TOPICS) {
+        cluster.create_topic(&topics.name(suffix), partitions, brokers)?;
+    }
     println!("bootstrap={}", cluster.bootstrap_servers());
     std::io::stdout().flush()?;
     loop {

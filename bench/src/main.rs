@@ -31,6 +31,12 @@ enum Command {
         /// Brokers in the cluster.
         #[arg(long, default_value_t = 1)]
         brokers: i32,
+        /// Prefix of the topics to create.
+        #[arg(long)]
+        topic_prefix: String,
+        /// Their partitions.
+        #[arg(long, default_value_t = 6)]
+        partitions: i32,
     },
     /// Prints a group's committed offsets of `events.v1` beside the watermarks.
     Offsets(kill_loop::OffsetsArgs),
@@ -64,7 +70,11 @@ async fn main() -> anyhow::Result<()> {
         Command::FillEvents(args) => processor::fill(&args).await,
         Command::Drain(target) => processor::drain(&target).await,
         Command::Process(args) => processor::process(&args).await,
-        Command::MockBroker { brokers } => kill_loop::mock_broker(brokers),
+        Command::MockBroker {
+            brokers,
+            topic_prefix,
+            partitions,
+        } => kill_loop::mock_broker(brokers, &topic_prefix, partitions),
         Command::Offsets(args) => kill_loop::offsets(&args),
         Command::Missing(args) => kill_loop::missing(&args).await,
         Command::Quantiles {

@@ -42,6 +42,9 @@ pub struct FillArgs {
     /// Events per second (0: as fast as the broker takes them).
     #[arg(long, default_value_t = 0)]
     pub rate: u64,
+    /// Do not create the topics (librdkafka's mock cluster cannot; its host does).
+    #[arg(long)]
+    pub no_create: bool,
 }
 
 /// `process` arguments.
@@ -74,9 +77,11 @@ pub async fn fill(args: &FillArgs) -> anyhow::Result<()> {
         .chain(&PROCESSOR_TOPICS)
         .map(|s| topics.name(s))
         .collect();
-    Bus::External(kafka.brokers.clone())
-        .ensure_topics(&kafka, &names, Duration::from_secs(15))
-        .await?;
+    if !args.no_create {
+        Bus::External(kafka.brokers.clone())
+            .ensure_topics(&kafka, &names, Duration::from_secs(15))
+            .await?;
+    }
     let producer: FutureProducer = producer_config(&kafka, &kafka.brokers).create()?;
     let topic = topics.events();
     let mut pending = Vec::new();

@@ -16,6 +16,7 @@ pub mod jobs;
 pub mod metrics;
 pub mod outputs;
 pub mod pipeline;
+pub mod publishing;
 pub mod report;
 pub mod settings;
 pub mod startup;

@@ -79,6 +79,21 @@ pub struct ProcessorMetrics {
     pub graph_accounts_held: IntGauge,
     /// `graphhook_token_refreshes_total{kind,outcome}`: what the token jobs did.
     pub token_outcomes: IntCounterVec,
+    /// `graphhook_publications{state}`: publications by state.
+    pub publications: IntGaugeVec,
+    /// `graphhook_publication_graph_calls`: Graph API calls a publication cost, when
+    /// it ended.
+    pub publication_calls: Histogram,
+    /// `graphhook_publication_ready_latency_seconds`: from the last status read that
+    /// found a container not ready to the record saying it is ready (an upper bound
+    /// of the time from Meta's `FINISHED` to the record).
+    pub publication_ready_latency: Histogram,
+    /// `graphhook_publication_quota_waits_total`: publications that waited for
+    /// quota.
+    pub publication_quota_waits: IntCounter,
+    /// `graphhook_publication_unknown_outcomes_total{resolution}`: unknown
+    /// publish outcomes reconciled by a status read, by what it found.
+    pub publication_unknown_outcomes: IntCounterVec,
 }
 
 impl std::fmt::Debug for ProcessorMetrics {
@@ -247,6 +262,35 @@ impl ProcessorMetrics {
                 "graphhook_token_refreshes_total",
                 "What the token jobs did, by token kind and outcome.",
                 &["kind", "outcome"],
+                r
+            )?,
+            publications: register_int_gauge_vec_with_registry!(
+                "graphhook_publications",
+                "Publications by state.",
+                &["state"],
+                r
+            )?,
+            publication_calls: register_histogram_with_registry!(
+                "graphhook_publication_graph_calls",
+                "Graph API calls a publication cost, observed when it ended.",
+                vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 15.0, 20.0, 30.0, 50.0, 100.0, 200.0],
+                r
+            )?,
+            publication_ready_latency: register_histogram_with_registry!(
+                "graphhook_publication_ready_latency_seconds",
+                "From the last read finding a container not ready to the record saying it is ready.",
+                vec![1.0, 5.0, 10.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 300.0, 600.0, 900.0, 1800.0],
+                r
+            )?,
+            publication_quota_waits: register_int_counter_with_registry!(
+                "graphhook_publication_quota_waits_total",
+                "Publications that found the publishing quota used up.",
+                r
+            )?,
+            publication_unknown_outcomes: register_int_counter_vec_with_registry!(
+                "graphhook_publication_unknown_outcomes_total",
+                "Unknown publish outcomes reconciled by a status read, by what the read found.",
+                &["resolution"],
                 r
             )?,
             registry: r,

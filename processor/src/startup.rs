@@ -7,7 +7,7 @@ use std::time::Duration;
 use actix_web::dev::{Server, ServerHandle};
 use graphhook_graph::{GraphClient, GraphSettings};
 use graphhook_kafka::{base_config, producer_config, AckedSender, KafkaSettings, Topics};
-use graphhook_schema::topics::GRAPH_ERRORS;
+use graphhook_schema::topics::{GRAPH_ERRORS, PUBLISH_REQUESTS};
 use rdkafka::consumer::Consumer;
 use rdkafka::error::KafkaError;
 use secrecy::ExposeSecret;
@@ -18,11 +18,14 @@ use crate::gateway::{AppSecrets, Gateway};
 use crate::health::Health;
 use crate::http::{serve, ProcessorState};
 use crate::jobs::pruning::prune_until_stopped;
+use crate::jobs::publications::track_until_stopped;
 use crate::jobs::tokens::rotate_until_stopped;
 use crate::metrics::ProcessorMetrics;
 use crate::pipeline::consumer::{EventLoop, ProcessorConsumer};
 use crate::pipeline::context::ProcessorContext;
 use crate::pipeline::relay::Relay;
+use crate::publishing::tracker::{Tracker, TrackerParts};
+use crate::publishing::PublishingSettings;
 use crate::settings::ProcessorSettings;
 use crate::store::{Store, StoreError};
 use crate::tokens::cipher::TokenCipher;
@@ -64,6 +67,8 @@ pub struct MetaConfig {
     pub graph: GraphSettings,
     /// `[tokens]`.
     pub tokens: TokenSettings,
+    /// `[publishing]`.
+    pub publishing: PublishingSettings,
     /// The configured apps' secrets, by app id.
     pub apps: AppSecrets,
     /// The clock jobs and the call budget decide with.
@@ -75,6 +80,7 @@ impl Default for MetaConfig {
         MetaConfig {
             graph: GraphSettings::default(),
             tokens: TokenSettings::default(),
+            publishing: PublishingSettings::default(),
             apps: AppSecrets::default(),
             clock: system_clock(),
         }
@@ -87,6 +93,7 @@ pub struct Processor {
     relay: Relay,
     tokens: TokenManager,
     token_interval: Duration,
+    tracker: Tracker,
     server: Server,
     port: u16,
     retention_hours: u64,
@@ -127,11 +134,21 @@ impl Processor {
         let tokens = TokenManager::new(TokenManagerParts {
             store: store.clone(),
             cipher: TokenCipher::from_settings(&meta.tokens)?,
-            gateway,
+            gateway: gateway.clone(),
             apps: meta.apps,
             settings: meta.tokens.clone(),
-            clock: meta.clock,
+            clock: meta.clock.clone(),
             topics: topics.clone(),
+            relay: relay.clone(),
+            metrics: metrics.clone(),
+        });
+        let tracker = Tracker::new(TrackerParts {
+            store: store.clone(),
+            topics: topics.clone(),
+            gateway,
+            tokens: tokens.clone(),
+            settings: meta.publishing,
+            clock: meta.clock,
             relay: relay.clone(),
             metrics: metrics.clone(),
         });
@@ -155,7 +172,11 @@ impl Processor {
         }
         let consumer: ProcessorConsumer =
             config.create_with_context(ProcessorContext::new(metrics.clone()))?;
-        consumer.subscribe(&[&topics.events(), &topics.name(GRAPH_ERRORS)])?;
+        consumer.subscribe(&[
+            &topics.events(),
+            &topics.name(GRAPH_ERRORS),
+            &topics.name(PUBLISH_REQUESTS),
+        ])?;
         let bind_error = |source| StartError::Bind {
             address: settings.listen.to_string(),
             source,
@@ -193,6 +214,7 @@ impl Processor {
             relay,
             tokens,
             token_interval: Duration::from_secs(meta.tokens.check_interval_secs),
+            tracker,
             server,
             port,
             retention_hours: settings.processed_events_retention_hours,
@@ -202,6 +224,11 @@ impl Processor {
     /// The token manager (tests drive its passes with their own clock).
     pub fn tokens(&self) -> TokenManager {
         self.tokens.clone()
+    }
+
+    /// The publication tracker (tests drive its passes with their own clock).
+    pub fn tracker(&self) -> Tracker {
+        self.tracker.clone()
     }
 
     /// The HTTP port actually bound.
@@ -228,6 +255,12 @@ impl Processor {
             self.token_interval,
             shutdown.clone(),
         ));
+        let tracking = tokio::spawn(track_until_stopped(
+            self.tracker.clone(),
+            self.event_loop.store.clone(),
+            self.event_loop.metrics.clone(),
+            shutdown.clone(),
+        ));
         let pruning = tokio::spawn(prune_until_stopped(
             self.event_loop.store.clone(),
             self.retention_hours,
@@ -239,6 +272,7 @@ impl Processor {
         let _ = relay.await;
         pruning.abort();
         tokens.abort();
+        tracking.abort();
         handle.stop(true).await;
         let _ = server.await;
     }

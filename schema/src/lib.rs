@@ -14,6 +14,7 @@ pub mod labels;
 pub mod lenient;
 pub mod normalize;
 pub mod output;
+pub mod publishing;
 pub mod time;
 pub mod topics;
 

@@ -15,6 +15,8 @@ pub const ACCOUNTS: &str = "accounts.v1";
 pub const METRICS_INVALIDATIONS: &str = "metrics-invalidations.v1";
 /// Graph API errors reported by client services (key: account id).
 pub const GRAPH_ERRORS: &str = "graph-errors.v1";
+/// Requests to publish or track, from client services (key: account id).
+pub const PUBLISH_REQUESTS: &str = "publish-requests.v1";
 /// Records that failed permanently (key: the original key).
 pub const DLQ: &str = "dlq.v1";
 
@@ -31,12 +33,13 @@ pub const OUTPUT_TOPICS: [&str; 5] = [
 pub const INGEST_TOPICS: [&str; 2] = [DELIVERIES, EVENTS];
 
 /// The topics the processor writes to or reads besides `events.v1`.
-pub const PROCESSOR_TOPICS: [&str; 6] = [
+pub const PROCESSOR_TOPICS: [&str; 7] = [
     PUBLISH_STATUS,
     ENGAGEMENT,
     ACCOUNTS,
     METRICS_INVALIDATIONS,
     GRAPH_ERRORS,
+    PUBLISH_REQUESTS,
     DLQ,
 ];
 

@@ -8,6 +8,7 @@ use graphhook_schema::output::{
     AccountTransitionRecord, DeadLetterRecord, EngagementRecord, GraphErrorReport,
     MetricsInvalidationRecord, PublishStatusRecord,
 };
+use graphhook_schema::publishing::PublishRequest;
 use graphhook_schema::InboundEvent;
 use schemars::schema_for;
 
@@ -23,6 +24,7 @@ fn schemas() -> Vec<(&'static str, schemars::Schema)> {
         ("publish-status.v1", schema_for!(PublishStatusRecord)),
         ("graph-errors.v1", schema_for!(GraphErrorReport)),
         ("dlq.v1", schema_for!(DeadLetterRecord)),
+        ("publish-requests.v1", schema_for!(PublishRequest)),
     ]
 }
 

@@ -11,5 +11,6 @@ pub mod deletion;
 pub mod engagement;
 pub mod feed;
 pub mod plan;
+pub mod publication;
 pub mod transitions;
 pub mod triggers;

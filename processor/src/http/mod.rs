@@ -5,6 +5,7 @@ mod account_events;
 mod admin;
 mod ops;
 mod problems;
+mod publications;
 mod tokens;
 
 use std::net::TcpListener;
@@ -84,6 +85,19 @@ pub fn routes(cfg: &mut web::ServiceConfig, state: web::Data<ProcessorState>) {
                 .route(
                     "/{account_id}/events",
                     web::post().to(account_events::post_account_event),
+                )
+                .service(
+                    web::resource("/{account_id}/publications")
+                        .route(web::get().to(publications::list_publications))
+                        .route(web::post().to(publications::post_publication)),
+                )
+                .route(
+                    "/{account_id}/publications/{request_id}",
+                    web::get().to(publications::get_publication),
+                )
+                .route(
+                    "/{account_id}/publications/{request_id}/publish",
+                    web::post().to(publications::publish_publication),
                 )
                 .service(
                     web::resource("/{account_id}/token")

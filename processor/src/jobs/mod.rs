@@ -2,4 +2,5 @@
 //! processor stops.
 
 pub mod pruning;
+pub mod publications;
 pub mod tokens;

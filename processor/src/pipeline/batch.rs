@@ -19,6 +19,7 @@ use super::dead_letter::{dead_letter, Cause};
 use super::handler::{check_report, handle_events, handle_graph_error, Planned};
 use super::records::{content_id, read, Consumed};
 use crate::domain::plan::plan;
+use crate::publishing::intake::accept;
 use crate::report::WorkReport;
 use crate::store::{Store, StoreError};
 use crate::unit_of_work::{Committed, UnitOfWork, WorkError};
@@ -118,6 +119,18 @@ async fn apply_range(
                     Err(rejection) => {
                         dead_letter(&mut uow, message, &source, rejection.0, Cause::Rejected)
                             .await?
+                    }
+                }
+            }
+            Consumed::PublishRequest(request) => {
+                handle_run(&mut uow, &mut run).await?;
+                let source = content_id(message);
+                match request.validate() {
+                    Ok(()) => {
+                        accept(&mut uow, *request, &source).await?;
+                    }
+                    Err(reason) => {
+                        dead_letter(&mut uow, message, &source, reason, Cause::Rejected).await?
                     }
                 }
             }

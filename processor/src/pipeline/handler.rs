@@ -4,7 +4,7 @@
 
 use graphhook_schema::graph_error::classify;
 use graphhook_schema::output::{
-    GraphErrorReport, MetricsInvalidationRecord, MetricsScope, OUTPUT_VERSION,
+    GraphErrorReport, MetricsInvalidationRecord, MetricsScope, PublishStatus, OUTPUT_VERSION,
 };
 use graphhook_schema::topics::{ENGAGEMENT, METRICS_INVALIDATIONS, PUBLISH_STATUS};
 use graphhook_schema::InboundEvent;
@@ -100,11 +100,20 @@ pub async fn handle_events(uow: &mut UnitOfWork<'_>, events: &[Planned]) -> Resu
                 .update_post_status(&event.app_id, &event.account_id, &post)
                 .await?
             {
+                let mut record = status.clone();
+                if record.status == PublishStatus::Published {
+                    if let Some(request_id) =
+                        confirm_publication(uow, &event.app_id, &record.object_id).await?
+                    {
+                        record.request_id = Some(request_id);
+                        record.reason = Some("webhook".to_owned());
+                    }
+                }
                 let effect = format!("page_post:{}", status.object_id);
                 uow.outputs.push(
                     PUBLISH_STATUS,
                     &event.account_id,
-                    status.clone(),
+                    record,
                     event.event_id.as_str(),
                     &effect,
                 )?;
@@ -112,6 +121,28 @@ pub async fn handle_events(uow: &mut UnitOfWork<'_>, events: &[Planned]) -> Resu
         }
     }
     apply_cache(uow, &mut cache, events).await
+}
+
+/// A Page post published by a publication: its `feed` webhook confirms it, and the
+/// publication is published (its owner's next write finds the fence moved on).
+/// Returns the publication's request id.
+async fn confirm_publication(
+    uow: &mut UnitOfWork<'_>,
+    app_id: &str,
+    post_id: &str,
+) -> Result<Option<String>, WorkError> {
+    for _ in 0..3 {
+        let Some(mut publication) = uow.tx.publication_of_post(app_id, post_id).await? else {
+            return Ok(None);
+        };
+        publication.state = PublishStatus::Published;
+        publication.publish_sent = false;
+        publication.done_at_ms = Some(uow.now_ms);
+        if uow.tx.save_publication(&publication, 1, uow.now_ms).await? {
+            return Ok(Some(publication.request_id));
+        }
+    }
+    Ok(None)
 }
 
 /// Applies an account trigger to its targets; a data-deletion request also erases

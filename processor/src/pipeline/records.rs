@@ -4,7 +4,8 @@
 use graphhook_kafka::Topics;
 use graphhook_schema::normalize::json_error_category;
 use graphhook_schema::output::GraphErrorReport;
-use graphhook_schema::topics::GRAPH_ERRORS;
+use graphhook_schema::publishing::PublishRequest;
+use graphhook_schema::topics::{GRAPH_ERRORS, PUBLISH_REQUESTS};
 use graphhook_schema::InboundEvent;
 use rdkafka::message::OwnedMessage;
 use rdkafka::Message;
@@ -17,6 +18,8 @@ pub enum Consumed {
     Event(InboundEvent),
     /// A `graph-errors.v1` report.
     GraphError(GraphErrorReport),
+    /// A `publish-requests.v1` request.
+    PublishRequest(Box<PublishRequest>),
     /// Not what its topic carries; the reason names the problem, not the content.
     Unreadable(String),
 }
@@ -26,6 +29,12 @@ pub fn read(message: &OwnedMessage, topics: &Topics) -> Consumed {
     if message.topic() == topics.name(GRAPH_ERRORS) {
         return match parse(message, "a graph error report") {
             Ok(report) => Consumed::GraphError(report),
+            Err(reason) => Consumed::Unreadable(reason),
+        };
+    }
+    if message.topic() == topics.name(PUBLISH_REQUESTS) {
+        return match parse(message, "a publish request") {
+            Ok(request) => Consumed::PublishRequest(Box::new(request)),
             Err(reason) => Consumed::Unreadable(reason),
         };
     }

@@ -15,6 +15,7 @@ mod deletion;
 mod failure;
 mod outbox;
 mod posts;
+mod publications;
 mod tokens;
 mod transaction;
 

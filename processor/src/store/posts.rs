@@ -18,6 +18,23 @@ pub struct PostStatus<'a> {
     pub at_ms: i64,
 }
 
+impl super::Store {
+    /// Whether the Page post's `feed` webhook said it is published.
+    pub async fn page_post_published(
+        &self,
+        app_id: &str,
+        post_id: &str,
+    ) -> Result<bool, StoreError> {
+        let status: Option<String> =
+            sqlx::query_scalar("SELECT status FROM page_posts WHERE app_id = $1 AND post_id = $2")
+                .bind(app_id)
+                .bind(post_id)
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(status.as_deref() == Some("published"))
+    }
+}
+
 impl StoreTx {
     /// Records a Page post's status if it is newer (event time) than the stored one.
     /// `true` when the stored status changed: late or repeated feed events change

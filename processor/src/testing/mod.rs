@@ -4,6 +4,8 @@
 
 use sqlx::Connection;
 
+pub mod fake_graph;
+
 /// Where a test makes the consumer loop stop as if the process had been killed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CrashPoint {

@@ -1,0 +1,234 @@
+//! Publications: what one is, Meta's polling schedule, and what a container's
+//! failure asks for. Pure; the tracker (`publishing::tracker`) applies it.
+
+use graphhook_schema::output::{PublicationError, PublishStatus};
+use graphhook_schema::publishing::{PublicationKind, PublishRequest};
+use serde::{Deserialize, Serialize};
+
+/// A carousel item's container.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Child {
+    /// The item's container, once created.
+    pub id: Option<String>,
+    /// Whether Meta finished processing it.
+    pub finished: bool,
+    /// Status reads of it so far.
+    pub reads: i64,
+}
+
+/// A publication as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Publication {
+    /// Meta's app id.
+    pub app_id: String,
+    /// The Instagram account or Page.
+    pub account_id: String,
+    /// The client's id.
+    pub request_id: String,
+    /// What it publishes.
+    pub kind: PublicationKind,
+    /// The request as accepted.
+    pub request: PublishRequest,
+    /// Publish once ready (`false`: track only, until a second call).
+    pub publish: bool,
+    /// Where it is.
+    pub state: PublishStatus,
+    /// For `held`: the state to go back to.
+    pub held_from: Option<PublishStatus>,
+    /// The current container.
+    pub container_id: Option<String>,
+    /// A carousel's items.
+    pub children: Vec<Child>,
+    /// The published media (Instagram), when known.
+    pub media_id: Option<String>,
+    /// The Page post, for `page_post`.
+    pub post_id: Option<String>,
+    /// `media_publish` (or the Page post) was sent and its answer is not known to
+    /// say it failed: it must not be sent again before a status read.
+    pub publish_sent: bool,
+    /// Why it failed.
+    pub error: Option<PublicationError>,
+    /// Containers created.
+    pub attempts: i64,
+    /// Status reads of the current container.
+    pub reads: i64,
+    /// Graph API calls made for it.
+    pub calls: i64,
+    /// When it was requested, epoch ms.
+    pub created_at_ms: i64,
+    /// When its container was created (or tracking began), epoch ms.
+    pub container_created_at_ms: Option<i64>,
+    /// The last status read that found it not ready, epoch ms.
+    pub last_not_ready_at_ms: Option<i64>,
+    /// When it was found ready, epoch ms.
+    pub ready_at_ms: Option<i64>,
+    /// When it reached its end, epoch ms.
+    pub done_at_ms: Option<i64>,
+    /// When the tracker acts on it next, epoch ms.
+    pub next_action_at_ms: i64,
+    /// The fencing value of the current lease.
+    pub fence: i64,
+}
+
+impl Publication {
+    /// A new publication for an accepted request.
+    pub fn requested(request: PublishRequest, now_ms: i64) -> Self {
+        let children = vec![Child::default(); request.children.len()];
+        let next = request.not_before_ms.unwrap_or(now_ms).max(now_ms);
+        Publication {
+            app_id: request.app_id.clone(),
+            account_id: request.account_id.clone(),
+            request_id: request.request_id.clone(),
+            kind: request.kind,
+            publish: request.publish,
+            state: PublishStatus::Requested,
+            held_from: None,
+            container_id: None,
+            children,
+            media_id: None,
+            post_id: None,
+            publish_sent: false,
+            error: None,
+            attempts: 0,
+            reads: 0,
+            calls: 0,
+            created_at_ms: now_ms,
+            container_created_at_ms: None,
+            last_not_ready_at_ms: None,
+            ready_at_ms: None,
+            done_at_ms: None,
+            next_action_at_ms: if request.container_id.is_some() {
+                now_ms
+            } else {
+                next
+            },
+            fence: 0,
+            request,
+        }
+    }
+}
+
+/// Meta's schedule for container status reads: a first read shortly after
+/// creation, then once a minute for five minutes, then intervals doubling up to a
+/// cap, until the container's 24-hour lifetime ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Schedule {
+    /// The first read, after creation, ms.
+    pub first_read_ms: i64,
+    /// The steady interval, ms.
+    pub interval_ms: i64,
+    /// How many reads at the steady interval.
+    pub steady_reads: i64,
+    /// The longest interval, ms.
+    pub cap_ms: i64,
+    /// A container's lifetime, ms.
+    pub lifetime_ms: i64,
+}
+
+impl Schedule {
+    /// When the read after `reads_done` reads of a container created at
+    /// `created_at_ms` is due.
+    pub fn next_read_at(&self, created_at_ms: i64, reads_done: i64) -> i64 {
+        let first = created_at_ms + self.first_read_ms;
+        if reads_done <= self.steady_reads {
+            return first + reads_done * self.interval_ms;
+        }
+        let mut at = first + self.steady_reads * self.interval_ms;
+        let mut interval = self.interval_ms;
+        for _ in self.steady_reads..reads_done {
+            interval = (interval * 2).min(self.cap_ms);
+            at += interval;
+        }
+        at
+    }
+
+    /// The most status reads a container can cost in its lifetime.
+    pub fn max_reads(&self) -> i64 {
+        let mut reads = 0;
+        while self.next_read_at(0, reads) < self.lifetime_ms {
+            reads += 1;
+        }
+        reads
+    }
+}
+
+/// What a container that ended in `ERROR` asks for, by the subcode in its status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContainerFailure {
+    /// A transient upload failure: a new container (bounded).
+    Transient,
+    /// The container is gone (expired): read it again within two minutes, then a
+    /// new container.
+    Gone,
+    /// The input must change: fail with `fix_request`.
+    Input,
+}
+
+/// Classifies a container's `ERROR` by the subcode in its `status` text
+/// (meta-platform.md section 9). Unknown subcodes are tried again (bounded).
+pub fn container_failure(subcode: Option<i64>, earlier_attempts: i64) -> ContainerFailure {
+    match subcode {
+        Some(2_207_008 | 2_207_020) => ContainerFailure::Gone,
+        Some(2_207_023 | 2_207_026 | 2_207_028 | 36_000..=36_004) => ContainerFailure::Input,
+        // A media URL Meta could not fetch flaps for days: once is transient,
+        // again on a new container is the input's fault.
+        Some(2_207_052) if earlier_attempts > 1 => ContainerFailure::Input,
+        _ => ContainerFailure::Transient,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SCHEDULE: Schedule = Schedule {
+        first_read_ms: 10_000,
+        interval_ms: 60_000,
+        steady_reads: 5,
+        cap_ms: 900_000,
+        lifetime_ms: 86_400_000,
+    };
+
+    #[test]
+    fn reads_come_once_a_minute_for_five_minutes_then_back_off_to_the_cap() {
+        let at: Vec<i64> = (0..9).map(|n| SCHEDULE.next_read_at(0, n) / 1000).collect();
+        assert_eq!(at, [10, 70, 130, 190, 250, 310, 430, 670, 1150]);
+        let late = SCHEDULE.next_read_at(0, 20) - SCHEDULE.next_read_at(0, 19);
+        assert_eq!(late, 900_000, "capped");
+        let bound = SCHEDULE.max_reads();
+        assert!(
+            bound < 110,
+            "a container costs a bounded number of reads: {bound}"
+        );
+    }
+
+    #[test]
+    fn container_failures_are_classified_by_their_subcode() {
+        assert_eq!(
+            container_failure(Some(2_207_001), 1),
+            ContainerFailure::Transient
+        );
+        assert_eq!(
+            container_failure(Some(2_207_082), 1),
+            ContainerFailure::Transient
+        );
+        assert_eq!(
+            container_failure(Some(2_207_026), 1),
+            ContainerFailure::Input
+        );
+        assert_eq!(container_failure(Some(36_003), 1), ContainerFailure::Input);
+        assert_eq!(
+            container_failure(Some(2_207_020), 1),
+            ContainerFailure::Gone
+        );
+        assert_eq!(
+            container_failure(Some(2_207_052), 1),
+            ContainerFailure::Transient
+        );
+        assert_eq!(
+            container_failure(Some(2_207_052), 2),
+            ContainerFailure::Input
+        );
+        assert_eq!(container_failure(None, 1), ContainerFailure::Transient);
+    }
+}

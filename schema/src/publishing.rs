@@ -1,0 +1,294 @@
+//! `publish-requests.v1`: what a team's scheduler, app or agent asks graphhook to
+//! publish (or to track), and the checks a request passes before it becomes a
+//! publication.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// What a publication publishes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PublicationKind {
+    /// An Instagram feed image (JPEG).
+    Image,
+    /// An Instagram reel (video).
+    Reel,
+    /// An Instagram story (image or video).
+    Story,
+    /// An Instagram carousel of 2 to 10 images or videos (counts as one post).
+    Carousel,
+    /// A Facebook Page post (message, link or photo), published through the Page.
+    PagePost,
+}
+
+impl PublicationKind {
+    /// The kind as stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PublicationKind::Image => "image",
+            PublicationKind::Reel => "reel",
+            PublicationKind::Story => "story",
+            PublicationKind::Carousel => "carousel",
+            PublicationKind::PagePost => "page_post",
+        }
+    }
+}
+
+/// One item of a carousel: an image or a video.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CarouselChild {
+    /// A public JPEG URL Meta fetches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_url: Option<String>,
+    /// A public video URL Meta fetches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub video_url: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A request to publish, or to track a container the client created itself.
+/// Idempotent by `request_id`: the same id twice is one publication.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PublishRequest {
+    /// The client's own id of the request (1 to 128 of `A-Z a-z 0-9 . _ : -`).
+    pub request_id: String,
+    /// Meta's app id (the admin API takes it from the path).
+    #[serde(default)]
+    pub app_id: String,
+    /// The Instagram account, or the Page for `page_post` (the admin API takes it
+    /// from the path).
+    #[serde(default)]
+    pub account_id: String,
+    /// What to publish.
+    pub kind: PublicationKind,
+    /// For `image` and `story`: a public JPEG URL; for `page_post`: a photo.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_url: Option<String>,
+    /// For `reel` and `story`: a public video URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub video_url: Option<String>,
+    /// The caption (Instagram) or the photo's caption (Page).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caption: Option<String>,
+    /// For `carousel`: 2 to 10 items, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<CarouselChild>,
+    /// Further parameters Meta takes for the container (`cover_url`,
+    /// `share_to_feed`, `location_id`, `user_tags`, `audio_name`, `thumb_offset`,
+    /// `collaborators`, `alt_text`, ...), passed as given.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub options: BTreeMap<String, String>,
+    /// `false`: create the container and track it, publish later with a second
+    /// call (`POST .../publications/{request_id}/publish`).
+    #[serde(default = "yes")]
+    pub publish: bool,
+    /// Not published before this time, epoch milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_before_ms: Option<i64>,
+    /// Track (and publish) this existing container instead of creating one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container_id: Option<String>,
+    /// For `page_post`: the post's text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// For `page_post`: a link to share.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+}
+
+/// Parameters graphhook sets itself; `options` may not carry them.
+const RESERVED_OPTIONS: [&str; 12] = [
+    "image_url",
+    "video_url",
+    "media_type",
+    "caption",
+    "children",
+    "is_carousel_item",
+    "access_token",
+    "creation_id",
+    "message",
+    "link",
+    "url",
+    "published",
+];
+
+/// The most items of a carousel.
+pub const MAX_CAROUSEL_CHILDREN: usize = 10;
+
+fn url_ok(url: &str) -> bool {
+    (url.starts_with("https://") || url.starts_with("http://"))
+        && url.len() <= 4_096
+        && !url.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+fn id_ok(id: &str, max: usize) -> bool {
+    !id.is_empty()
+        && id.len() <= max
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-'))
+}
+
+impl PublishRequest {
+    /// Checks the request; the error names the field and the problem.
+    pub fn validate(&self) -> Result<(), String> {
+        if !id_ok(&self.request_id, 128) {
+            return Err("request_id must be 1 to 128 of A-Z a-z 0-9 . _ : -".into());
+        }
+        for (field, id) in [("app_id", &self.app_id), ("account_id", &self.account_id)] {
+            if !id_ok(id, 64) {
+                return Err(format!("{field} must be a Meta id"));
+            }
+        }
+        if let Some(container) = &self.container_id {
+            if !id_ok(container, 64) {
+                return Err("container_id must be a Meta id".into());
+            }
+            if self.kind == PublicationKind::PagePost {
+                return Err("container_id cannot be tracked for a page_post".into());
+            }
+        }
+        for (field, url) in [
+            ("image_url", &self.image_url),
+            ("video_url", &self.video_url),
+            ("link", &self.link),
+        ] {
+            if url.as_deref().is_some_and(|u| !url_ok(u)) {
+                return Err(format!("{field} must be an absolute http(s) URL"));
+            }
+        }
+        if self
+            .caption
+            .as_deref()
+            .is_some_and(|c| c.chars().count() > 2_200)
+        {
+            return Err("caption is longer than Instagram's 2,200 characters".into());
+        }
+        if let Some(key) = self.options.keys().find(|k| {
+            RESERVED_OPTIONS.contains(&k.as_str())
+                || k.is_empty()
+                || !k.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+        }) {
+            return Err(format!(
+                "options.{key} is not a parameter graphhook passes on"
+            ));
+        }
+        let tracking = self.container_id.is_some();
+        let (image, video) = (self.image_url.is_some(), self.video_url.is_some());
+        match self.kind {
+            PublicationKind::Image if !tracking && (!image || video) => {
+                Err("an image needs image_url (a JPEG) and no video_url".into())
+            }
+            PublicationKind::Reel if !tracking && (!video || image) => {
+                Err("a reel needs video_url and no image_url".into())
+            }
+            PublicationKind::Story if !tracking && image == video => {
+                Err("a story needs image_url or video_url".into())
+            }
+            PublicationKind::Carousel if !tracking => self.validate_children(),
+            PublicationKind::PagePost
+                if self.message.is_none() && self.link.is_none() && !image =>
+            {
+                Err("a page_post needs message, link or image_url".into())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn validate_children(&self) -> Result<(), String> {
+        if !(2..=MAX_CAROUSEL_CHILDREN).contains(&self.children.len()) {
+            return Err(format!(
+                "a carousel needs 2 to {MAX_CAROUSEL_CHILDREN} children"
+            ));
+        }
+        for (index, child) in self.children.iter().enumerate() {
+            let urls = [&child.image_url, &child.video_url];
+            if urls.iter().filter(|u| u.is_some()).count() != 1 {
+                return Err(format!("children[{index}] needs image_url or video_url"));
+            }
+            if urls
+                .iter()
+                .any(|u| u.as_deref().is_some_and(|u| !url_ok(u)))
+            {
+                return Err(format!("children[{index}]: URLs must be absolute http(s)"));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(json: serde_json::Value) -> PublishRequest {
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn requests_are_checked_by_kind() {
+        let base =
+            serde_json::json!({"request_id": "r-1", "app_id": "1", "account_id": "17841400000"});
+        let with = |extra: serde_json::Value| {
+            let mut value = base.clone();
+            value
+                .as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            request(value)
+        };
+        assert!(with(
+            serde_json::json!({"kind": "image", "image_url": "https://cdn.example/a.jpg"})
+        )
+        .validate()
+        .is_ok());
+        assert!(with(serde_json::json!({"kind": "image"}))
+            .validate()
+            .is_err());
+        assert!(with(
+            serde_json::json!({"kind": "reel", "video_url": "https://cdn.example/a.mp4"})
+        )
+        .validate()
+        .is_ok());
+        assert!(
+            with(serde_json::json!({"kind": "image", "container_id": "1790"}))
+                .validate()
+                .is_ok(),
+            "tracking"
+        );
+        let carousel = with(
+            serde_json::json!({"kind": "carousel", "children": [{"image_url": "https://c/1.jpg"}, {"video_url": "https://c/2.mp4"}]}),
+        );
+        assert!(carousel.validate().is_ok());
+        let one = with(
+            serde_json::json!({"kind": "carousel", "children": [{"image_url": "https://c/1.jpg"}]}),
+        );
+        assert!(one.validate().unwrap_err().contains("2 to 10"));
+        let injected = with(
+            serde_json::json!({"kind": "image", "image_url": "https://c/1.jpg", "options": {"access_token": "x"}}),
+        );
+        assert!(injected
+            .validate()
+            .unwrap_err()
+            .contains("options.access_token"));
+        assert!(
+            with(serde_json::json!({"kind": "page_post", "message": "hello"}))
+                .validate()
+                .is_ok()
+        );
+        let bad_id =
+            with(serde_json::json!({"kind": "page_post", "message": "m", "request_id": "a b"}));
+        assert!(bad_id.validate().is_err());
+        assert!(
+            with(serde_json::json!({"kind": "image", "image_url": "https://c/1.jpg"})).publish,
+            "publish by default"
+        );
+    }
+}
