@@ -6,3 +6,4 @@ pub mod deliveries;
 pub mod kill_loop;
 pub mod load;
 pub mod processor;
+pub mod publishing;

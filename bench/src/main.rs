@@ -1,7 +1,7 @@
 //! `graphhook-bench`: the measuring half of the scripts under `bench/`.
 
 use clap::{Parser, Subcommand};
-use graphhook_bench::{bare_producer, deliveries, kill_loop, load, processor};
+use graphhook_bench::{bare_producer, deliveries, kill_loop, load, processor, publishing};
 
 #[derive(Parser)]
 #[command(about = "graphhook benchmark helpers")]
@@ -38,6 +38,8 @@ enum Command {
         #[arg(long, default_value_t = 6)]
         partitions: i32,
     },
+    /// A simulated day of publications against the fake Graph API.
+    Publishing(publishing::Args),
     /// Prints a group's committed offsets of `events.v1` beside the watermarks.
     Offsets(kill_loop::OffsetsArgs),
     /// Lists the records of `events.v1` whose events the store never applied.
@@ -75,6 +77,7 @@ async fn main() -> anyhow::Result<()> {
             topic_prefix,
             partitions,
         } => kill_loop::mock_broker(brokers, &topic_prefix, partitions),
+        Command::Publishing(args) => publishing::run(&args).await,
         Command::Offsets(args) => kill_loop::offsets(&args),
         Command::Missing(args) => kill_loop::missing(&args).await,
         Command::Quantiles {

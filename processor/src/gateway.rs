@@ -242,9 +242,12 @@ impl Gateway {
             .observe(started.elapsed().as_secs_f64());
         let (usage, failure) = match &result {
             Ok(answer) => (&answer.usage, None),
-            Err(error) => (&error.usage, Some((error.class, error.failure.code))),
+            Err(error) => (
+                &error.usage,
+                Some((error.class, error.failure.code, error.failure.subcode)),
+            ),
         };
-        let class = failure.map_or("ok", |(class, _)| class.as_str());
+        let class = failure.map_or("ok", |(class, _, _)| class.as_str());
         inner
             .metrics
             .graph_calls
@@ -257,11 +260,13 @@ impl Gateway {
                 .find(|k| **k == observation.kind)
                 .copied()
                 .unwrap_or("other");
-            inner
-                .metrics
-                .graph_usage
-                .with_label_values(&[app_id, kind])
-                .set(observation.usage_permille as f64 / 1000.0);
+            if let Some(permille) = observation.usage_permille {
+                inner
+                    .metrics
+                    .graph_usage
+                    .with_label_values(&[app_id, kind])
+                    .set(permille as f64 / 1000.0);
+            }
             inner.store.record_budget(app_id, &observation, now).await?;
         }
         inner

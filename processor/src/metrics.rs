@@ -37,6 +37,9 @@ pub struct ProcessorMetrics {
     /// `graphhook_processor_committed_beyond_log_end{topic,partition}`: how far the
     /// committed offset lies past the log end (should be 0).
     pub committed_beyond_log_end: IntGaugeVec,
+    /// `graphhook_processor_offset_gaps_total{topic}`: offsets the broker skipped
+    /// within an assignment (records in the log never served; should be 0).
+    pub offset_gaps: IntCounterVec,
     /// `graphhook_processor_dead_letters_total{source_topic,cause}`; cause is
     /// `rejected`, `unparseable`, `refused_by_database`, `repeated` (recognised,
     /// not written again) or `unstorable` (skipped).
@@ -163,6 +166,12 @@ impl ProcessorMetrics {
                 "graphhook_processor_committed_beyond_log_end",
                 "How far the committed offset lies past the broker's log end (should be 0).",
                 &["topic", "partition"],
+                r
+            )?,
+            offset_gaps: register_int_counter_vec_with_registry!(
+                "graphhook_processor_offset_gaps_total",
+                "Offsets the broker skipped within an assignment: records in the log never served (should be 0).",
+                &["topic"],
                 r
             )?,
             dead_letters: register_int_counter_vec_with_registry!(

@@ -22,7 +22,7 @@ use crate::jobs::publications::track_until_stopped;
 use crate::jobs::tokens::rotate_until_stopped;
 use crate::metrics::ProcessorMetrics;
 use crate::pipeline::consumer::{EventLoop, ProcessorConsumer};
-use crate::pipeline::context::ProcessorContext;
+use crate::pipeline::context::{OffsetWatch, ProcessorContext};
 use crate::pipeline::relay::Relay;
 use crate::publishing::tracker::{Tracker, TrackerParts};
 use crate::publishing::PublishingSettings;
@@ -170,8 +170,9 @@ impl Processor {
         if !kafka.client.contains_key("fetch.wait.max.ms") {
             config.set("fetch.wait.max.ms", "20");
         }
+        let offsets = OffsetWatch::default();
         let consumer: ProcessorConsumer =
-            config.create_with_context(ProcessorContext::new(metrics.clone()))?;
+            config.create_with_context(ProcessorContext::new(metrics.clone(), offsets.clone()))?;
         consumer.subscribe(&[
             &topics.events(),
             &topics.name(GRAPH_ERRORS),
@@ -208,6 +209,7 @@ impl Processor {
                 retry_initial: Duration::from_millis(settings.retry_initial_ms),
                 health,
                 metrics,
+                offsets,
                 #[cfg(feature = "testing")]
                 crash_point: None,
             },

@@ -7,12 +7,10 @@ mod support;
 
 use std::sync::Arc;
 
-use graphhook_graph::{Call, GraphClient, GraphSettings, Host};
-use graphhook_kafka::{producer_config, AckedSender, KafkaSettings, Topics};
+use graphhook_graph::{Call, Host};
 use graphhook_processor::gateway::{Gateway, GatewayError};
-use graphhook_processor::metrics::ProcessorMetrics;
-use graphhook_processor::pipeline::relay::Relay;
 use graphhook_processor::store::Store;
+use graphhook_processor::testing::stack::Stack;
 use graphhook_processor::testing::ManualClock;
 use serde_json::json;
 use support::{connect, databases};
@@ -24,28 +22,9 @@ const MINUTE: i64 = 60_000;
 const NOW: i64 = 1_793_491_200_000;
 
 fn gateway(store: &Store, server: &MockServer, clock: Arc<ManualClock>) -> Gateway {
-    let graph = GraphSettings {
-        facebook_url: server.uri().parse().unwrap(),
-        instagram_url: server.uri().parse().unwrap(),
-        ..GraphSettings::default()
-    };
-    let metrics = ProcessorMetrics::new().unwrap();
-    let sender =
-        AckedSender::new(producer_config(&KafkaSettings::default(), "127.0.0.1:1")).unwrap();
-    let relay = Relay::new(
-        store.clone(),
-        sender,
-        std::time::Duration::from_secs(1),
-        metrics.clone(),
-    );
-    Gateway::new(
-        GraphClient::new(&graph).unwrap(),
-        store.clone(),
-        clock,
-        metrics,
-        Topics::new("t."),
-        relay,
-    )
+    let tokens = graphhook_processor::tokens::TokenSettings::default();
+    let publishing = graphhook_processor::publishing::PublishingSettings::default();
+    Stack::new(store, clock, &server.uri(), tokens, publishing).gateway
 }
 
 fn read(account: &str) -> Call {

@@ -6,23 +6,18 @@ mod support;
 
 use std::sync::Arc;
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
-use graphhook_graph::{GraphClient, GraphSettings};
-use graphhook_kafka::{producer_config, AckedSender, KafkaSettings, Topics};
+use graphhook_kafka::Topics;
 use graphhook_processor::domain::publication::Publication;
-use graphhook_processor::gateway::{AppSecrets, Gateway};
-use graphhook_processor::metrics::ProcessorMetrics;
-use graphhook_processor::pipeline::relay::Relay;
 use graphhook_processor::publishing::intake::{accept, Intake};
-use graphhook_processor::publishing::tracker::{Tracker, TrackerParts};
+use graphhook_processor::publishing::tracker::Tracker;
 use graphhook_processor::publishing::PublishingSettings;
 use graphhook_processor::store::Store;
 use graphhook_processor::testing::fake_graph::{Ending, FakeGraph, Plan, PublishAnswer};
+use graphhook_processor::testing::stack::{token_settings, Stack};
 use graphhook_processor::testing::{apply_events, ManualClock};
-use graphhook_processor::tokens::manager::{TokenManager, TokenManagerParts};
+use graphhook_processor::tokens::manager::TokenManager;
 use graphhook_processor::tokens::registration::TokenRegistration;
-use graphhook_processor::tokens::{TokenKind, TokenSettings};
+use graphhook_processor::tokens::TokenKind;
 use graphhook_processor::unit_of_work::UnitOfWork;
 use graphhook_schema::output::{PublishStatus, PublishStatusRecord};
 use graphhook_schema::publishing::PublishRequest;
@@ -45,68 +40,19 @@ struct World {
 }
 
 async fn world_on(store: Store, clock: Arc<ManualClock>, fake: Arc<FakeGraph>) -> World {
-    let graph = GraphSettings {
-        facebook_url: fake.server.uri().parse().unwrap(),
-        instagram_url: fake.server.uri().parse().unwrap(),
-        read_timeout_ms: 2_000,
-        mutation_timeout_ms: 2_000,
-        ..GraphSettings::default()
-    };
-    let metrics = ProcessorMetrics::new().unwrap();
-    let topics = Topics::new("t.");
-    let sender =
-        AckedSender::new(producer_config(&KafkaSettings::default(), "127.0.0.1:1")).unwrap();
-    let relay = Relay::new(
-        store.clone(),
-        sender,
-        std::time::Duration::from_secs(1),
-        metrics.clone(),
-    );
-    let gateway = Gateway::new(
-        GraphClient::new(&graph).unwrap(),
-        store.clone(),
+    let stack = Stack::new(
+        &store,
         clock.clone(),
-        metrics.clone(),
-        topics.clone(),
-        relay.clone(),
+        &fake.server.uri(),
+        token_settings(&[("k1", 3)], "k1"),
+        PublishingSettings::default(),
     );
-    let token_settings = TokenSettings {
-        keys: [(
-            "k1".to_owned(),
-            SecretString::from(STANDARD.encode([3u8; 32])),
-        )]
-        .into(),
-        active_key: Some("k1".into()),
-        ..TokenSettings::default()
-    };
-    let tokens = TokenManager::new(TokenManagerParts {
-        store: store.clone(),
-        cipher: graphhook_processor::tokens::cipher::TokenCipher::from_settings(&token_settings)
-            .unwrap(),
-        gateway: gateway.clone(),
-        apps: AppSecrets::new([(APP.to_owned(), SecretString::from("app-secret"))].into()),
-        settings: token_settings,
-        clock: clock.clone(),
-        topics: topics.clone(),
-        relay: relay.clone(),
-        metrics: metrics.clone(),
-    });
-    let tracker = Tracker::new(TrackerParts {
-        store: store.clone(),
-        topics,
-        gateway,
-        tokens: tokens.clone(),
-        settings: PublishingSettings::default(),
-        clock: clock.clone(),
-        relay,
-        metrics,
-    });
     World {
         store,
         clock,
         fake,
-        tokens,
-        tracker,
+        tokens: stack.tokens,
+        tracker: stack.tracker,
     }
 }
 
@@ -292,9 +238,10 @@ async fn a_reel_in_progress_for_seven_minutes_is_read_on_metas_schedule_and_not_
         drive(&world, 3_600_000).await;
         let p = publication(&world, "reel-1").await;
         assert_eq!(p.state, PublishStatus::Published);
-        // Reads at 10, 70, 130, 190, 250, 310 s, then 430 s (doubling), where it is done.
-        assert_eq!(p.reads, 7);
-        assert_eq!(world.fake.with(|s| s.containers["c1"].reads), 7);
+        // Reads at 10, 70, 130, 190, 250, 310 s, then 376 and 448 s (growing by
+        // a tenth), where it is done.
+        assert_eq!(p.reads, 8);
+        assert_eq!(world.fake.with(|s| s.containers["c1"].reads), 8);
         assert_eq!(
             names(&statuses(&world, "reel-1").await)[..3],
             ["requested", "container_created", "processing"]
@@ -450,6 +397,43 @@ async fn a_full_quota_waits_until_the_rolling_window_frees_a_slot() {
 }
 
 #[tokio::test]
+async fn a_publish_refused_for_quota_used_up_meanwhile_waits_and_posts_once() {
+    for store in stores().await {
+        let world = world(store).await;
+        world.fake.with(|s| s.quota = (10, 50));
+        request(&world, image("first")).await;
+        drive(&world, 3_600_000).await;
+        // Another tool uses the quota up; graphhook's cached read still says 11 of 50.
+        world.fake.with(|s| s.quota = (50, 50));
+        request(&world, image("second")).await;
+        drive(&world, 20 * MINUTE).await;
+        assert_eq!(
+            publication(&world, "second").await.state,
+            PublishStatus::QuotaWait
+        );
+        world.fake.with(|s| s.quota = (40, 50));
+        drive(&world, 3_600_000).await;
+        let records = statuses(&world, "second").await;
+        assert_eq!(
+            names(&records)[2..],
+            [
+                "ready",
+                "publishing",
+                "quota_wait",
+                "publishing",
+                "published"
+            ]
+        );
+        assert_eq!(world.fake.double_posts(), 0);
+        assert_eq!(
+            world.fake.publishes()["c2"],
+            2,
+            "refused once, then published"
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_carousel_creates_and_finishes_its_children_before_the_parent_and_publishes_once() {
     for store in stores().await {
         let world = world(store).await;
@@ -564,7 +548,7 @@ async fn two_replicas_share_one_schedule_and_publish_once() {
         assert_eq!(p.state, PublishStatus::Published, "{url}");
         assert_eq!(
             fake.with(|s| s.containers["c1"].reads),
-            7,
+            8,
             "one schedule's reads"
         );
         assert_eq!(fake.calls_to("/media"), 2, "one container, one publish");

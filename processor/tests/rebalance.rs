@@ -55,7 +55,10 @@ async fn stored_offsets_are_committed_when_partitions_are_revoked() {
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest");
     let consumer: BaseConsumer<ProcessorContext> = config
-        .create_with_context(ProcessorContext::new(ProcessorMetrics::new().unwrap()))
+        .create_with_context(ProcessorContext::new(
+            ProcessorMetrics::new().unwrap(),
+            Default::default(),
+        ))
         .unwrap();
     consumer.subscribe(&[&topic]).unwrap();
     let mut seen = 0;

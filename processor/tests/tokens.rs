@@ -6,17 +6,11 @@ mod support;
 
 use std::sync::Arc;
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
-use graphhook_graph::{GraphClient, GraphSettings};
-use graphhook_kafka::{producer_config, AckedSender, KafkaSettings, Topics};
-use graphhook_processor::gateway::{AppSecrets, Gateway};
-use graphhook_processor::metrics::ProcessorMetrics;
-use graphhook_processor::pipeline::relay::Relay;
 use graphhook_processor::store::Store;
+use graphhook_processor::testing::stack::{token_settings, Stack};
 use graphhook_processor::testing::ManualClock;
 use graphhook_processor::tokens::cipher::TokenCipher;
-use graphhook_processor::tokens::manager::{TokenManager, TokenManagerParts};
+use graphhook_processor::tokens::manager::TokenManager;
 use graphhook_processor::tokens::registration::TokenRegistration;
 use graphhook_processor::tokens::rotation::rotate_key;
 use graphhook_processor::tokens::{TokenKind, TokenSettings};
@@ -35,62 +29,14 @@ const HOUR: i64 = 3_600_000;
 /// 2026-11-01T00:00:00Z.
 const NOW: i64 = 1_793_491_200_000;
 
-fn key(byte: u8) -> SecretString {
-    SecretString::from(STANDARD.encode([byte; 32]))
-}
-
-fn token_settings(keys: &[(&str, u8)], active: &str) -> TokenSettings {
-    TokenSettings {
-        keys: keys
-            .iter()
-            .map(|(id, b)| ((*id).to_owned(), key(*b)))
-            .collect(),
-        active_key: Some(active.to_owned()),
-        ..TokenSettings::default()
-    }
-}
-
 fn manager(
     store: &Store,
     server: &MockServer,
     clock: Arc<ManualClock>,
     settings: TokenSettings,
 ) -> TokenManager {
-    let graph = GraphSettings {
-        facebook_url: server.uri().parse().unwrap(),
-        instagram_url: server.uri().parse().unwrap(),
-        read_timeout_ms: 5_000,
-        ..GraphSettings::default()
-    };
-    let metrics = ProcessorMetrics::new().unwrap();
-    let topics = Topics::new("t.");
-    let sender =
-        AckedSender::new(producer_config(&KafkaSettings::default(), "127.0.0.1:1")).unwrap();
-    let relay = Relay::new(
-        store.clone(),
-        sender,
-        std::time::Duration::from_secs(1),
-        metrics.clone(),
-    );
-    let gateway = Gateway::new(
-        GraphClient::new(&graph).unwrap(),
-        store.clone(),
-        clock.clone(),
-        metrics.clone(),
-        topics.clone(),
-        relay.clone(),
-    );
-    TokenManager::new(TokenManagerParts {
-        store: store.clone(),
-        cipher: TokenCipher::from_settings(&settings).unwrap(),
-        gateway,
-        apps: AppSecrets::new([(APP.to_owned(), SecretString::from("app-secret"))].into()),
-        settings,
-        clock,
-        topics,
-        relay,
-        metrics,
-    })
+    let publishing = graphhook_processor::publishing::PublishingSettings::default();
+    Stack::new(store, clock, &server.uri(), settings, publishing).tokens
 }
 
 /// `debug_token` answers for `token`: valid, for the app, issued and expiring as

@@ -11,5 +11,6 @@ mod harness;
 mod helpers;
 mod operations;
 mod pipeline;
+mod publishing;
 mod recovery;
 mod replay;

@@ -67,8 +67,9 @@ pub struct Observation {
     pub scope: Scope,
     /// `app` or the business use case (`instagram`, `pages`, ...).
     pub kind: String,
-    /// The usage share, per mille.
-    pub usage_permille: i64,
+    /// The usage share, per mille, when a header said it (a throttle answer alone
+    /// leaves the recorded usage as it was).
+    pub usage_permille: Option<i64>,
     /// Hold until this time, when the answer throttles.
     pub held_until_ms: Option<i64>,
 }
@@ -107,7 +108,7 @@ pub fn observe(
     policy: &Policy,
     now_ms: i64,
     usage: &Usage,
-    failure: Option<(ErrorClass, Option<i64>)>,
+    failure: Option<(ErrorClass, Option<i64>, Option<i64>)>,
     object_id: &str,
 ) -> Vec<Observation> {
     let mut seen = Vec::new();
@@ -116,7 +117,7 @@ pub fn observe(
         seen.push(Observation {
             scope: Scope::App,
             kind: "app".to_owned(),
-            usage_permille: permille(share),
+            usage_permille: Some(permille(share)),
             held_until_ms: (share >= 1.0).then_some(now_ms + policy.throttle_hold_ms),
         });
     }
@@ -132,11 +133,16 @@ pub fn observe(
         seen.push(Observation {
             scope: Scope::Object(business.object_id.clone()),
             kind: business.kind.clone(),
-            usage_permille: permille(business.share),
+            usage_permille: Some(permille(business.share)),
             held_until_ms: held,
         });
     }
-    if let Some((ErrorClass::Wait, code)) = failure {
+    // The content-publishing quota (9 / 2207042) is not an API throttle: the
+    // publication waits for it, other calls go on.
+    let throttle = failure.filter(|(class, code, subcode)| {
+        *class == ErrorClass::Wait && !(*code == Some(9) && *subcode == Some(2_207_042))
+    });
+    if let Some((_, code, _)) = throttle {
         // A throttle answer holds what it throttles, unless a header said for how long.
         let scope = if code == Some(4) {
             Scope::App
@@ -159,7 +165,7 @@ pub fn observe(
                 }
                 .to_owned(),
                 scope,
-                usage_permille: 1000,
+                usage_permille: None,
                 held_until_ms: Some(now_ms + policy.throttle_hold_ms),
             });
         }
@@ -198,7 +204,7 @@ mod tests {
             vec![Observation {
                 scope: Scope::Object("a1".into()),
                 kind: "instagram".into(),
-                usage_permille: 950,
+                usage_permille: Some(950),
                 held_until_ms: Some(1_000 + 12 * 60_000),
             }]
         );
@@ -229,7 +235,7 @@ mod tests {
             &POLICY,
             0,
             &Usage::default(),
-            Some((ErrorClass::Wait, Some(17))),
+            Some((ErrorClass::Wait, Some(17), None)),
             "a1",
         );
         assert_eq!(seen[0].scope, Scope::Object("a1".into()));
@@ -238,7 +244,7 @@ mod tests {
             &POLICY,
             0,
             &Usage::default(),
-            Some((ErrorClass::Wait, Some(4))),
+            Some((ErrorClass::Wait, Some(4), None)),
             "a1",
         );
         assert_eq!(seen[0].scope, Scope::App);
@@ -246,7 +252,7 @@ mod tests {
             &POLICY,
             0,
             &business("a1", 1.0, 2),
-            Some((ErrorClass::Wait, Some(80_002))),
+            Some((ErrorClass::Wait, Some(80_002), None)),
             "a1",
         );
         assert_eq!(covered.len(), 1, "the header said for how long");

@@ -109,9 +109,9 @@ impl Publication {
 }
 
 /// Meta's schedule for container status reads: a first read shortly after
-/// creation, then once a minute for five minutes, then intervals doubling up to a
-/// cap, until the container's 24-hour lifetime ends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// creation, then once a minute for five minutes, then intervals growing by
+/// `backoff` each read up to a cap, until the container's 24-hour lifetime ends.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Schedule {
     /// The first read, after creation, ms.
     pub first_read_ms: i64,
@@ -119,6 +119,8 @@ pub struct Schedule {
     pub interval_ms: i64,
     /// How many reads at the steady interval.
     pub steady_reads: i64,
+    /// Then each interval is the last one times this (at least 1).
+    pub backoff: f64,
     /// The longest interval, ms.
     pub cap_ms: i64,
     /// A container's lifetime, ms.
@@ -134,10 +136,10 @@ impl Schedule {
             return first + reads_done * self.interval_ms;
         }
         let mut at = first + self.steady_reads * self.interval_ms;
-        let mut interval = self.interval_ms;
+        let mut interval = self.interval_ms as f64;
         for _ in self.steady_reads..reads_done {
-            interval = (interval * 2).min(self.cap_ms);
-            at += interval;
+            interval = (interval * self.backoff.max(1.0)).min(self.cap_ms as f64);
+            at += interval.round() as i64;
         }
         at
     }
@@ -185,6 +187,7 @@ mod tests {
         first_read_ms: 10_000,
         interval_ms: 60_000,
         steady_reads: 5,
+        backoff: 1.1,
         cap_ms: 900_000,
         lifetime_ms: 86_400_000,
     };
@@ -192,14 +195,20 @@ mod tests {
     #[test]
     fn reads_come_once_a_minute_for_five_minutes_then_back_off_to_the_cap() {
         let at: Vec<i64> = (0..9).map(|n| SCHEDULE.next_read_at(0, n) / 1000).collect();
-        assert_eq!(at, [10, 70, 130, 190, 250, 310, 430, 670, 1150]);
-        let late = SCHEDULE.next_read_at(0, 20) - SCHEDULE.next_read_at(0, 19);
+        assert_eq!(at, [10, 70, 130, 190, 250, 310, 376, 448, 528]);
+        let late = SCHEDULE.next_read_at(0, 60) - SCHEDULE.next_read_at(0, 59);
         assert_eq!(late, 900_000, "capped");
         let bound = SCHEDULE.max_reads();
         assert!(
-            bound < 110,
+            bound < 140,
             "a container costs a bounded number of reads: {bound}"
         );
+        let doubling = Schedule {
+            backoff: 2.0,
+            ..SCHEDULE
+        };
+        let at: Vec<i64> = (5..9).map(|n| doubling.next_read_at(0, n) / 1000).collect();
+        assert_eq!(at, [310, 430, 670, 1150]);
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub async fn track_until_stopped(
     metrics: ProcessorMetrics,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    refresh_gauge(&store, &metrics).await;
     let mut gauge_at = tokio::time::Instant::now();
     loop {
         if let Err(error) = tracker.run_pass().await {

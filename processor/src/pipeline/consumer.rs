@@ -20,7 +20,7 @@ use tokio::time::{timeout_at, Instant};
 
 use super::backoff::{stopping, Backoff};
 use super::batch::{apply_batch, BatchProgress};
-use super::context::ProcessorContext;
+use super::context::{OffsetWatch, ProcessorContext};
 use super::relay::{Relay, RelayError};
 use crate::health::Health;
 use crate::metrics::ProcessorMetrics;
@@ -61,6 +61,7 @@ pub struct EventLoop {
     pub(crate) retry_initial: Duration,
     pub(crate) health: Health,
     pub(crate) metrics: ProcessorMetrics,
+    pub(crate) offsets: OffsetWatch,
     /// Tests only: stop here once, as a crash would.
     #[cfg(feature = "testing")]
     pub(crate) crash_point: Option<crate::testing::CrashPoint>,
@@ -118,7 +119,7 @@ impl EventLoop {
                 _ = shutdown.changed() => return batch,
             };
             match first {
-                Ok(message) => batch.push(message.detach()),
+                Ok(message) => batch.push(self.watched(message.detach())),
                 Err(error) => {
                     tracing::warn!(%error, "consumer error");
                     return batch;
@@ -128,7 +129,7 @@ impl EventLoop {
         let deadline = Instant::now() + self.batch_wait;
         while batch.len() < self.batch_size {
             match timeout_at(deadline, self.consumer.recv()).await {
-                Ok(Ok(message)) => batch.push(message.detach()),
+                Ok(Ok(message)) => batch.push(self.watched(message.detach())),
                 Ok(Err(error)) => tracing::warn!(%error, "consumer error"),
                 Err(_) => break,
             }
@@ -220,6 +221,32 @@ impl EventLoop {
             "outputs relayed"
         );
         Ok(())
+    }
+
+    /// Counts offsets the broker skipped before `message` (a gap in a partition
+    /// since the last rebalance: records in the log this consumer never got).
+    fn watched(&self, message: OwnedMessage) -> OwnedMessage {
+        let skipped = self
+            .offsets
+            .receive(message.topic(), message.partition(), message.offset());
+        if skipped > 0 {
+            tracing::error!(topic = message.topic(), partition = message.partition(), offset = message.offset(), skipped, "the broker served a record past offsets it never served; those records are not applied");
+            let topic = graphhook_schema::topics::OUTPUT_TOPICS
+                .iter()
+                .chain(&[
+                    graphhook_schema::topics::EVENTS,
+                    graphhook_schema::topics::GRAPH_ERRORS,
+                    graphhook_schema::topics::PUBLISH_REQUESTS,
+                ])
+                .find(|suffix| message.topic().ends_with(*suffix))
+                .copied()
+                .unwrap_or("other");
+            self.metrics
+                .offset_gaps
+                .with_label_values(&[topic])
+                .inc_by(u64::try_from(skipped).unwrap_or(0));
+        }
+        message
     }
 
     fn pause(&self) -> Option<TopicPartitionList> {

@@ -5,21 +5,53 @@
 //! effects are committed and its outputs acknowledged, so committing the stored
 //! offsets at revocation never skips a record that was fetched but not applied.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
 use rdkafka::statistics::Statistics;
 use rdkafka::ClientContext;
 
 use crate::metrics::ProcessorMetrics;
 
+/// The next offset expected per partition since the last rebalance: a record
+/// further on means the broker served records past ones it never served.
+#[derive(Debug, Clone, Default)]
+pub struct OffsetWatch {
+    expected: Arc<Mutex<HashMap<(String, i32), i64>>>,
+}
+
+impl OffsetWatch {
+    /// Notes a received record; returns how many offsets were skipped before it
+    /// (0 when none, or when the partition's first record since a rebalance).
+    pub fn receive(&self, topic: &str, partition: i32, offset: i64) -> i64 {
+        let Ok(mut expected) = self.expected.lock() else {
+            return 0;
+        };
+        let key = (topic.to_owned(), partition);
+        let skipped = expected.get(&key).map_or(0, |next| (offset - next).max(0));
+        let next = expected.entry(key).or_insert(offset + 1);
+        *next = (*next).max(offset + 1);
+        skipped
+    }
+
+    fn reset(&self) {
+        if let Ok(mut expected) = self.expected.lock() {
+            expected.clear();
+        }
+    }
+}
+
 /// Callbacks of the processor's consumer.
 pub struct ProcessorContext {
     metrics: ProcessorMetrics,
+    offsets: OffsetWatch,
 }
 
 impl ProcessorContext {
-    /// Reports into `metrics`.
-    pub fn new(metrics: ProcessorMetrics) -> Self {
-        ProcessorContext { metrics }
+    /// Reports into `metrics`; `offsets` is forgotten at every rebalance.
+    pub fn new(metrics: ProcessorMetrics, offsets: OffsetWatch) -> Self {
+        ProcessorContext { metrics, offsets }
     }
 }
 
@@ -72,6 +104,7 @@ impl ClientContext for ProcessorContext {
 
 impl ConsumerContext for ProcessorContext {
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        self.offsets.reset();
         match rebalance {
             Rebalance::Revoke(partitions) => {
                 match consumer.commit_consumer_state(CommitMode::Sync) {
@@ -93,5 +126,26 @@ impl ConsumerContext for ProcessorContext {
             }
             Rebalance::Error(error) => tracing::warn!(%error, "rebalance error"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::OffsetWatch;
+
+    #[test]
+    fn a_gap_within_an_assignment_is_counted_and_a_rebalance_starts_over() {
+        let watch = OffsetWatch::default();
+        assert_eq!(
+            watch.receive("t", 1, 700),
+            0,
+            "the first record since a rebalance"
+        );
+        assert_eq!(watch.receive("t", 1, 701), 0);
+        assert_eq!(watch.receive("t", 1, 713), 11, "702 to 712 never served");
+        assert_eq!(watch.receive("t", 1, 705), 0, "a redelivery is not a gap");
+        assert_eq!(watch.receive("t", 2, 5), 0, "partitions apart");
+        watch.reset();
+        assert_eq!(watch.receive("t", 1, 900), 0);
     }
 }

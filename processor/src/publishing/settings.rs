@@ -18,7 +18,9 @@ pub struct PublishingSettings {
     pub poll_interval_secs: u64,
     /// ... this many times (Meta: once a minute for five minutes) ...
     pub poll_steady_reads: u64,
-    /// ... then intervals double up to this cap, s.
+    /// ... then each interval is the last one times this ...
+    pub poll_backoff: f64,
+    /// ... up to this cap, s.
     pub poll_cap_secs: u64,
     /// A container's lifetime: not published by then, it expires, h.
     pub container_lifetime_hours: u64,
@@ -26,7 +28,8 @@ pub struct PublishingSettings {
     pub not_ready_retry_secs: u64,
     /// Wait before retrying a call that failed for now, s (doubles, up to the cap).
     pub retry_initial_secs: u64,
-    /// How long a read of `content_publishing_limit` is reused, s.
+    /// How long a read of `content_publishing_limit` is reused (counting the
+    /// publishes since), unless it is within a fifth of the allowance, s.
     pub quota_cache_secs: u64,
     /// How often a publication waiting for quota reads it again, s.
     pub quota_recheck_secs: u64,
@@ -50,11 +53,12 @@ impl Default for PublishingSettings {
             first_read_after_secs: 10,
             poll_interval_secs: 60,
             poll_steady_reads: 5,
+            poll_backoff: 1.1,
             poll_cap_secs: 900,
             container_lifetime_hours: 24,
             not_ready_retry_secs: 30,
             retry_initial_secs: 30,
-            quota_cache_secs: 60,
+            quota_cache_secs: 3_600,
             quota_recheck_secs: 600,
             max_containers: 3,
             page_post_confirm_secs: 300,
@@ -76,6 +80,7 @@ impl PublishingSettings {
             first_read_ms: ms(self.first_read_after_secs),
             interval_ms: ms(self.poll_interval_secs),
             steady_reads: i64::try_from(self.poll_steady_reads).unwrap_or(5),
+            backoff: self.poll_backoff,
             cap_ms: ms(self.poll_cap_secs),
             lifetime_ms: ms(self.container_lifetime_hours.saturating_mul(3_600)),
         }
@@ -104,6 +109,12 @@ impl PublishingSettings {
             if value == 0 {
                 return Err(SettingsError::new(key, "must be positive"));
             }
+        }
+        if !(1.0..=4.0).contains(&self.poll_backoff) {
+            return Err(SettingsError::new(
+                "publishing.poll_backoff",
+                "must be between 1.0 and 4.0",
+            ));
         }
         if self.poll_cap_secs < self.poll_interval_secs {
             return Err(SettingsError::new(

@@ -681,6 +681,18 @@ impl Tracker {
                         step.fail("fix_request", *code, *subcode, text.clone());
                     }
                     Failed::Call {
+                        code: Some(9),
+                        subcode: Some(2_207_042),
+                        ..
+                    } => {
+                        // The daily quota, used up meanwhile: refused, not published.
+                        step.p.publish_sent = false;
+                        self.forget_quota(step);
+                        step.enter(PublishStatus::QuotaWait, Some("quota_full"));
+                        step.p.next_action_at_ms = step.now
+                            + PublishingSettings::ms(self.inner.settings.quota_recheck_secs);
+                    }
+                    Failed::Call {
                         class: ErrorClass::Reconnect,
                         ..
                     }
@@ -701,7 +713,11 @@ impl Tracker {
     }
 
     /// `Some(true)` when a slot is free, `Some(false)` when the quota is full,
-    /// `None` when it could not be read (retried).
+    /// `None` when it could not be read (retried). A read is reused for
+    /// `quota_cache_secs`, counting this replica's publishes since, unless it is
+    /// within a fifth of the allowance: then it is read again. A quota used up by
+    /// others meanwhile costs nothing: the publish is refused (9 / 2207042) and
+    /// waits.
     async fn quota_free(&self, step: &mut Step, credentials: &Credentials) -> Option<bool> {
         let inner = &self.inner;
         let key = (step.p.app_id.clone(), step.p.account_id.clone());
@@ -711,7 +727,16 @@ impl Tracker {
             .lock()
             .ok()
             .and_then(|q| q.get(&key).copied())
-            .filter(|(at, _, _)| step.now - at < fresh && step.p.state != PublishStatus::QuotaWait);
+            .filter(|(at, usage, total)| {
+                let age = step.now - at;
+                // A read of the last minute is used as is (a step spaced out by the
+                // call budget must not read it again before every publish).
+                let recent = age < 60_000 && usage < total;
+                recent
+                    || (age < fresh
+                        && usage * 5 < total * 4
+                        && step.p.state != PublishStatus::QuotaWait)
+            });
         let (usage, total) = match cached {
             Some((_, usage, total)) => (usage, total),
             None => {
@@ -735,6 +760,12 @@ impl Tracker {
             quota.insert(key, (step.now, after, total));
         }
         Some(free)
+    }
+
+    fn forget_quota(&self, step: &Step) {
+        if let Ok(mut quota) = self.inner.quota.lock() {
+            quota.remove(&(step.p.app_id.clone(), step.p.account_id.clone()));
+        }
     }
 
     /// Resolves a publish whose outcome is unknown with a status read.

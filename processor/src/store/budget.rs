@@ -55,7 +55,8 @@ impl Store {
         sqlx::query(
             "INSERT INTO graph_budget (app_id, scope, object_id, kind, usage_permille, held_until_ms, next_call_at_ms, updated_at_ms) \
              VALUES ($1, $2, $3, $4, $5, $6, 0, $7) ON CONFLICT (app_id, scope, object_id) DO UPDATE SET \
-             kind = excluded.kind, usage_permille = excluded.usage_permille, updated_at_ms = excluded.updated_at_ms, \
+             kind = excluded.kind, updated_at_ms = excluded.updated_at_ms, \
+             usage_permille = CASE WHEN $8 = 1 THEN excluded.usage_permille ELSE graph_budget.usage_permille END, \
              held_until_ms = CASE WHEN excluded.held_until_ms > graph_budget.held_until_ms \
                THEN excluded.held_until_ms ELSE graph_budget.held_until_ms END",
         )
@@ -63,9 +64,10 @@ impl Store {
         .bind(scope)
         .bind(object_id)
         .bind(&observation.kind)
-        .bind(observation.usage_permille)
+        .bind(observation.usage_permille.unwrap_or(0))
         .bind(observation.held_until_ms.unwrap_or(0))
         .bind(now_ms)
+        .bind(i64::from(observation.usage_permille.is_some()))
         .execute(self.pool())
         .await?;
         Ok(())

@@ -293,6 +293,15 @@ impl Store {
         publications(rows)
     }
 
+    /// When the earliest open publication is due, if any (simulations jump to it).
+    pub async fn next_publication_action(&self) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar(&format!(
+            "SELECT MIN(next_action_at_ms) FROM publications WHERE state NOT IN {FINAL}"
+        ))
+        .fetch_one(self.pool())
+        .await?)
+    }
+
     /// Publications by state (the metric).
     pub async fn publication_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
         Ok(

@@ -71,6 +71,8 @@ pub struct Container {
     pub publishes_after_published: u32,
     /// The account it was created for.
     pub account_id: String,
+    /// Its `image_url` or `video_url`.
+    pub url: String,
 }
 
 /// The fake's state, shared with the test.
@@ -81,14 +83,21 @@ pub struct FakeState {
     pub containers: HashMap<String, Container>,
     /// Plans for the next containers, in order (then `default_plan`).
     pub plans: VecDeque<Plan>,
+    /// Plans by media URL, in order (a new container for the same URL takes the
+    /// next one), before `plans`.
+    pub plans_by_url: HashMap<String, VecDeque<Plan>>,
+    /// Answers of `media_publish` by the container's media URL, in order, before
+    /// `publish_answers`.
+    pub publish_answers_by_url: HashMap<String, VecDeque<PublishAnswer>>,
     /// The plan of containers without one queued.
     pub default_plan: Option<Plan>,
     /// Answers of the next `media_publish` calls, in order (then normal).
     pub publish_answers: VecDeque<PublishAnswer>,
     /// Publications the quota counts besides the fake's own: (usage, total).
     pub quota: (i64, i64),
-    /// Publish times of the fake's own publications, ms (the rolling window).
-    pub published_at: Vec<i64>,
+    /// Publish times of the fake's own publications by account, ms (the rolling
+    /// window).
+    pub published_at: HashMap<String, Vec<i64>>,
     /// Page posts made.
     pub page_posts: Vec<String>,
     /// Every call, as `METHOD path`.
@@ -137,9 +146,18 @@ impl Respond for Handler {
             ("POST", [_, account, "media"]) => {
                 state.next_id += 1;
                 let id = format!("c{}", state.next_id);
-                let plan = state
-                    .plans
-                    .pop_front()
+                let fields = form(request);
+                let media_url = fields
+                    .get("image_url")
+                    .or_else(|| fields.get("video_url"))
+                    .cloned()
+                    .unwrap_or_default();
+                let planned = state
+                    .plans_by_url
+                    .get_mut(&media_url)
+                    .and_then(VecDeque::pop_front);
+                let plan = planned
+                    .or_else(|| state.plans.pop_front())
                     .or(state.default_plan)
                     .unwrap_or(Plan {
                         processing_ms: 5_000,
@@ -155,15 +173,24 @@ impl Respond for Handler {
                         reads: 0,
                         publishes_after_published: 0,
                         account_id: (*account).to_owned(),
+                        url: media_url,
                     },
                 );
                 ResponseTemplate::new(200).set_body_json(json!({"id": id}))
             }
             ("POST", [_, _, "media_publish"]) => {
                 let creation = form(request).remove("creation_id").unwrap_or_default();
-                let answer = state
-                    .publish_answers
-                    .pop_front()
+                let media_url = state
+                    .containers
+                    .get(&creation)
+                    .map(|c| c.url.clone())
+                    .unwrap_or_default();
+                let by_url = state
+                    .publish_answers_by_url
+                    .get_mut(&media_url)
+                    .and_then(VecDeque::pop_front);
+                let answer = by_url
+                    .or_else(|| state.publish_answers.pop_front())
                     .unwrap_or(PublishAnswer::Normal);
                 let Some(container) = state.containers.get_mut(&creation) else {
                     return error(400, 100, Some(33), "Unsupported post request");
@@ -178,8 +205,18 @@ impl Respond for Handler {
                     container.publishes_after_published += 1;
                     return error(400, 100, Some(2_207_008), "The media was published already");
                 }
+                let account = container.account_id.clone();
+                let own = state.published_at.get(&account).map_or(0, |times| {
+                    times.iter().filter(|at| now - **at < DAY_MS).count()
+                }) as i64;
+                if state.quota.0 + own >= state.quota.1 {
+                    return error(400, 9, Some(2_207_042), "Application request limit reached");
+                }
+                let Some(container) = state.containers.get_mut(&creation) else {
+                    return ResponseTemplate::new(500);
+                };
                 container.published = true;
-                state.published_at.push(now);
+                state.published_at.entry(account).or_default().push(now);
                 let media = json!({"id": format!("m-{creation}")});
                 match answer {
                     PublishAnswer::LoseAnswer => ResponseTemplate::new(502),
@@ -192,12 +229,10 @@ impl Respond for Handler {
                     _ => ResponseTemplate::new(200).set_body_json(media),
                 }
             }
-            ("GET", [_, _, "content_publishing_limit"]) => {
-                let own = state
-                    .published_at
-                    .iter()
-                    .filter(|at| now - **at < DAY_MS)
-                    .count() as i64;
+            ("GET", [_, account, "content_publishing_limit"]) => {
+                let own = state.published_at.get(*account).map_or(0, |times| {
+                    times.iter().filter(|at| now - **at < DAY_MS).count()
+                }) as i64;
                 let (usage, total) = state.quota;
                 ResponseTemplate::new(200).set_body_json(json!({"data": [{
                     "quota_usage": usage + own, "config": {"quota_total": total, "quota_duration": 86_400}}]}))

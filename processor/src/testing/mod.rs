@@ -5,6 +5,7 @@
 use sqlx::Connection;
 
 pub mod fake_graph;
+pub mod stack;
 
 /// Where a test makes the consumer loop stop as if the process had been killed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

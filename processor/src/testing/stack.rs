@@ -1,0 +1,133 @@
+//! The processor's Meta-facing parts wired as `Processor::build` wires them (the
+//! gateway, the token manager, the publication tracker) on a store, a clock the
+//! caller sets and a Graph API at any URL (a fake), without Kafka: output records
+//! stay in the outbox, where tests read them.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use graphhook_graph::{GraphClient, GraphSettings};
+use graphhook_kafka::{producer_config, AckedSender, KafkaSettings, Topics};
+use secrecy::SecretString;
+
+use super::ManualClock;
+use crate::gateway::{AppSecrets, Gateway};
+use crate::metrics::ProcessorMetrics;
+use crate::pipeline::relay::Relay;
+use crate::publishing::tracker::{Tracker, TrackerParts};
+use crate::publishing::PublishingSettings;
+use crate::store::Store;
+use crate::tokens::cipher::TokenCipher;
+use crate::tokens::manager::{TokenManager, TokenManagerParts};
+use crate::tokens::TokenSettings;
+
+/// The app id the stack's app secret is configured for.
+pub const STACK_APP: &str = "1234567890";
+
+/// Token settings with keys of 32 repeated `byte`s, under these ids.
+pub fn token_settings(keys: &[(&str, u8)], active: &str) -> TokenSettings {
+    TokenSettings {
+        keys: keys
+            .iter()
+            .map(|(id, byte)| {
+                (
+                    (*id).to_owned(),
+                    SecretString::from(STANDARD.encode([*byte; 32])),
+                )
+            })
+            .collect(),
+        active_key: Some(active.to_owned()),
+        ..TokenSettings::default()
+    }
+}
+
+/// The parts.
+pub struct Stack {
+    /// The store.
+    pub store: Store,
+    /// The clock.
+    pub clock: Arc<ManualClock>,
+    /// The gateway.
+    pub gateway: Gateway,
+    /// The token manager.
+    pub tokens: TokenManager,
+    /// The tracker.
+    pub tracker: Tracker,
+    /// Their metrics.
+    pub metrics: ProcessorMetrics,
+}
+
+impl Stack {
+    /// Wires the parts on `store` and `clock`, calling the Graph API at
+    /// `graph_url` with `[tokens]` and `[publishing]` as given; the app
+    /// [`STACK_APP`] has the secret `app-secret`.
+    pub fn new(
+        store: &Store,
+        clock: Arc<ManualClock>,
+        graph_url: &str,
+        tokens: TokenSettings,
+        publishing: PublishingSettings,
+    ) -> Self {
+        let url: url::Url = graph_url
+            .parse()
+            .unwrap_or_else(|_| GraphSettings::default().facebook_url);
+        let graph = GraphSettings {
+            facebook_url: url.clone(),
+            instagram_url: url,
+            read_timeout_ms: 5_000,
+            mutation_timeout_ms: 5_000,
+            ..GraphSettings::default()
+        };
+        let metrics = ProcessorMetrics::new().expect("a fresh registry takes every metric");
+        let topics = Topics::new("t.");
+        let relay = Relay::new(
+            store.clone(),
+            AckedSender::new(producer_config(&KafkaSettings::default(), "127.0.0.1:1"))
+                .expect("a producer is created without a broker"),
+            Duration::from_secs(1),
+            metrics.clone(),
+        );
+        let gateway = Gateway::new(
+            GraphClient::new(&graph).expect("the Graph client builds"),
+            store.clone(),
+            clock.clone(),
+            metrics.clone(),
+            topics.clone(),
+            relay.clone(),
+        );
+        let cipher = TokenCipher::from_settings(&tokens).expect("test keys are valid");
+        let manager = TokenManager::new(TokenManagerParts {
+            store: store.clone(),
+            cipher,
+            gateway: gateway.clone(),
+            apps: AppSecrets::new(
+                [(STACK_APP.to_owned(), SecretString::from("app-secret"))].into(),
+            ),
+            settings: tokens,
+            clock: clock.clone(),
+            topics: topics.clone(),
+            relay: relay.clone(),
+            metrics: metrics.clone(),
+        });
+        let tracker = Tracker::new(TrackerParts {
+            store: store.clone(),
+            topics,
+            gateway: gateway.clone(),
+            tokens: manager.clone(),
+            settings: publishing,
+            clock: clock.clone(),
+            relay,
+            metrics: metrics.clone(),
+        });
+        Stack {
+            store: store.clone(),
+            clock,
+            gateway,
+            tokens: manager,
+            tracker,
+            metrics,
+        }
+    }
+}

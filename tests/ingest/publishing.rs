@@ -1,0 +1,146 @@
+//! Publishing end to end: a token registered through the admin API, a request
+//! through the admin API and one through `publish-requests.v1`, the tracker
+//! against a fake Graph API, and every status on `publish-status.v1`.
+
+use std::sync::Arc;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use graphhook_processor::clock::system_clock;
+use graphhook_processor::testing::fake_graph::{Ending, FakeGraph, Plan};
+use graphhook_schema::output::{PublishStatus, PublishStatusRecord};
+use graphhook_schema::topics::{PUBLISH_REQUESTS, PUBLISH_STATUS};
+use rdkafka::Message;
+use reqwest::Method;
+use secrecy::SecretString;
+use serde_json::json;
+
+use crate::harness::pipeline_with;
+use crate::helpers::{metric_value, APP_ID};
+
+const ACCOUNT: &str = "17841400077";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn requests_from_the_admin_api_and_the_topic_are_published_and_every_status_is_written() {
+    let fake = Arc::new(FakeGraph::start(system_clock()).await);
+    fake.with(|s| {
+        s.default_plan = Some(Plan {
+            processing_ms: 1_500,
+            ending: Ending::Finish,
+        })
+    });
+    let uri = fake.server.uri();
+    let p = pipeline_with(|s| {
+        s.graph.facebook_url = uri.parse().unwrap();
+        s.graph.instagram_url = uri.parse().unwrap();
+        s.tokens
+            .keys
+            .insert("k1".into(), SecretString::from(STANDARD.encode([5u8; 32])));
+        s.tokens.active_key = Some("k1".into());
+        s.publishing.first_read_after_secs = 1;
+        s.publishing.poll_interval_secs = 1;
+        s.publishing.poll_cap_secs = 2;
+        s.publishing.tick_ms = 100;
+    })
+    .await;
+    let token = p
+        .admin(
+            Method::PUT,
+            &format!("/v1/apps/{APP_ID}/accounts/{ACCOUNT}/token"),
+        )
+        .json(&json!({"token": "IGQVJ-e2e-token", "kind": "instagram_login"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(token.status(), 200, "{}", token.text().await.unwrap());
+
+    let publications = format!("/v1/apps/{APP_ID}/accounts/{ACCOUNT}/publications");
+    let created = p
+        .admin(Method::POST, &publications)
+        .json(&json!({"request_id": "api-1", "kind": "image", "image_url": "https://cdn.example/a.jpg", "caption": "hi"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let again = p
+        .admin(Method::POST, &publications)
+        .json(&json!({"request_id": "api-1", "kind": "image", "image_url": "https://cdn.example/a.jpg", "caption": "hi"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        again.status(),
+        200,
+        "the same request id is the same publication"
+    );
+    let invalid = p
+        .admin(Method::POST, &publications)
+        .json(&json!({"request_id": "api-2", "kind": "image"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(invalid.status(), 400);
+    p.write_raw(
+        PUBLISH_REQUESTS,
+        ACCOUNT,
+        &json!({"request_id": "topic-1", "app_id": APP_ID, "account_id": ACCOUNT, "kind": "reel",
+            "video_url": "https://cdn.example/r.mp4"})
+        .to_string(),
+    )
+    .await;
+
+    for request_id in ["api-1", "topic-1"] {
+        p.eventually(&format!("{request_id} published"), || async {
+            let response = p
+                .admin(Method::GET, &format!("{publications}/{request_id}"))
+                .send()
+                .await
+                .unwrap();
+            response.status() == 200
+                && response.json::<serde_json::Value>().await.unwrap()["state"] == "published"
+        })
+        .await;
+    }
+    let records: Vec<PublishStatusRecord> = p
+        .app
+        .read_records(PUBLISH_STATUS, 10)
+        .await
+        .iter()
+        .map(|m| serde_json::from_slice(m.payload().unwrap()).unwrap())
+        .collect();
+    for request_id in ["api-1", "topic-1"] {
+        let steps: Vec<PublishStatus> = records
+            .iter()
+            .filter(|r| r.request_id.as_deref() == Some(request_id))
+            .map(|r| r.status)
+            .collect();
+        assert_eq!(
+            steps.first(),
+            Some(&PublishStatus::Requested),
+            "{request_id}"
+        );
+        assert_eq!(
+            steps.last(),
+            Some(&PublishStatus::Published),
+            "{request_id}"
+        );
+        assert!(
+            steps.contains(&PublishStatus::Ready),
+            "{request_id}: {steps:?}"
+        );
+    }
+    assert!(records.iter().all(|r| !r.record_id.is_empty()));
+    assert_eq!(fake.double_posts(), 0);
+    assert_eq!(fake.calls_to("/media_publish"), 2);
+
+    let listed = p
+        .admin_get(&format!("{publications}?state=published"))
+        .await;
+    assert_eq!(listed["publications"].as_array().unwrap().len(), 2);
+    p.eventually("the publications gauge", || async {
+        let exposition = p.get("/metrics").await.text().await.unwrap();
+        metric_value(&exposition, r#"graphhook_publications{state="published"}"#) == 2.0
+            && metric_value(&exposition, "graphhook_publication_graph_calls_count") == 2.0
+    })
+    .await;
+}
