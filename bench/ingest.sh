@@ -15,6 +15,7 @@ CONNECTIONS=${CONNECTIONS:-256}
 FIXED_RATE=${FIXED_RATE:-10000}
 KAFKA_PORT=${BENCH_KAFKA_PORT:-19092}
 HTTP_PORT=${BENCH_HTTP_PORT:-18080}
+OPS_PORT=${BENCH_OPS_PORT:-19080}
 OUT=bench/out
 SECRET=bench-secret
 BROKERS=127.0.0.1:$KAFKA_PORT
@@ -28,13 +29,14 @@ BIN=target/release
 
 
 start_ingest() { # prefix
-  GRAPHHOOK_INGEST__LISTEN=127.0.0.1:$HTTP_PORT GRAPHHOOK_KAFKA__BROKERS=$BROKERS \
+  GRAPHHOOK_INGEST__LISTEN=127.0.0.1:$HTTP_PORT GRAPHHOOK_INGEST__OPS_LISTEN=127.0.0.1:$OPS_PORT \
+  GRAPHHOOK_LOG__SUCCESS_LEVEL=off GRAPHHOOK_KAFKA__BROKERS=$BROKERS \
   GRAPHHOOK_KAFKA__TOPIC_PREFIX=$1 GRAPHHOOK_LOG__LEVEL=warn \
   GRAPHHOOK_APPS__BENCH__APP_ID=1 GRAPHHOOK_APPS__BENCH__SECRETS="[\"$SECRET\"]" \
     $BIN/graphhook ingest >>"$OUT/graphhook.log" 2>&1 &
   ingest_pid=$!
   pids+=($ingest_pid)
-  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null && return; sleep 0.1; done
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$OPS_PORT/readyz" >/dev/null && return; sleep 0.1; done
   echo "graphhook did not become ready" >&2; exit 1
 }
 stop_ingest() { kill -TERM "$ingest_pid"; wait "$ingest_pid" 2>/dev/null || true; }

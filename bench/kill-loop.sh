@@ -45,12 +45,6 @@ TOML
 
 . bench/lib.sh
 
-fresh_database() { # -> URL of a new, empty database
-  local name="graphhook_kill_$RANDOM$RANDOM"
-  psql -q "$PG_ADMIN" -c "CREATE DATABASE $name" >/dev/null
-  echo "${PG_ADMIN%/*}/$name"
-}
-drop_database() { psql -q "$PG_ADMIN" -c "DROP DATABASE IF EXISTS ${1##*/} WITH (FORCE)" >/dev/null; }
 
 start_mock() {
   : >"$OUT/mock-broker.txt"
@@ -70,7 +64,7 @@ applied() { psql -At "$db" -c "SELECT count(*) FROM processed_events WHERE event
 start_processor() {
   GRAPHHOOK_KAFKA__BROKERS=$BROKERS GRAPHHOOK_KAFKA__TOPIC_PREFIX=$prefix \
   GRAPHHOOK_PROCESSOR__DATABASE_URL=$db GRAPHHOOK_PROCESSOR__GROUP_ID=$group \
-  GRAPHHOOK_PROCESSOR__LISTEN=127.0.0.1:0 GRAPHHOOK_LOG__LEVEL=warn GRAPHHOOK_KAFKA__CREATE_TOPICS=$create \
+  GRAPHHOOK_PROCESSOR__LISTEN=127.0.0.1:0 GRAPHHOOK_PROCESSOR__OPS_LISTEN=127.0.0.1:0 GRAPHHOOK_LOG__LEVEL=warn GRAPHHOOK_KAFKA__CREATE_TOPICS=$create \
     "$PROCESSOR_BIN" --config "$OUT/kill-loop.toml" process >>"$OUT/kill-loop-processor.log" 2>&1 &
   processor_pid=$!
   pids+=($processor_pid)

@@ -20,5 +20,14 @@ start_broker() {
 }
 stop_broker() { kill "$broker_pid"; wait "$broker_pid" 2>/dev/null || true; }
 
+# A new, empty PostgreSQL database (its URL), and dropping one; PG_ADMIN is the
+# administrative connection.
+fresh_database() {
+  local name="graphhook_bench_$RANDOM$RANDOM"
+  psql -q "$PG_ADMIN" -c "CREATE DATABASE $name" >/dev/null
+  echo "${PG_ADMIN%/*}/$name"
+}
+drop_database() { psql -q "$PG_ADMIN" -c "DROP DATABASE IF EXISTS ${1##*/} WITH (FORCE)" >/dev/null; }
+
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 field() { tr ' ' '\n' | sed -n "s/^$1=//p"; }

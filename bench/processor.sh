@@ -31,6 +31,8 @@ SECONDS_PER_RUN=${SECONDS_PER_RUN:-30}
 KAFKA_PORT=${BENCH_KAFKA_PORT:-19092}
 HTTP_PORT=${BENCH_HTTP_PORT:-18080}
 PROCESSOR_PORT=${BENCH_PROCESSOR_PORT:-18081}
+INGEST_OPS_PORT=${BENCH_INGEST_OPS_PORT:-19080}
+PROCESSOR_OPS_PORT=${BENCH_PROCESSOR_OPS_PORT:-19081}
 PG_ADMIN=${BENCH_PG_ADMIN:-postgres://postgres@127.0.0.1:5432/postgres}
 OUT=bench/out
 SECRET=bench-secret
@@ -50,12 +52,6 @@ fi
 
 . bench/lib.sh
 
-fresh_database() { # -> URL of a new, empty database
-  local name="graphhook_bench_$RANDOM$RANDOM"
-  psql -q "$PG_ADMIN" -c "CREATE DATABASE $name" >/dev/null
-  echo "${PG_ADMIN%/*}/$name"
-}
-drop_database() { psql -q "$PG_ADMIN" -c "DROP DATABASE IF EXISTS ${1##*/} WITH (FORCE)" >/dev/null; }
 
 
 : >"$OUT/processor-throughput.txt"
@@ -83,7 +79,15 @@ for round in $(seq "$ROUNDS"); do
   name=${variant%%:*} vbin=${variant#*:}
   start_broker
   db=$(fresh_database)
-  GRAPHHOOK_INGEST__LISTEN=127.0.0.1:$HTTP_PORT GRAPHHOOK_PROCESSOR__LISTEN=127.0.0.1:$PROCESSOR_PORT \
+  # Builds with operations listeners (health, readiness, metrics) serve them
+  # apart; older builds served them on the public ports.
+  ingest_ops=$HTTP_PORT processor_ops=$PROCESSOR_PORT ops_env=()
+  if $vbin/graphhook --help | grep -q healthcheck; then
+    ingest_ops=$INGEST_OPS_PORT processor_ops=$PROCESSOR_OPS_PORT
+    ops_env=(GRAPHHOOK_INGEST__OPS_LISTEN=127.0.0.1:$ingest_ops GRAPHHOOK_PROCESSOR__OPS_LISTEN=127.0.0.1:$processor_ops
+      GRAPHHOOK_LOG__SUCCESS_LEVEL=off GRAPHHOOK_KAFKA__REPLICATION_FACTOR=1 GRAPHHOOK_KAFKA__MIN_INSYNC_REPLICAS=1)
+  fi
+  env "${ops_env[@]}" GRAPHHOOK_INGEST__LISTEN=127.0.0.1:$HTTP_PORT GRAPHHOOK_PROCESSOR__LISTEN=127.0.0.1:$PROCESSOR_PORT \
   GRAPHHOOK_KAFKA__BROKERS=$BROKERS GRAPHHOOK_KAFKA__TOPIC_PREFIX="lat-$round-$RANDOM." \
   GRAPHHOOK_PROCESSOR__DATABASE_URL="$db" GRAPHHOOK_LOG__LEVEL=warn \
   GRAPHHOOK_APPS__BENCH__APP_ID=1 GRAPHHOOK_APPS__BENCH__SECRETS="[\"$SECRET\"]" \
@@ -91,7 +95,7 @@ for round in $(seq "$ROUNDS"); do
   run_pid=$!
   pids+=($run_pid)
   for _ in $(seq 200); do
-    curl -sf "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null && curl -sf "http://127.0.0.1:$PROCESSOR_PORT/readyz" >/dev/null && break
+    curl -sf "http://127.0.0.1:$ingest_ops/readyz" >/dev/null && curl -sf "http://127.0.0.1:$processor_ops/readyz" >/dev/null && break
     sleep 0.1
   done
   # Warm-up (consumer group join, first connections), not measured.
@@ -99,11 +103,11 @@ for round in $(seq "$ROUNDS"); do
     --deliveries "$OUT/deliveries-realistic.tsv" --rate "$RATE" --seconds 5 --connections 32 >/dev/null
   sleep 2
   GRAPHHOOK_BENCH_SAVE_METRICS="$OUT/metrics-before.txt" $BIN/graphhook-bench quantiles \
-    --url "http://127.0.0.1:$PROCESSOR_PORT/metrics" --metric graphhook_processor_webhook_to_commit_seconds >/dev/null
+    --url "http://127.0.0.1:$processor_ops/metrics" --metric graphhook_processor_webhook_to_commit_seconds >/dev/null
   load=$($BIN/graphhook-bench load --addr "127.0.0.1:$HTTP_PORT" --path /webhooks/bench \
     --deliveries "$OUT/deliveries-realistic.tsv" --rate "$RATE" --seconds "$SECONDS_PER_RUN" --connections 32)
   sleep 3
-  commit=$($BIN/graphhook-bench quantiles --url "http://127.0.0.1:$PROCESSOR_PORT/metrics" \
+  commit=$($BIN/graphhook-bench quantiles --url "http://127.0.0.1:$processor_ops/metrics" \
     --metric graphhook_processor_webhook_to_commit_seconds --before "$OUT/metrics-before.txt")
   kill -TERM "$run_pid"; wait "$run_pid" 2>/dev/null || true
   stop_broker

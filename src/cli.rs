@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::effective::Role;
+
 /// graphhook: Meta webhooks (Instagram Graph API, Facebook Pages) into Kafka,
 /// verified and durable.
 #[derive(Debug, Parser)]
@@ -28,13 +30,28 @@ pub enum Command {
     Ingest,
     /// The processor, for production against a real Kafka cluster and PostgreSQL.
     Process,
-    /// Loads and validates the configuration, prints a summary without secrets.
-    CheckConfig,
+    /// Validates the configuration for a command and prints warnings and every
+    /// section's effective values (secrets shown as `<secret>`).
+    CheckConfig {
+        /// The command to check for.
+        #[arg(long = "for", value_enum, default_value = "run")]
+        role: Role,
+    },
+    /// Asks a running graphhook's `/healthz` (exit status 0 when healthy), for
+    /// container health checks where no HTTP client is installed.
+    Healthcheck {
+        /// The URL to ask (an operations listener).
+        #[arg(default_value = "http://127.0.0.1:9080/healthz")]
+        url: String,
+    },
     /// Applies the processor's database migrations (start-up applies them too).
     Migrate,
     /// Re-drives stored deliveries (`deliveries.v1`) through normalization into
     /// `events.v1`, or with `--dlq` dead-lettered records into their topic. Safe to
-    /// run at any time: the processor skips events it has applied.
+    /// run at any time: the processor skips events it has applied. Needs
+    /// `kafka.brokers` and the `[kafka]` section of the deployment (topic prefix,
+    /// client properties); deliveries also need `[apps]` (ids and secrets) and,
+    /// for data-deletion callbacks, `ingest.public_base_url`.
     Replay(ReplayArgs),
     /// Token maintenance.
     #[command(subcommand)]

@@ -13,29 +13,53 @@ use graphhook_processor::tokens::cipher::TokenCipher;
 use graphhook_processor::tokens::rotation::rotate_key as rotate_key_of;
 use graphhook_schema::time::now_millis;
 use graphhook_schema::topics::{INGEST_TOPICS, PROCESSOR_TOPICS};
+use graphhook_web::Readiness;
 use secrecy::ExposeSecret;
 use tokio::sync::watch;
 
 use crate::cli::ReplayArgs;
 use crate::config::Settings;
+use crate::effective::Role;
 
 /// How long creating topics at start may take.
 const TOPIC_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// `graphhook ingest`: the webhook receiver against a real cluster.
 pub async fn ingest(settings: Settings) -> anyhow::Result<()> {
-    settings.require_brokers("ingest")?;
-    settings.validate_ingest()?;
-    serve_ingest(&settings).await
+    settings.validate_for(Role::Ingest)?;
+    let bus = Bus::start(&settings.kafka)?;
+    let app = start_ingest(&settings, &bus).await?;
+    let stopper = app.stopper();
+    tokio::spawn(async move {
+        match shutdown_signal().await {
+            Signal::Terminate => stopper.drain_and_stop().await,
+            Signal::Interrupt => stopper.stop(true).await,
+        }
+    });
+    app.run_until_stopped().await?;
+    drop(bus);
+    Ok(())
 }
 
 /// `graphhook run`: ingest and processor in one process; the embedded default.
+/// On SIGTERM both drain (the longer drain period of the two), then ingest stops,
+/// then the processor.
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
-    settings.validate_ingest()?;
-    settings.validate_processor()?;
+    settings.validate_for(Role::Run)?;
     let bus = Bus::start(&settings.kafka)?;
     let ingest = start_ingest(&settings, &bus).await?;
     let processor = start_processor(&settings, &bus).await?;
+    let stopper = ingest.stopper();
+    let processor_readiness = processor.readiness.clone();
+    tokio::spawn(async move {
+        match shutdown_signal().await {
+            Signal::Terminate => {
+                processor_readiness.drain();
+                stopper.drain_and_stop().await;
+            }
+            Signal::Interrupt => stopper.stop(true).await,
+        }
+    });
     ingest.run_until_stopped().await?;
     let _ = processor.stop.send(true);
     processor.task.await?;
@@ -43,16 +67,24 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `graphhook process`: the processor, for production.
+/// `graphhook process`: the processor, for production. On SIGTERM, `/readyz`
+/// says "draining" for `processor.drain_secs` before the processor stops.
 pub async fn process(settings: Settings) -> anyhow::Result<()> {
-    settings.require_brokers("process")?;
-    settings.validate_processor()?;
+    settings.validate_for(Role::Process)?;
     let bus = Bus::start(&settings.kafka)?;
     let processor = start_processor(&settings, &bus).await?;
-    shutdown_signal().await;
+    if shutdown_signal().await == Signal::Terminate {
+        drain(&processor.readiness, settings.processor.drain_secs).await;
+    }
     let _ = processor.stop.send(true);
     processor.task.await?;
     Ok(())
+}
+
+async fn drain(readiness: &Readiness, secs: u64) {
+    readiness.drain();
+    tracing::info!(drain_secs = secs, "draining: /readyz answers 503");
+    tokio::time::sleep(Duration::from_secs(secs)).await;
 }
 
 /// A processor running on a task of its own.
@@ -61,8 +93,12 @@ pub struct RunningProcessor {
     pub stop: watch::Sender<bool>,
     /// Finishes when it has stopped.
     pub task: tokio::task::JoinHandle<()>,
-    /// Its HTTP port.
+    /// Its public listener's port (the data-deletion status page).
     pub port: u16,
+    /// Its operations listener's port (health, readiness, metrics, admin API).
+    pub ops_port: u16,
+    /// What its `/readyz` answers.
+    pub readiness: Readiness,
 }
 
 /// Creates the processor's topics when configured to, builds the processor and
@@ -91,6 +127,7 @@ pub async fn build_processor_with(
         publishing: settings.publishing.clone(),
         apps: settings.app_secrets(),
         clock,
+        request_log: settings.log.requests(),
     };
     Ok(Processor::build(&settings.processor, &settings.kafka, bus.bootstrap(), meta).await?)
 }
@@ -121,15 +158,25 @@ pub async fn rotate_key(settings: &Settings) -> anyhow::Result<()> {
 /// Starts a built processor on a task of its own.
 pub fn spawn_processor(processor: Processor) -> RunningProcessor {
     let (stop, stopped) = watch::channel(false);
-    let port = processor.port();
     RunningProcessor {
         stop,
+        port: processor.port(),
+        ops_port: processor.ops_port(),
+        readiness: processor.readiness(),
         task: tokio::spawn(processor.run_until_stopped(stopped)),
-        port,
     }
 }
 
-async fn shutdown_signal() {
+/// The signal that asked graphhook to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Signal {
+    /// SIGTERM (orchestrators, load-balanced deployments): drain first.
+    Terminate,
+    /// SIGINT (Ctrl-C at a terminal): stop now, gracefully.
+    Interrupt,
+}
+
+async fn shutdown_signal() -> Signal {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
@@ -138,16 +185,29 @@ async fn shutdown_signal() {
                 Ok(term) => term,
                 Err(_) => {
                     let _ = ctrl_c.await;
-                    return;
+                    return Signal::Interrupt;
                 }
             };
         tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
+            _ = ctrl_c => Signal::Interrupt,
+            _ = term.recv() => Signal::Terminate,
         }
     }
     #[cfg(not(unix))]
-    let _ = ctrl_c.await;
+    {
+        let _ = ctrl_c.await;
+        Signal::Interrupt
+    }
+}
+
+/// `graphhook healthcheck`: `Ok` when `url` answers 2xx within five seconds.
+pub async fn healthcheck(url: &str) -> anyhow::Result<()> {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()?;
+    let status = client.get(url).send().await?.status();
+    anyhow::ensure!(status.is_success(), "{url} answered {status}");
+    Ok(())
 }
 
 /// `graphhook migrate`.
@@ -165,8 +225,7 @@ pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
 
 /// `graphhook replay`: prints what it re-drove.
 pub async fn replay(settings: &Settings, args: &ReplayArgs) -> anyhow::Result<()> {
-    settings.require_brokers("replay")?;
-    settings.kafka.validate()?;
+    settings.validate_replay(args.dlq)?;
     let range = TimeRange {
         from_ms: args.from,
         to_ms: args.to.unwrap_or_else(now_millis),
@@ -196,51 +255,6 @@ pub async fn replay(settings: &Settings, args: &ReplayArgs) -> anyhow::Result<()
     Ok(())
 }
 
-/// `graphhook check-config`.
-pub fn check_config(settings: &Settings) -> anyhow::Result<String> {
-    settings.validate_ingest()?;
-    let apps: Vec<String> = settings
-        .apps
-        .iter()
-        .map(|(name, app)| {
-            format!(
-                "{name} (app id {}, {} secret(s), handshake {}, sha1 {})",
-                app.app_id,
-                app.secrets.len(),
-                if app.verify_token.is_some() {
-                    "on"
-                } else {
-                    "off"
-                },
-                if app.allow_sha1 {
-                    "accepted"
-                } else {
-                    "refused"
-                },
-            )
-        })
-        .collect();
-    let kafka = if settings.kafka.embedded() {
-        "embedded (in-process)".to_owned()
-    } else {
-        settings.kafka.brokers.clone()
-    };
-    Ok(format!(
-        "configuration is valid\nlisten: {}\nkafka: {kafka}\ntopic prefix: {}\napps: {}",
-        settings.ingest.listen,
-        settings.kafka.topic_prefix,
-        apps.join("; ")
-    ))
-}
-
-async fn serve_ingest(settings: &Settings) -> anyhow::Result<()> {
-    let bus = Bus::start(&settings.kafka)?;
-    let app = start_ingest(settings, &bus).await?;
-    app.run_until_stopped().await?;
-    drop(bus);
-    Ok(())
-}
-
 /// Creates ingest's topics when configured to, then builds the ingest server on
 /// `bus`. The binary and the end-to-end tests start ingest through this function.
 pub async fn start_ingest(settings: &Settings, bus: &Bus) -> anyhow::Result<Application> {
@@ -260,6 +274,7 @@ pub async fn start_ingest(settings: &Settings, bus: &Bus) -> anyhow::Result<Appl
         &settings.apps,
         &settings.kafka,
         bus.bootstrap(),
+        &settings.log.requests(),
     )?)
 }
 

@@ -1,13 +1,15 @@
 //! Layered configuration: built-in defaults, then a TOML file, then `GRAPHHOOK_`
 //! environment variables (`__` separates levels: `GRAPHHOOK_KAFKA__BROKERS`,
-//! `GRAPHHOOK_APPS__MAIN__SECRETS='["s1","s2"]'`), then validation that names the
-//! offending key.
+//! `GRAPHHOOK_APPS__MAIN__SECRETS='["s1","s2"]'`), then secrets from files
+//! (`<key>_file`, see `secret_files`), then validation that names the offending
+//! key.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use figment::error::{Actual, Kind};
-use figment::providers::{Env, Format, Toml};
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::value::Value;
 use figment::Figment;
 use graphhook_graph::GraphSettings;
 use graphhook_ingest::{validate_apps, AppSettings, IngestSettings};
@@ -17,15 +19,16 @@ use graphhook_processor::publishing::PublishingSettings;
 use graphhook_processor::settings::ProcessorSettings;
 use graphhook_processor::tokens::TokenSettings;
 use secrecy::SecretString;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
+use crate::secret_files;
 use crate::telemetry::LogSettings;
 
 /// Prefix of configuration environment variables.
 pub const ENV_PREFIX: &str = "GRAPHHOOK_";
 
 /// All of graphhook's configuration.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     /// `[ingest]`: the webhook receiver.
@@ -142,9 +145,15 @@ impl Settings {
             figment = figment.merge(Toml::file_exact(path));
         }
         figment = figment.merge(Env::prefixed(ENV_PREFIX).split("__").ignore(&["config"]));
-        figment
+        let invalid = |e| ConfigError::Invalid(Box::new(redact_secrets(e)));
+        let mut merged: Value = figment.extract().map_err(invalid)?;
+        if !secret_files::has_file_keys(&merged, is_secret_path) {
+            return figment.extract().map_err(invalid);
+        }
+        secret_files::resolve(&mut merged, is_secret_path)?;
+        Figment::from(Serialized::defaults(merged))
             .extract()
-            .map_err(|e| ConfigError::Invalid(Box::new(redact_secrets(e))))
+            .map_err(invalid)
     }
 
     /// Checks what ingest needs.
@@ -288,11 +297,8 @@ mod tests {
         });
         Jail::expect_with(|jail| {
             jail.create_file("graphhook.toml", FILE)?;
-            jail.set_env(
-                "GRAPHHOOK_APPS__MAIN__SECRETS",
-                r#"{"oops": "leaked-s3cret"}"#,
-            );
-            jail.set_env("GRAPHHOOK_PROCESSOR__ADMIN_TOKEN", "[1, \"leaked-t0ken\"]");
+            jail.set_env("GRAPHHOOK_APPS__MAIN__SECRETS", r#"[["leaked-s3cret"]]"#);
+            jail.set_env("GRAPHHOOK_PROCESSOR__ADMIN_TOKEN", r#"[["leaked-t0ken"]]"#);
             let error = format!("{:#}", anyhow::Error::from(load(jail).unwrap_err()));
             assert!(
                 !error.contains("leaked-s3cret") && !error.contains("leaked-t0ken"),

@@ -4,4 +4,7 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod effective;
+mod http_noise;
+mod secret_files;
 pub mod telemetry;

@@ -129,3 +129,76 @@ fn replay_refuses_an_unreadable_time_and_the_embedded_cluster() {
     assert_eq!(embedded.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&embedded.stderr).contains("kafka.brokers"));
 }
+
+fn graphhook(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_graphhook"));
+    command
+        .args(args)
+        .env_remove("GRAPHHOOK_CONFIG")
+        .env_remove("GRAPHHOOK_KAFKA__BROKERS")
+        .env("GRAPHHOOK_LOG__LEVEL", "warn");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.output().expect("graphhook runs")
+}
+
+#[test]
+fn check_config_checks_what_each_command_needs_and_prints_no_secret() {
+    let app = [
+        ("GRAPHHOOK_APPS__MAIN__APP_ID", "42"),
+        ("GRAPHHOOK_APPS__MAIN__SECRETS", "check-s3cret-value"),
+        (
+            "GRAPHHOOK_INGEST__PUBLIC_BASE_URL",
+            "http://hooks.example.com",
+        ),
+    ];
+    let run = graphhook(&["check-config"], &app);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "{run:?}");
+    assert!(
+        stdout.starts_with("configuration is valid for `graphhook run`"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("warning: ingest.public_base_url"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("warning: kafka.brokers is not set"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("[publishing]") && !stdout.contains("check-s3cret-value"),
+        "{stdout}"
+    );
+
+    for role in ["ingest", "process", "replay"] {
+        let refused = graphhook(&["check-config", "--for", role], &app);
+        assert_eq!(refused.status.code(), Some(1), "{role}: {refused:?}");
+        assert!(
+            String::from_utf8_lossy(&refused.stderr).contains("kafka.brokers"),
+            "{role}"
+        );
+    }
+    let brokers = [("GRAPHHOOK_KAFKA__BROKERS", "127.0.0.1:1")];
+    let no_apps = graphhook(&["check-config", "--for", "ingest"], &brokers);
+    assert_eq!(no_apps.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&no_apps.stderr).contains("apps"));
+    let replay = graphhook(&["replay", "--from", "0"], &brokers);
+    assert_eq!(replay.status.code(), Some(1), "replay without [apps]");
+    assert!(String::from_utf8_lossy(&replay.stderr).contains("apps"));
+    let help = graphhook(&["replay", "--help"], &[]);
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        help.contains("kafka.brokers") && help.contains("[apps]"),
+        "{help}"
+    );
+}
+
+#[test]
+fn healthcheck_exits_non_zero_when_nothing_answers() {
+    let down = graphhook(&["healthcheck", "http://127.0.0.1:1/healthz"], &[]);
+    assert_eq!(down.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&down.stderr).contains("unhealthy"));
+}

@@ -70,10 +70,10 @@ async fn tokens_appear_in_no_log_line_api_answer_metric_or_problem_body() {
             ("GRAPHHOOK_PROCESSOR__ADMIN_TOKEN", ADMIN.to_owned()),
         ],
     );
-    let processor = running.wait_for("processor started")["port"]
+    let processor = running.wait_for("processor started")["ops_port"]
         .as_u64()
         .unwrap();
-    let ingest = running.wait_for("ingest listening")["port"]
+    let ingest = running.wait_for("ingest listening")["ops_port"]
         .as_u64()
         .unwrap();
     let client = reqwest::Client::new();

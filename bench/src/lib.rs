@@ -1,8 +1,10 @@
 //! The measuring half of the scripts under `bench/`: signed deliveries, a
-//! bare-producer baseline, an open-loop load generator, and the kill loop's tools.
+//! bare-producer baseline, an open-loop load generator, hostile clients, and the
+//! kill loop's tools.
 
 pub mod bare_producer;
 pub mod deliveries;
+pub mod edge;
 pub mod kill_loop;
 pub mod load;
 pub mod processor;

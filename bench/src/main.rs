@@ -1,7 +1,7 @@
 //! `graphhook-bench`: the measuring half of the scripts under `bench/`.
 
 use clap::{Parser, Subcommand};
-use graphhook_bench::{bare_producer, deliveries, kill_loop, load, processor, publishing};
+use graphhook_bench::{bare_producer, deliveries, edge, kill_loop, load, processor, publishing};
 
 #[derive(Parser)]
 #[command(about = "graphhook benchmark helpers")]
@@ -19,6 +19,12 @@ enum Command {
     BareProducer(bare_producer::Args),
     /// Posts deliveries at a fixed rate (open loop) and reports latency percentiles.
     Load(load::Args),
+    /// GETs a path from many keep-alive clients as fast as answered (a health-check
+    /// flood).
+    Flood(edge::FloodArgs),
+    /// Slow senders holding large unfinished bodies while the server's memory is
+    /// sampled.
+    SlowSenders(edge::SlowArgs),
     /// Writes the processor benchmark's realistic mix of events to `events.v1`.
     FillEvents(processor::FillArgs),
     /// Baseline: a bare consumer reading every event of `events.v1`.
@@ -69,6 +75,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Deliveries(args) => deliveries::run(&args),
         Command::BareProducer(args) => bare_producer::run(&args).await,
         Command::Load(args) => load::run(&args).await,
+        Command::Flood(args) => edge::flood(&args).await,
+        Command::SlowSenders(args) => edge::slow_senders(&args).await,
         Command::FillEvents(args) => processor::fill(&args).await,
         Command::Drain(target) => processor::drain(&target).await,
         Command::Process(args) => processor::process(&args).await,

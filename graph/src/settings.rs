@@ -1,11 +1,11 @@
 //! The `[graph]` configuration section.
 
 use graphhook_kafka::SettingsError;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use url::Url;
 
 /// Where the Graph API is and how long calls may take.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct GraphSettings {
     /// Base URL of the Facebook Graph API (tests and benchmarks point it at a fake).

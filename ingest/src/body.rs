@@ -1,31 +1,27 @@
-//! Reads a request body up to the configured limit, refusing larger ones from their
-//! `Content-Length` before reading anything.
+//! Reads a request body under ingest's limits (size, deadline, the shared byte
+//! budget), mapping refusals to [`IngestError`].
 
-use actix_web::http::header::CONTENT_LENGTH;
-use actix_web::web::{Bytes, Payload};
+use actix_web::web::Payload;
 use actix_web::HttpRequest;
+use graphhook_web::{read_body, Body, BodyError};
 
 use crate::problems::IngestError;
+use crate::state::IngestState;
 
-/// The body, or 413 when it is (or announces itself as) larger than `limit`.
+/// The body, or 413 (too large), 408 (too slow), 503 (budget full, retry).
 pub async fn read_limited(
     req: &HttpRequest,
     payload: Payload,
-    limit: usize,
-) -> Result<Bytes, IngestError> {
-    let announced = req
-        .headers()
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    if announced.is_some_and(|len| len > limit as u64) {
-        return Err(IngestError::PayloadTooLarge { limit });
-    }
-    match payload.to_bytes_limited(limit).await {
-        Ok(Ok(bytes)) => Ok(bytes),
-        Ok(Err(error)) => Err(IngestError::BodyUnreadable(error)),
-        Err(_exceeded) => Err(IngestError::PayloadTooLarge { limit }),
-    }
+    state: &IngestState,
+) -> Result<Body, IngestError> {
+    read_body(req, payload, state.body, &state.budget)
+        .await
+        .map_err(|error| match error {
+            BodyError::TooLarge { limit } => IngestError::PayloadTooLarge { limit },
+            BodyError::TimedOut => IngestError::BodyTimedOut,
+            BodyError::Busy => IngestError::Busy,
+            BodyError::Unreadable(error) => IngestError::BodyUnreadable(error.into()),
+        })
 }
 
 /// The request's content type, as sent.

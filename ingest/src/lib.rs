@@ -3,7 +3,6 @@
 
 pub mod apps;
 mod body;
-mod lenient;
 pub mod metrics;
 pub mod problems;
 pub mod publisher;

@@ -1,9 +1,14 @@
 //! Ingest's Prometheus metrics, registered in the registry `/metrics` serves.
 
+use graphhook_kafka::SendError;
+use graphhook_schema::normalize::NormalizeError;
 use prometheus::{
     exponential_buckets, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec,
     IntGauge, Opts, Registry,
 };
+
+use crate::records::Endpoint;
+use crate::signature::SignatureError;
 
 /// Every metric ingest records.
 #[derive(Clone)]
@@ -33,12 +38,23 @@ pub struct IngestMetrics {
     pub producers_replaced: IntCounter,
     /// `graphhook_request_body_bytes`.
     pub body_bytes: Histogram,
+    /// `graphhook_request_body_bytes_in_flight`: bytes of bodies held now (the
+    /// budget is `ingest.max_bytes_in_flight`).
+    pub body_bytes_in_flight: IntGauge,
+    /// `graphhook_ingest_ready`: what `/readyz` answers, 1 or 0.
+    pub ready: IntGauge,
 }
 
 impl std::fmt::Debug for IngestMetrics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("IngestMetrics")
     }
+}
+
+fn gauge(registry: &Registry, name: &str, help: &str) -> prometheus::Result<IntGauge> {
+    let g = IntGauge::new(name, help)?;
+    registry.register(Box::new(g.clone()))?;
+    Ok(g)
 }
 
 fn counter(
@@ -81,11 +97,11 @@ impl IngestMetrics {
             &["route"],
         )?;
         registry.register(Box::new(http_duration.clone()))?;
-        let in_flight = IntGauge::new(
+        let in_flight = gauge(
+            &registry,
             "graphhook_http_requests_in_flight",
             "HTTP requests being served.",
         )?;
-        registry.register(Box::new(in_flight.clone()))?;
         let producers_replaced = IntCounter::new(
             "graphhook_kafka_producers_replaced_total",
             "Kafka producers replaced after they failed fatally or were fenced.",
@@ -143,7 +159,37 @@ impl IngestMetrics {
                 "Size of verified request bodies.",
                 exponential_buckets(256.0, 4.0, 10)?,
             )?,
+            body_bytes_in_flight: gauge(
+                &registry,
+                "graphhook_request_body_bytes_in_flight",
+                "Bytes of request bodies held now, out of ingest.max_bytes_in_flight.",
+            )?,
+            ready: gauge(
+                &registry,
+                "graphhook_ingest_ready",
+                "1 when /readyz answers ready, else 0.",
+            )?,
             registry,
         })
+    }
+
+    /// Creates the series alerts watch at 0, so that `increase()` sees the first
+    /// incident: produce failures by reason, and per app signature failures,
+    /// unparseable deliveries and deliveries by endpoint.
+    pub fn start_at_zero<'a>(&self, apps: impl IntoIterator<Item = &'a str>) {
+        for reason in SendError::REASONS {
+            self.produce_failures.with_label_values(&[reason]);
+        }
+        for app in apps {
+            for reason in SignatureError::REASONS {
+                self.signature_failures.with_label_values(&[app, reason]);
+            }
+            for reason in NormalizeError::REASONS {
+                self.unparseable.with_label_values(&[app, reason]);
+            }
+            for endpoint in Endpoint::ALL {
+                self.deliveries.with_label_values(&[app, endpoint.as_str()]);
+            }
+        }
     }
 }

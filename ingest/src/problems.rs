@@ -37,6 +37,12 @@ pub enum IngestError {
         /// The limit, in bytes.
         limit: usize,
     },
+    /// The body did not arrive within `ingest.body_timeout_ms`.
+    #[error("request body not received in time")]
+    BodyTimedOut,
+    /// Other requests hold `ingest.max_bytes_in_flight`.
+    #[error("too many request bytes in flight")]
+    Busy,
     /// The request body could not be read from the connection.
     #[error("request body could not be read")]
     BodyUnreadable(#[source] actix_web::Error),
@@ -90,6 +96,16 @@ impl IngestError {
                 "Payload too large",
                 format!("The body exceeds the limit of {limit} bytes."),
             ),
+            IngestError::BodyTimedOut => (
+                "urn:graphhook:problem:body-timeout",
+                "Body too slow",
+                "The request body did not arrive in time.".into(),
+            ),
+            IngestError::Busy => (
+                "urn:graphhook:problem:busy",
+                "Busy",
+                "Too many requests are being received; retry later.".into(),
+            ),
             IngestError::BodyUnreadable(_) => (
                 "urn:graphhook:problem:body-unreadable",
                 "Body unreadable",
@@ -126,7 +142,8 @@ impl ResponseError for IngestError {
             IngestError::HandshakeRefused => StatusCode::FORBIDDEN,
             IngestError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             IngestError::BodyUnreadable(_) => StatusCode::BAD_REQUEST,
-            IngestError::Unavailable(_) | IngestError::NotReady(_) => {
+            IngestError::BodyTimedOut => StatusCode::REQUEST_TIMEOUT,
+            IngestError::Busy | IngestError::Unavailable(_) | IngestError::NotReady(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
         }

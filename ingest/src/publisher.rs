@@ -48,7 +48,14 @@ impl Publisher {
         }
     }
 
-    /// The current producer (readiness checks read metadata through it).
+    /// Whether the broker answers a metadata request for the deliveries topic.
+    pub async fn broker_answers(&self, timeout: Duration) -> Result<(), String> {
+        self.sender
+            .broker_answers(self.deliveries_topic(), timeout)
+            .await
+    }
+
+    /// The current producer.
     pub fn producer(&self) -> Arc<AckedProducer> {
         self.sender.producer()
     }

@@ -39,6 +39,13 @@ pub enum Endpoint {
 }
 
 impl Endpoint {
+    /// Every endpoint.
+    pub const ALL: [Endpoint; 3] = [
+        Endpoint::Webhook,
+        Endpoint::Deauthorize,
+        Endpoint::DataDeletion,
+    ];
+
     /// Header value and metric label.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -5,17 +5,20 @@ use std::net::SocketAddr;
 
 use graphhook_kafka::SettingsError;
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::lenient;
-
 /// How the webhook receiver listens and behaves.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct IngestSettings {
-    /// Address to listen on. Port 0 picks a free port (tests).
+    /// The public listener: webhooks and callbacks only. Port 0 picks a free port
+    /// (tests).
     pub listen: SocketAddr,
+    /// The operations listener: `/healthz`, `/readyz`, `/metrics`. Loopback by
+    /// default; give it a private address for probes and scrapers, never a public
+    /// one.
+    pub ops_listen: SocketAddr,
     /// HTTP worker threads; defaults to the number of CPUs.
     pub workers: Option<usize>,
     /// Largest accepted request body; larger ones get 413.
@@ -25,25 +28,45 @@ pub struct IngestSettings {
     pub public_base_url: Option<Url>,
     /// How long a stopping server lets in-flight requests finish, in seconds.
     pub shutdown_timeout_secs: u64,
-    /// How long `/readyz` waits for broker metadata, in milliseconds.
+    /// How long the readiness check waits for broker metadata, in milliseconds.
     pub readiness_timeout_ms: u64,
+    /// How often the readiness check runs; `/readyz` answers its latest result.
+    pub readiness_interval_ms: u64,
+    /// A request body must arrive within this time, in milliseconds (a sender
+    /// trickling it loses the connection with 408).
+    pub body_timeout_ms: u64,
+    /// Bytes of request bodies all requests together may hold; beyond it new
+    /// requests wait `body_budget_wait_ms`, then get 503 (Meta retries).
+    pub max_bytes_in_flight: usize,
+    /// How long a request waits for room in `max_bytes_in_flight`, in milliseconds.
+    pub body_budget_wait_ms: u64,
+    /// On SIGTERM, how long `/readyz` says "draining" while deliveries are still
+    /// served, before the listener closes (cover the load balancer's health-check
+    /// interval times its failure threshold), in seconds.
+    pub drain_secs: u64,
 }
 
 impl Default for IngestSettings {
     fn default() -> Self {
         IngestSettings {
             listen: SocketAddr::from(([0, 0, 0, 0], 8080)),
+            ops_listen: SocketAddr::from(([127, 0, 0, 1], 9080)),
             workers: None,
             max_body_bytes: 4 * 1024 * 1024,
             public_base_url: None,
             shutdown_timeout_secs: 30,
             readiness_timeout_ms: 2_000,
+            readiness_interval_ms: 1_000,
+            body_timeout_ms: 10_000,
+            max_bytes_in_flight: 32 * 1024 * 1024,
+            body_budget_wait_ms: 1_000,
+            drain_secs: 10,
         }
     }
 }
 
 /// One Meta app whose webhooks graphhook receives at `/webhooks/<name>`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AppSettings {
     /// Meta's numeric app id.
@@ -51,10 +74,17 @@ pub struct AppSettings {
     pub app_id: String,
     /// App secrets; a delivery signed with any of them is valid (rotation, the
     /// separate Instagram-login secret).
-    #[serde(deserialize_with = "lenient::secrets")]
+    #[serde(
+        deserialize_with = "graphhook_kafka::lenient::secrets",
+        serialize_with = "graphhook_kafka::redact::secret_list"
+    )]
     pub secrets: Vec<SecretString>,
     /// The verify token typed in the App Dashboard; without it handshakes are refused.
-    #[serde(default, deserialize_with = "lenient::optional_secret")]
+    #[serde(
+        default,
+        deserialize_with = "graphhook_kafka::lenient::optional_secret",
+        serialize_with = "graphhook_kafka::redact::optional_secret"
+    )]
     pub verify_token: Option<SecretString>,
     /// Accept the legacy `X-Hub-Signature` (SHA-1) when no SHA-256 signature is sent.
     #[serde(default)]
@@ -81,10 +111,31 @@ impl IngestSettings {
                 ));
             }
         }
-        if self.readiness_timeout_ms == 0 {
+        for (key, value) in [
+            ("ingest.readiness_timeout_ms", self.readiness_timeout_ms),
+            ("ingest.readiness_interval_ms", self.readiness_interval_ms),
+            ("ingest.body_timeout_ms", self.body_timeout_ms),
+        ] {
+            if value == 0 {
+                return Err(SettingsError::new(key, "must be positive"));
+            }
+        }
+        if self.max_bytes_in_flight < self.max_body_bytes {
             return Err(SettingsError::new(
-                "ingest.readiness_timeout_ms",
-                "must be positive",
+                "ingest.max_bytes_in_flight",
+                "must be at least ingest.max_body_bytes",
+            ));
+        }
+        if self.drain_secs > 600 {
+            return Err(SettingsError::new(
+                "ingest.drain_secs",
+                "must be at most 600",
+            ));
+        }
+        if self.listen == self.ops_listen && self.listen.port() != 0 {
+            return Err(SettingsError::new(
+                "ingest.ops_listen",
+                "must differ from ingest.listen: operations stay off the public listener",
             ));
         }
         Ok(())

@@ -30,6 +30,9 @@ pub enum SignatureError {
 }
 
 impl SignatureError {
+    /// Every value of [`SignatureError::reason`].
+    pub const REASONS: [&'static str; 4] = ["missing", "malformed", "multiple_headers", "mismatch"];
+
     /// A stable label for metrics.
     pub fn reason(self) -> &'static str {
         match self {

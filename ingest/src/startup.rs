@@ -1,30 +1,33 @@
-//! Builds the ingest HTTP server: routes, middleware, the Kafka publisher.
+//! Builds ingest: the public listener (webhooks and callbacks), the operations
+//! listener (health, readiness, metrics), the Kafka publisher and the readiness
+//! check.
 
 use std::collections::BTreeMap;
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::from_fn;
-use actix_web::{web, App, HttpResponse, HttpServer};
+use actix_web::{web, App, HttpServer};
 use graphhook_kafka::{producer_config, AckedSender, KafkaSettings, Topics};
-use graphhook_schema::CallbackKind;
+use graphhook_web::access_log::RequestLogSettings;
+use graphhook_web::{access_log, AccessLog, BodyBudget, BodyLimits, Readiness, RequestSpan};
 use rdkafka::error::KafkaError;
+use tokio::sync::watch;
 use tracing_actix_web::TracingLogger;
 
 use crate::apps::AppRegistry;
 use crate::metrics::IngestMetrics;
-use crate::problems::IngestError;
 use crate::publisher::Publisher;
-use crate::routes::{callbacks, ops, webhooks};
+use crate::routes::{ops, ops_routes, public_routes};
 use crate::settings::{AppSettings, IngestSettings};
 use crate::state::IngestState;
-use crate::telemetry::{request_metrics, GraphhookRootSpan};
+use crate::telemetry::{ops_route, public_route, request_metrics};
 
 /// Why ingest could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    /// The listen address could not be bound.
+    /// A listen address could not be bound.
     #[error("cannot listen on {address}")]
     Bind {
         /// The address.
@@ -44,28 +47,71 @@ pub enum StartError {
 /// Flushing queued records at shutdown waits at most this long.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A built, not yet running, ingest server.
+/// A running ingest: both listeners serve from `build` on.
 pub struct Application {
     port: u16,
+    ops_port: u16,
     server: Server,
+    ops: Server,
     publisher: Publisher,
+    stopper: Stopper,
+    stop_checks: watch::Sender<bool>,
+}
+
+/// Stops ingest: at once, or after draining (SIGTERM).
+#[derive(Debug, Clone)]
+pub struct Stopper {
+    public: ServerHandle,
+    readiness: Readiness,
+    drain: Duration,
+}
+
+impl Stopper {
+    /// Closes the public listener; with `graceful`, in-flight requests finish
+    /// (within `ingest.shutdown_timeout_secs`).
+    pub async fn stop(&self, graceful: bool) {
+        self.public.stop(graceful).await;
+    }
+
+    /// `/readyz` answers "draining" for `ingest.drain_secs` while deliveries are
+    /// still served, then the listener closes and in-flight requests finish.
+    pub async fn drain_and_stop(&self) {
+        self.readiness.drain();
+        tracing::info!(
+            drain_secs = self.drain.as_secs_f64(),
+            "draining: /readyz answers 503 while deliveries are still accepted"
+        );
+        tokio::time::sleep(self.drain).await;
+        tracing::info!("closing the public listener; finishing requests in flight");
+        self.stop(true).await;
+    }
+
+    /// The readiness `/readyz` answers.
+    pub fn readiness(&self) -> Readiness {
+        self.readiness.clone()
+    }
+}
+
+fn bind(address: SocketAddr) -> Result<(TcpListener, u16), StartError> {
+    graphhook_web::bind(address).map_err(|source| StartError::Bind {
+        address: address.to_string(),
+        source,
+    })
 }
 
 impl Application {
-    /// Binds the listener (port 0 picks a free one), creates the producer and builds
-    /// the server. Topics must exist or be auto-created (see `Bus::ensure_topics`).
+    /// Binds both listeners (port 0 picks a free one), creates the producer,
+    /// starts the servers and the readiness check. Topics must exist or be
+    /// auto-created (see `Bus::ensure_topics`).
     pub fn build(
         settings: &IngestSettings,
         apps: &BTreeMap<String, AppSettings>,
         kafka: &KafkaSettings,
         bootstrap: &str,
+        requests: &RequestLogSettings,
     ) -> Result<Self, StartError> {
-        let bind_error = |source| StartError::Bind {
-            address: settings.listen.to_string(),
-            source,
-        };
-        let listener = TcpListener::bind(settings.listen).map_err(bind_error)?;
-        let port = listener.local_addr().map_err(bind_error)?.port();
+        let (listener, port) = bind(settings.listen)?;
+        let (ops_listener, ops_port) = bind(settings.ops_listen)?;
         let sender =
             AckedSender::new(producer_config(kafka, bootstrap)).map_err(StartError::Producer)?;
         let publisher = Publisher::new(
@@ -79,38 +125,59 @@ impl Application {
             );
         }
         let metrics = IngestMetrics::new()?;
+        metrics.start_at_zero(apps.keys().map(String::as_str));
+        let interval = Duration::from_millis(settings.readiness_interval_ms);
+        let timeout = Duration::from_millis(settings.readiness_timeout_ms);
+        let readiness = Readiness::new(
+            metrics.ready.clone(),
+            interval + timeout + Duration::from_secs(2),
+        );
         let state = web::Data::new(IngestState {
             apps: AppRegistry::new(apps),
             publisher: publisher.clone(),
             metrics: metrics.clone(),
-            max_body_bytes: settings.max_body_bytes,
+            body: BodyLimits {
+                max_bytes: settings.max_body_bytes,
+                deadline: Duration::from_millis(settings.body_timeout_ms),
+                budget_wait: Duration::from_millis(settings.body_budget_wait_ms),
+            },
+            budget: BodyBudget::new(settings.max_bytes_in_flight),
             public_base_url: settings.public_base_url.clone(),
-            readiness_timeout: Duration::from_millis(settings.readiness_timeout_ms),
+            readiness: readiness.clone(),
         });
-        let metrics = web::Data::new(metrics);
-        let mut server = HttpServer::new(move || {
-            App::new()
-                .wrap(from_fn(request_metrics))
-                .wrap(TracingLogger::<GraphhookRootSpan>::new())
-                .app_data(metrics.clone())
-                .configure(|cfg| routes(cfg, state.clone()))
-        })
-        .shutdown_timeout(settings.shutdown_timeout_secs);
-        if let Some(workers) = settings.workers {
-            server = server.workers(workers);
-        }
-        let server = server.listen(listener).map_err(bind_error)?.run();
-        tracing::info!(port, "ingest listening");
+        let server = public_server(listener, settings, requests, &state, &metrics)?;
+        let ops = ops_server(ops_listener, requests, &state)?;
+        let (stop_checks, checks_stopped) = watch::channel(false);
+        let checked = publisher.clone();
+        tokio::spawn(readiness.clone().keep_checking(
+            interval,
+            move || ops::check(checked.clone(), timeout),
+            checks_stopped,
+        ));
+        tracing::info!(port, ops_port, "ingest listening");
         Ok(Application {
             port,
+            ops_port,
+            stopper: Stopper {
+                public: server.handle(),
+                readiness,
+                drain: Duration::from_secs(settings.drain_secs),
+            },
             server,
+            ops,
             publisher,
+            stop_checks,
         })
     }
 
-    /// The port actually bound.
+    /// The public listener's port.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The operations listener's port.
+    pub fn ops_port(&self) -> u16 {
+        self.ops_port
     }
 
     /// The publisher (tests reach the producer through it).
@@ -118,15 +185,22 @@ impl Application {
         self.publisher.clone()
     }
 
-    /// A handle to stop the server gracefully.
-    pub fn handle(&self) -> ServerHandle {
-        self.server.handle()
+    /// Stops the public listener, at once or after draining.
+    pub fn stopper(&self) -> Stopper {
+        self.stopper.clone()
     }
 
-    /// Serves until stopped (SIGTERM, SIGINT or the handle), lets in-flight requests
-    /// finish, then flushes the producer.
+    /// Serves until the public listener is stopped (see [`Stopper`]) and its
+    /// requests have finished, then closes the operations listener and flushes the
+    /// producer.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await?;
+        let ops = self.ops.handle();
+        let ops_task = tokio::spawn(self.ops);
+        let served = self.server.await;
+        let _ = self.stop_checks.send(true);
+        ops.stop(true).await;
+        let _ = ops_task.await;
+        served?;
         let publisher = self.publisher;
         let flushed = tokio::task::spawn_blocking(move || publisher.flush(FLUSH_TIMEOUT)).await;
         match flushed {
@@ -138,34 +212,63 @@ impl Application {
     }
 }
 
-/// Registers ingest's routes and state on an actix `App` (also used by tests).
-pub fn routes(cfg: &mut web::ServiceConfig, state: web::Data<IngestState>) {
-    cfg.app_data(state)
-        .route("/healthz", web::get().to(ops::healthz))
-        .route("/readyz", web::get().to(ops::readyz))
-        .route("/metrics", web::get().to(ops::metrics))
-        .service(
-            web::resource("/webhooks/{app}")
-                .route(web::get().to(webhooks::handshake))
-                .route(web::post().to(webhooks::receive)),
-        )
-        .service(callback(
-            "/callbacks/{app}/deauthorize",
-            CallbackKind::Deauthorize,
-        ))
-        .service(callback(
-            "/callbacks/{app}/data-deletion",
-            CallbackKind::DataDeletion,
-        ))
-        .default_service(web::to(not_found));
+fn public_server(
+    listener: TcpListener,
+    settings: &IngestSettings,
+    requests: &RequestLogSettings,
+    state: &web::Data<IngestState>,
+    metrics: &IngestMetrics,
+) -> Result<Server, StartError> {
+    let metrics = web::Data::new(metrics.clone());
+    let log = web::Data::new(AccessLog::new(
+        requests,
+        requests.success_level,
+        public_route,
+    ));
+    let state = state.clone();
+    let address = settings.listen.to_string();
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .wrap(from_fn(request_metrics))
+            .wrap(from_fn(access_log))
+            .wrap(TracingLogger::<RequestSpan>::new())
+            .app_data(metrics.clone())
+            .app_data(log.clone())
+            .configure(|cfg| public_routes(cfg, state.clone()))
+    })
+    .disable_signals()
+    .shutdown_timeout(settings.shutdown_timeout_secs);
+    if let Some(workers) = settings.workers {
+        server = server.workers(workers);
+    }
+    let server = server
+        .listen(listener)
+        .map_err(|source| StartError::Bind { address, source })?;
+    Ok(server.run())
 }
 
-fn callback(path: &str, kind: CallbackKind) -> actix_web::Resource {
-    web::resource(path)
-        .app_data(web::Data::new(kind))
-        .route(web::post().to(callbacks::receive))
-}
-
-async fn not_found() -> HttpResponse {
-    actix_web::ResponseError::error_response(&IngestError::RouteNotFound)
+fn ops_server(
+    listener: TcpListener,
+    requests: &RequestLogSettings,
+    state: &web::Data<IngestState>,
+) -> Result<Server, StartError> {
+    let log = web::Data::new(AccessLog::new(requests, requests.ops_level(), ops_route));
+    let state = state.clone();
+    let address = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(from_fn(access_log))
+            .wrap(TracingLogger::<RequestSpan>::new())
+            .app_data(log.clone())
+            .configure(|cfg| ops_routes(cfg, state.clone()))
+    })
+    .disable_signals()
+    .workers(1)
+    .shutdown_timeout(5)
+    .listen(listener)
+    .map_err(|source| StartError::Bind { address, source })?;
+    Ok(server.run())
 }

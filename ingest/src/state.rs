@@ -1,7 +1,5 @@
 //! What the handlers share.
 
-use std::time::Duration;
-
 use tokio::time::Instant;
 use url::Url;
 
@@ -12,6 +10,7 @@ use crate::publisher::Publisher;
 use crate::records::{Endpoint, OutgoingRecord};
 use graphhook_schema::labels::{field_label, object_label};
 use graphhook_schema::InboundEvent;
+use graphhook_web::{BodyBudget, BodyLimits, Readiness};
 
 /// Shared handler state.
 #[derive(Debug)]
@@ -22,12 +21,14 @@ pub struct IngestState {
     pub publisher: Publisher,
     /// Metrics.
     pub metrics: IngestMetrics,
-    /// Body size limit.
-    pub max_body_bytes: usize,
+    /// Limits bodies are read under.
+    pub body: BodyLimits,
+    /// Bytes of bodies all requests together may hold.
+    pub budget: BodyBudget,
     /// Base of data-deletion status URLs.
     pub public_base_url: Option<Url>,
-    /// Deadline of the readiness probe.
-    pub readiness_timeout: Duration,
+    /// The cached readiness `/readyz` answers.
+    pub readiness: Readiness,
 }
 
 impl IngestState {

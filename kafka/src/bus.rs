@@ -170,12 +170,18 @@ impl Bus {
             }
         };
         for ((topic, needed), result) in needs.iter().zip(results) {
-            let limit = result.ok().and_then(|resource| {
+            let resource = result.ok();
+            let number = |key: &str| {
                 resource
-                    .get("max.message.bytes")
+                    .as_ref()
+                    .and_then(|resource| resource.get(key))
                     .and_then(|entry| entry.value.as_deref())
                     .and_then(|value| value.parse::<usize>().ok())
-            });
+            };
+            if number("min.insync.replicas").is_some_and(|replicas| replicas < 2) {
+                tracing::warn!(%topic, "min.insync.replicas is 1: with acks=all, a record Kafka acknowledged may exist on one broker only (see the operator guide, Kafka)");
+            }
+            let limit = number("max.message.bytes");
             match limit {
                 Some(limit) if limit < *needed => {
                     return Err(BusError::TopicTooSmall {
@@ -216,15 +222,21 @@ async fn create_topics(
 ) -> Result<(), BusError> {
     let admin = admin_client(settings, brokers)?;
     let max_message_bytes = settings.max_message_bytes.to_string();
+    let min_insync = settings.min_insync_replicas.to_string();
     let new_topics: Vec<NewTopic<'_>> = topics
         .iter()
         .map(|t| {
-            NewTopic::new(
+            let topic = NewTopic::new(
                 t,
                 settings.partitions,
                 TopicReplication::Fixed(settings.replication_factor),
             )
-            .set("max.message.bytes", &max_message_bytes)
+            .set("max.message.bytes", &max_message_bytes);
+            if settings.replication_factor == -1 {
+                topic
+            } else {
+                topic.set("min.insync.replicas", &min_insync)
+            }
         })
         .collect();
     let options = AdminOptions::new()
@@ -243,11 +255,21 @@ async fn create_topics(
             Ok(topic) => tracing::info!(%topic, "created topic"),
             Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
             Err((topic, code)) => {
+                let hint = match code {
+                    RDKafkaErrorCode::InvalidReplicationFactor => format!(
+                        " (kafka.replication_factor = {}: more than the cluster's brokers? a single broker needs 1)",
+                        settings.replication_factor
+                    ),
+                    RDKafkaErrorCode::InvalidConfig => {
+                        " (see kafka.min_insync_replicas and kafka.max_message_bytes)".to_owned()
+                    }
+                    _ => String::new(),
+                };
                 return Err(BusError::CreateTopic {
                     topic,
                     brokers: brokers.to_owned(),
-                    reason: code.to_string(),
-                })
+                    reason: format!("{code}{hint}"),
+                });
             }
         }
     }

@@ -4,6 +4,8 @@
 
 mod bus;
 mod client;
+pub mod lenient;
+pub mod redact;
 mod sender;
 mod settings;
 mod topics;

@@ -62,6 +62,16 @@ pub enum SendError {
 }
 
 impl SendError {
+    /// Every value of [`SendError::reason`] (metrics start with each at 0).
+    pub const REASONS: [&'static str; 6] = [
+        "deadline",
+        "queue_full",
+        "refused",
+        "refused_permanent",
+        "fatal",
+        "canceled",
+    ];
+
     /// A stable label for metrics: `deadline`, `queue_full`, `refused`,
     /// `refused_permanent`, `fatal` or `canceled`.
     pub fn reason(&self) -> &'static str {
@@ -221,6 +231,25 @@ impl AckedSender {
         match self.producer.read() {
             Ok(guard) => Arc::clone(&guard),
             Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// Whether the broker answers a metadata request for `topic` within `timeout`
+    /// (readiness checks; a stalled broker does not).
+    pub async fn broker_answers(&self, topic: &str, timeout: Duration) -> Result<(), String> {
+        let producer = self.producer();
+        let topic = topic.to_owned();
+        let result = tokio::task::spawn_blocking(move || {
+            producer
+                .client()
+                .fetch_metadata(Some(&topic), timeout)
+                .map(|_| ())
+        })
+        .await;
+        match result {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(error)) => Err(format!("the broker does not answer: {error}")),
+            Err(join) => Err(join.to_string()),
         }
     }
 

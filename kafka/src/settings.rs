@@ -16,8 +16,13 @@ pub struct KafkaSettings {
     pub create_topics: bool,
     /// Partitions of topics graphhook creates.
     pub partitions: i32,
-    /// Replication factor of topics graphhook creates; -1 takes the broker's default.
+    /// Replication factor of topics graphhook creates; -1 takes the broker's
+    /// default (which is 1 unless the cluster changed it).
     pub replication_factor: i32,
+    /// `min.insync.replicas` of topics graphhook creates (at most the replication
+    /// factor): with `acks=all`, a record is acknowledged once this many replicas
+    /// have it.
+    pub min_insync_replicas: i32,
     /// How long ingest waits for Kafka to acknowledge a request's records before
     /// answering 503, in milliseconds.
     pub produce_deadline_ms: u64,
@@ -29,7 +34,10 @@ pub struct KafkaSettings {
     /// Values of keys that look secret are never printed. Nested tables are joined
     /// with dots, so `GRAPHHOOK_KAFKA__CLIENT__SASL__PASSWORD` (or `sasl.password`
     /// unquoted in TOML) sets `sasl.password`.
-    #[serde(deserialize_with = "flatten_properties")]
+    #[serde(
+        deserialize_with = "flatten_properties",
+        serialize_with = "crate::redact::client_properties"
+    )]
     pub client: BTreeMap<String, String>,
 }
 
@@ -86,6 +94,7 @@ impl std::fmt::Debug for KafkaSettings {
             .field("create_topics", &self.create_topics)
             .field("partitions", &self.partitions)
             .field("replication_factor", &self.replication_factor)
+            .field("min_insync_replicas", &self.min_insync_replicas)
             .field("produce_deadline_ms", &self.produce_deadline_ms)
             .field("max_message_bytes", &self.max_message_bytes)
             .field("client", &self.client_redacted())
@@ -128,7 +137,8 @@ impl Default for KafkaSettings {
             topic_prefix: "graphhook.".to_owned(),
             create_topics: true,
             partitions: 6,
-            replication_factor: -1,
+            replication_factor: 3,
+            min_insync_replicas: 2,
             produce_deadline_ms: 3_000,
             max_message_bytes: 8 * 1024 * 1024,
             client: BTreeMap::new(),
@@ -215,6 +225,21 @@ impl KafkaSettings {
             return Err(SettingsError::new(
                 "kafka.replication_factor",
                 "must be -1 (broker default) or at least 1",
+            ));
+        }
+        if self.min_insync_replicas < 1 {
+            return Err(SettingsError::new(
+                "kafka.min_insync_replicas",
+                "must be at least 1",
+            ));
+        }
+        if self.replication_factor > 0 && self.min_insync_replicas > self.replication_factor {
+            return Err(SettingsError::new(
+                "kafka.min_insync_replicas",
+                format!(
+                    "must be at most kafka.replication_factor ({}): no record could be acknowledged",
+                    self.replication_factor
+                ),
             ));
         }
         if !(100..=20_000).contains(&self.produce_deadline_ms) {

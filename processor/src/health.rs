@@ -1,36 +1,35 @@
-//! Readiness shared between the consumer loop and `/readyz`: false until the loop
-//! has started, and while it retries a failed batch (database or broker down).
+//! The consumer loop's own state: false until the loop has started, and while it
+//! retries a failed batch (database or broker down). The readiness check
+//! ([`check`]) combines it with the database and the broker; `/readyz` and
+//! `graphhook_processor_ready` answer that check's latest result.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use prometheus::IntGauge;
+use crate::pipeline::relay::Relay;
+use crate::store::Store;
 
-/// Whether the processor is processing, and why not.
+/// Whether the consumer loop is processing, and why not.
 #[derive(Debug, Clone)]
 pub struct Health {
     ready: Arc<AtomicBool>,
     reason: Arc<Mutex<String>>,
-    gauge: IntGauge,
 }
 
-impl Health {
-    /// Not ready ("starting") until [`Health::set_ready`].
-    pub fn new(gauge: IntGauge) -> Self {
-        gauge.set(0);
+impl Default for Health {
+    fn default() -> Self {
         Health {
             ready: Arc::new(AtomicBool::new(false)),
             reason: Arc::new(Mutex::new("starting".to_owned())),
-            gauge,
         }
     }
+}
 
+impl Health {
     /// Processing normally.
     pub fn set_ready(&self) {
-        if !self.ready.swap(true, Ordering::SeqCst) {
-            tracing::info!("processor ready");
-        }
-        self.gauge.set(1);
+        self.ready.store(true, Ordering::SeqCst);
     }
 
     /// Stalled: `reason` is shown by `/readyz` (no secrets, no internals beyond the
@@ -40,10 +39,9 @@ impl Health {
             reason.clone_into(&mut current);
         }
         self.ready.store(false, Ordering::SeqCst);
-        self.gauge.set(0);
     }
 
-    /// `Ok` when ready, else the reason.
+    /// `Ok` when processing, else the reason.
     pub fn check(&self) -> Result<(), String> {
         if self.ready.load(Ordering::SeqCst) {
             return Ok(());
@@ -54,4 +52,21 @@ impl Health {
             .map(|r| r.clone())
             .unwrap_or_else(|_| "not ready".to_owned()))
     }
+}
+
+/// Ready when the consumer loop is processing, the database answers, and the
+/// broker answers a metadata request for `topic`, each within `timeout`.
+pub async fn check(
+    health: &Health,
+    store: &Store,
+    relay: &Relay,
+    topic: &str,
+    timeout: Duration,
+) -> Result<(), String> {
+    health.check()?;
+    match tokio::time::timeout(timeout, store.ping()).await {
+        Ok(Ok(())) => {}
+        _ => return Err("database unreachable".to_owned()),
+    }
+    relay.broker_answers(topic, timeout).await
 }

@@ -14,6 +14,7 @@ pub mod health;
 pub mod http;
 pub mod jobs;
 pub mod metrics;
+mod metrics_baseline;
 pub mod outputs;
 pub mod pipeline;
 pub mod publishing;

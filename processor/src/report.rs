@@ -41,8 +41,8 @@ impl WorkReport {
     }
 
     /// Counts a dead-lettered record of `topic`; `cause` is `rejected`,
-    /// `unparseable`, `refused_by_database` or `repeated` (recognised as already
-    /// dead-lettered: no second record).
+    /// `unparseable`, `refused_by_database`, `unstorable` or `repeated`
+    /// (recognised as already dead-lettered: no second record).
     pub fn dead_lettered(&mut self, topic: &str, cause: &'static str) {
         *self
             .dead_letters

@@ -4,19 +4,34 @@ use std::net::SocketAddr;
 
 use graphhook_kafka::SettingsError;
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize, Serializer};
 
 /// How the processor consumes and stores.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ProcessorSettings {
-    /// Address of the processor's HTTP server (`/healthz`, `/readyz`, `/metrics`,
-    /// `/data-deletion/{code}`, the admin API). Port 0 picks a free port (tests).
+    /// The public listener: only the data-deletion status page
+    /// (`/data-deletion/{code}`). Port 0 picks a free port (tests).
     pub listen: SocketAddr,
-    /// Bearer token of the admin API under `/v1`; without it the API is off (404).
-    pub admin_token: Option<SecretString>,
+    /// The operations and administration listener: `/healthz`, `/readyz`,
+    /// `/metrics` and the admin API under `/v1`. Loopback by default.
+    pub ops_listen: SocketAddr,
+    /// Bearer tokens of the admin API under `/v1` (one, or a list while rotating:
+    /// each is accepted); without any the API is off (404). At least 32 random
+    /// characters each (`openssl rand -hex 32`).
+    #[serde(
+        deserialize_with = "graphhook_kafka::lenient::secrets",
+        serialize_with = "graphhook_kafka::redact::secret_list"
+    )]
+    pub admin_token: Vec<SecretString>,
+    /// Largest request body the admin API accepts; larger ones get 413.
+    pub max_body_bytes: usize,
+    /// On SIGTERM, how long `/readyz` says "draining" before the processor stops,
+    /// in seconds.
+    pub drain_secs: u64,
     /// `postgres://...` in production; `sqlite://graphhook.db?mode=rwc` by default
     /// (the embedded mode). A secret: it can hold a password.
+    #[serde(serialize_with = "serialize_redacted_url")]
     pub database_url: SecretString,
     /// Connections to PostgreSQL (SQLite always uses one).
     pub max_connections: u32,
@@ -39,7 +54,10 @@ impl Default for ProcessorSettings {
     fn default() -> Self {
         ProcessorSettings {
             listen: SocketAddr::from(([0, 0, 0, 0], 8081)),
-            admin_token: None,
+            ops_listen: SocketAddr::from(([127, 0, 0, 1], 9081)),
+            admin_token: Vec::new(),
+            max_body_bytes: 1024 * 1024,
+            drain_secs: 5,
             database_url: SecretString::from("sqlite://graphhook.db?mode=rwc"),
             max_connections: 8,
             group_id: "graphhook-processor".to_owned(),
@@ -80,6 +98,33 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+fn serialize_redacted_url<S: Serializer>(url: &SecretString, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&redact_url(url.expose_secret()))
+}
+
+/// Why `token` would be a weak admin token, if it would: shorter than 32
+/// characters, spaces in it, or too few distinct characters or kinds of them to
+/// have come from a random generator.
+pub fn weak_token(token: &str) -> Option<&'static str> {
+    if token.chars().count() < 32 {
+        return Some("must be at least 32 characters (openssl rand -hex 32)");
+    }
+    if token.chars().any(char::is_whitespace) {
+        return Some("must not contain spaces");
+    }
+    let distinct: std::collections::BTreeSet<char> = token.chars().collect();
+    let kinds = [
+        token.chars().any(|c| c.is_ascii_lowercase()),
+        token.chars().any(|c| c.is_ascii_uppercase()),
+        token.chars().any(|c| c.is_ascii_digit()),
+        token.chars().any(|c| !c.is_ascii_alphanumeric()),
+    ];
+    if distinct.len() < 10 || kinds.iter().filter(|k| **k).count() < 2 {
+        return Some("does not look random (openssl rand -hex 32)");
+    }
+    None
+}
+
 impl ProcessorSettings {
     /// The database URL without its password.
     pub fn database_url_redacted(&self) -> String {
@@ -110,13 +155,33 @@ impl ProcessorSettings {
                 "must be between 1 and 10000",
             ));
         }
-        if let Some(token) = &self.admin_token {
-            if token.expose_secret().trim().len() < 16 {
-                return Err(SettingsError::new(
-                    "processor.admin_token",
-                    "must be at least 16 characters",
-                ));
+        for (i, token) in self.admin_token.iter().enumerate() {
+            if let Some(problem) = weak_token(token.expose_secret().trim()) {
+                let key = if self.admin_token.len() == 1 {
+                    "processor.admin_token".to_owned()
+                } else {
+                    format!("processor.admin_token[{i}]")
+                };
+                return Err(SettingsError::new(key, problem));
             }
+        }
+        if !(1024..=64 * 1024 * 1024).contains(&self.max_body_bytes) {
+            return Err(SettingsError::new(
+                "processor.max_body_bytes",
+                "must be between 1 KiB and 64 MiB",
+            ));
+        }
+        if self.drain_secs > 600 {
+            return Err(SettingsError::new(
+                "processor.drain_secs",
+                "must be at most 600",
+            ));
+        }
+        if self.listen == self.ops_listen && self.listen.port() != 0 {
+            return Err(SettingsError::new(
+                "processor.ops_listen",
+                "must differ from processor.listen: administration stays off the public listener",
+            ));
         }
         if (1..48).contains(&self.processed_events_retention_hours) {
             return Err(SettingsError::new(
@@ -170,11 +235,11 @@ mod tests {
             error.contains("processor.processed_events_retention_hours"),
             "{error}"
         );
-        let weak_token = ProcessorSettings {
-            admin_token: Some(SecretString::from("short")),
+        let weak = ProcessorSettings {
+            admin_token: vec![SecretString::from("short")],
             ..Default::default()
         };
-        let error = weak_token.validate().unwrap_err().to_string();
+        let error = weak.validate().unwrap_err().to_string();
         assert!(
             error.contains("processor.admin_token") && !error.contains("short\""),
             "{error}"
@@ -185,5 +250,32 @@ mod tests {
             ..Default::default()
         };
         assert!(forever.validate().is_ok());
+    }
+
+    #[test]
+    fn admin_tokens_must_look_random() {
+        for weak in [
+            "short",
+            "0123456789012345678901234567890123",
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            "changeme changeme changeme changeme",
+        ] {
+            assert!(weak_token(weak).is_some(), "{weak} accepted");
+        }
+        for strong in [
+            "3f9c2a7be1d04c55a8e6b2f7c9d1e0a43f9c2a7be1d04c55a8e6b2f7c9d1e0a4",
+            "q1W8zr0X+5v9YbT2nL6pK4mJ3hG7fD0sA==",
+        ] {
+            assert_eq!(weak_token(strong), None, "{strong} refused");
+        }
+        let rotating = ProcessorSettings {
+            admin_token: vec![
+                SecretString::from("3f9c2a7be1d04c55a8e6b2f7c9d1e0a43f9c2a7b"),
+                SecretString::from("too-short"),
+            ],
+            ..Default::default()
+        };
+        let error = rotating.validate().unwrap_err();
+        assert_eq!(error.key, "processor.admin_token[1]");
     }
 }

@@ -1,13 +1,15 @@
 //! Builds the processor: store (migrated), outbox relay, subscribed consumer, jobs,
-//! HTTP server. Like ingest's `Application::build`, binding port 0 picks a free port.
+//! the public and operations listeners, the readiness check. Like ingest's
+//! `Application::build`, binding port 0 picks a free port.
 
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
 use graphhook_graph::{GraphClient, GraphSettings};
 use graphhook_kafka::{base_config, producer_config, AckedSender, KafkaSettings, Topics};
 use graphhook_schema::topics::{GRAPH_ERRORS, PUBLISH_REQUESTS};
+use graphhook_web::{Readiness, RequestLogSettings};
 use rdkafka::consumer::Consumer;
 use rdkafka::error::KafkaError;
 use secrecy::ExposeSecret;
@@ -15,8 +17,8 @@ use tokio::sync::watch;
 
 use crate::clock::{system_clock, SharedClock};
 use crate::gateway::{AppSecrets, Gateway};
-use crate::health::Health;
-use crate::http::{serve, ProcessorState};
+use crate::health::{check as readiness_check, Health};
+use crate::http::{serve, Listener, ProcessorState};
 use crate::jobs::pruning::prune_until_stopped;
 use crate::jobs::publications::track_until_stopped;
 use crate::jobs::tokens::rotate_until_stopped;
@@ -73,6 +75,8 @@ pub struct MetaConfig {
     pub apps: AppSecrets,
     /// The clock jobs and the call budget decide with.
     pub clock: SharedClock,
+    /// How the processor's HTTP requests are logged.
+    pub request_log: RequestLogSettings,
 }
 
 impl Default for MetaConfig {
@@ -83,6 +87,7 @@ impl Default for MetaConfig {
             publishing: PublishingSettings::default(),
             apps: AppSecrets::default(),
             clock: system_clock(),
+            request_log: RequestLogSettings::default(),
         }
     }
 }
@@ -95,8 +100,24 @@ pub struct Processor {
     token_interval: Duration,
     tracker: Tracker,
     server: Server,
+    ops_server: Server,
     port: u16,
+    ops_port: u16,
+    readiness: Readiness,
+    events_topic: String,
     retention_hours: u64,
+}
+
+/// How often the readiness check runs.
+const READINESS_INTERVAL: Duration = Duration::from_secs(1);
+/// How long each of its probes (database, broker) may take.
+const READINESS_TIMEOUT: Duration = Duration::from_secs(2);
+
+fn bind(address: SocketAddr) -> Result<(TcpListener, u16), StartError> {
+    graphhook_web::bind(address).map_err(|source| StartError::Bind {
+        address: address.to_string(),
+        source,
+    })
 }
 
 impl Processor {
@@ -115,8 +136,13 @@ impl Processor {
         .await?;
         store.migrate().await?;
         let metrics = ProcessorMetrics::new()?;
-        let health = Health::new(metrics.ready.clone());
+        let health = Health::default();
+        let readiness = Readiness::new(
+            metrics.ready.clone(),
+            READINESS_INTERVAL + READINESS_TIMEOUT * 2 + Duration::from_secs(2),
+        );
         let topics = Topics::new(&kafka.topic_prefix);
+        metrics.start_at_zero(&topics);
         let relay = Relay::new(
             store.clone(),
             AckedSender::new(producer_config(kafka, bootstrap))?,
@@ -135,7 +161,7 @@ impl Processor {
             store: store.clone(),
             cipher: TokenCipher::from_settings(&meta.tokens)?,
             gateway: gateway.clone(),
-            apps: meta.apps,
+            apps: meta.apps.clone(),
             settings: meta.tokens.clone(),
             clock: meta.clock.clone(),
             topics: topics.clone(),
@@ -178,26 +204,38 @@ impl Processor {
             &topics.name(GRAPH_ERRORS),
             &topics.name(PUBLISH_REQUESTS),
         ])?;
-        let bind_error = |source| StartError::Bind {
-            address: settings.listen.to_string(),
-            source,
-        };
-        let listener = TcpListener::bind(settings.listen).map_err(bind_error)?;
-        let port = listener.local_addr().map_err(bind_error)?.port();
-        let state = ProcessorState {
+        let events_topic = topics.events();
+        let (listener, port) = bind(settings.listen)?;
+        let (ops_listener, ops_port) = bind(settings.ops_listen)?;
+        let state = actix_web::web::Data::new(ProcessorState {
             relay: relay.clone(),
             topics: topics.clone(),
             store: store.clone(),
-            health: health.clone(),
+            readiness: readiness.clone(),
             metrics: metrics.clone(),
-            admin_token: settings.admin_token.clone(),
+            admin_tokens: settings.admin_token.clone(),
+            apps: meta.apps,
+            max_body_bytes: settings.max_body_bytes,
             tokens: tokens.clone(),
-        };
-        let server = serve(listener, state).map_err(bind_error)?;
-        if settings.admin_token.is_none() {
+        });
+        let server =
+            serve(Listener::Public, listener, &state, &meta.request_log).map_err(|source| {
+                StartError::Bind {
+                    address: settings.listen.to_string(),
+                    source,
+                }
+            })?;
+        let ops_server =
+            serve(Listener::Ops, ops_listener, &state, &meta.request_log).map_err(|source| {
+                StartError::Bind {
+                    address: settings.ops_listen.to_string(),
+                    source,
+                }
+            })?;
+        if settings.admin_token.is_empty() {
             tracing::warn!("processor.admin_token is not set: the admin API is off");
         }
-        tracing::info!(engine = store.engine().name(), database = %settings.database_url_redacted(), group = %settings.group_id, port, "processor started");
+        tracing::info!(engine = store.engine().name(), database = %settings.database_url_redacted(), group = %settings.group_id, port, ops_port, "processor started");
         Ok(Processor {
             event_loop: EventLoop {
                 store,
@@ -218,7 +256,11 @@ impl Processor {
             token_interval: Duration::from_secs(meta.tokens.check_interval_secs),
             tracker,
             server,
+            ops_server,
             port,
+            ops_port,
+            readiness,
+            events_topic,
             retention_hours: settings.processed_events_retention_hours,
         })
     }
@@ -233,9 +275,19 @@ impl Processor {
         self.tracker.clone()
     }
 
-    /// The HTTP port actually bound.
+    /// The public listener's port.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The operations listener's port.
+    pub fn ops_port(&self) -> u16 {
+        self.ops_port
+    }
+
+    /// The readiness `/readyz` answers (drained on SIGTERM).
+    pub fn readiness(&self) -> Readiness {
+        self.readiness.clone()
     }
 
     /// Tests only: the consumer loop stops at `point` once, as a crash would.
@@ -249,7 +301,26 @@ impl Processor {
     /// and the HTTP server.
     pub async fn run_until_stopped(self, shutdown: watch::Receiver<bool>) {
         let handle: ServerHandle = self.server.handle();
+        let ops_handle: ServerHandle = self.ops_server.handle();
         let server = tokio::spawn(self.server);
+        let ops_server = tokio::spawn(self.ops_server);
+        let checked = (
+            self.event_loop.health.clone(),
+            self.event_loop.store.clone(),
+            self.relay.clone(),
+            self.events_topic.clone(),
+        );
+        let checks =
+            tokio::spawn(self.readiness.clone().keep_checking(
+                READINESS_INTERVAL,
+                move || {
+                    let (health, store, relay, topic) = checked.clone();
+                    async move {
+                        readiness_check(&health, &store, &relay, &topic, READINESS_TIMEOUT).await
+                    }
+                },
+                shutdown.clone(),
+            ));
         let (stop_relay, relay_stopped) = watch::channel(false);
         let relay = tokio::spawn(self.relay.run(relay_stopped));
         let tokens = tokio::spawn(rotate_until_stopped(
@@ -275,7 +346,10 @@ impl Processor {
         pruning.abort();
         tokens.abort();
         tracking.abort();
+        checks.abort();
         handle.stop(true).await;
         let _ = server.await;
+        ops_handle.stop(true).await;
+        let _ = ops_server.await;
     }
 }

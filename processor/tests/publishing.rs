@@ -175,17 +175,23 @@ fn plan(world: &World, plan: Plan) {
     world.fake.with(|s| s.plans.push_back(plan));
 }
 
+/// A world whose next container processes for `processing_ms`, then ends so.
+async fn world_planned(store: Store, processing_ms: i64, ending: Ending) -> World {
+    let world = world(store).await;
+    plan(
+        &world,
+        Plan {
+            processing_ms,
+            ending,
+        },
+    );
+    world
+}
+
 #[tokio::test]
 async fn an_image_ready_on_the_first_read_is_published_once() {
     for store in stores().await {
-        let world = world(store).await;
-        plan(
-            &world,
-            Plan {
-                processing_ms: 4_000,
-                ending: Ending::Finish,
-            },
-        );
+        let world = world_planned(store, 4_000, Ending::Finish).await;
         request(&world, image("img-1")).await;
         drive(&world, 3_600_000).await;
         let records = statuses(&world, "img-1").await;
@@ -215,14 +221,7 @@ async fn an_image_ready_on_the_first_read_is_published_once() {
 #[tokio::test]
 async fn a_reel_in_progress_for_seven_minutes_is_read_on_metas_schedule_and_not_failed() {
     for store in stores().await {
-        let world = world(store).await;
-        plan(
-            &world,
-            Plan {
-                processing_ms: 7 * MINUTE,
-                ending: Ending::Finish,
-            },
-        );
+        let world = world_planned(store, 7 * MINUTE, Ending::Finish).await;
         request(&world, reel("reel-1")).await;
         drive(&world, 5 * MINUTE + 30_000).await;
         let p = publication(&world, "reel-1").await;
@@ -252,14 +251,7 @@ async fn a_reel_in_progress_for_seven_minutes_is_read_on_metas_schedule_and_not_
 #[tokio::test]
 async fn an_error_with_an_input_subcode_fails_and_a_transient_one_gets_a_new_container() {
     for store in stores().await {
-        let world = world(store).await;
-        plan(
-            &world,
-            Plan {
-                processing_ms: 20_000,
-                ending: Ending::Error(2_207_026),
-            },
-        );
+        let world = world_planned(store, 20_000, Ending::Error(2_207_026)).await;
         request(&world, reel("bad-video")).await;
         drive(&world, 3_600_000).await;
         let failed = statuses(&world, "bad-video").await.pop().unwrap();
@@ -303,14 +295,7 @@ async fn an_error_with_an_input_subcode_fails_and_a_transient_one_gets_a_new_con
 #[tokio::test]
 async fn a_container_that_never_finishes_expires_after_24_hours_at_a_bounded_cost() {
     for store in stores().await {
-        let world = world(store).await;
-        plan(
-            &world,
-            Plan {
-                processing_ms: i64::MAX / 4,
-                ending: Ending::Never,
-            },
-        );
+        let world = world_planned(store, i64::MAX / 4, Ending::Never).await;
         request(&world, reel("stuck")).await;
         drive(&world, 30 * 3_600_000).await;
         let p = publication(&world, "stuck").await;
@@ -470,14 +455,7 @@ async fn a_carousel_creates_and_finishes_its_children_before_the_parent_and_publ
 #[tokio::test]
 async fn a_token_that_dies_mid_poll_holds_the_publication_until_a_new_token_comes() {
     for store in stores().await {
-        let world = world(store).await;
-        plan(
-            &world,
-            Plan {
-                processing_ms: 7 * MINUTE,
-                ending: Ending::Finish,
-            },
-        );
+        let world = world_planned(store, 7 * MINUTE, Ending::Finish).await;
         request(&world, reel("dies")).await;
         drive(&world, 2 * MINUTE).await;
         // The token dies: a client service reports 190/463 (the state machine flags

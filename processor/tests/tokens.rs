@@ -83,6 +83,26 @@ async fn instagram_token(server: &MockServer, manager: &TokenManager, token: &st
     register(manager, token, TokenKind::InstagramLogin).await;
 }
 
+/// A fake Graph API, a clock at `NOW`, and a token manager with one key on `store`.
+async fn setup(store: &Store) -> (MockServer, Arc<ManualClock>, TokenManager) {
+    let server = MockServer::start().await;
+    let clock = ManualClock::at(NOW);
+    let tokens = manager(
+        store,
+        &server,
+        clock.clone(),
+        token_settings(&[("k1", 1)], "k1"),
+    );
+    (server, clock, tokens)
+}
+
+/// Instagram's refresh endpoint answering `response` (to mount).
+fn on_refresh(response: ResponseTemplate) -> Mock {
+    Mock::given(method("GET"))
+        .and(path("/refresh_access_token"))
+        .respond_with(response)
+}
+
 fn ig_refresh(new_token: &str) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(json!({
         "access_token": new_token, "token_type": "bearer", "expires_in": 5_184_000
@@ -123,14 +143,7 @@ async fn transitions(store: &Store) -> Vec<AccountTransitionRecord> {
 #[tokio::test]
 async fn refresh_succeeds_and_the_new_expiry_is_stored_encrypted() {
     for store in stores().await {
-        let server = MockServer::start().await;
-        let clock = ManualClock::at(NOW);
-        let tokens = manager(
-            &store,
-            &server,
-            clock.clone(),
-            token_settings(&[("k1", 1)], "k1"),
-        );
+        let (server, _, tokens) = setup(&store).await;
         instagram_token(&server, &tokens, "IGQVJ-old-token", 5).await;
         Mock::given(method("GET"))
             .and(path("/refresh_access_token"))
@@ -190,26 +203,11 @@ async fn refresh_succeeds_and_the_new_expiry_is_stored_encrypted() {
 #[tokio::test]
 async fn a_refresh_answered_500_twice_then_succeeds() {
     for store in stores().await {
-        let server = MockServer::start().await;
-        let clock = ManualClock::at(NOW);
-        let tokens = manager(
-            &store,
-            &server,
-            clock.clone(),
-            token_settings(&[("k1", 1)], "k1"),
-        );
+        let (server, clock, tokens) = setup(&store).await;
         instagram_token(&server, &tokens, "IGQVJ-old", 5).await;
-        Mock::given(method("GET"))
-            .and(path("/refresh_access_token"))
-            .respond_with(ResponseTemplate::new(500).set_body_json(json!({"error": {"message": "An unexpected error has occurred.", "type": "OAuthException", "is_transient": true, "code": 2}})))
-            .up_to_n_times(2)
-            .mount(&server)
-            .await;
-        Mock::given(method("GET"))
-            .and(path("/refresh_access_token"))
-            .respond_with(ig_refresh("IGQVJ-new"))
-            .mount(&server)
-            .await;
+        on_refresh(ResponseTemplate::new(500).set_body_json(json!({"error": {"message": "An unexpected error has occurred.", "type": "OAuthException", "is_transient": true, "code": 2}})))
+            .up_to_n_times(2).mount(&server).await;
+        on_refresh(ig_refresh("IGQVJ-new")).mount(&server).await;
         assert_eq!(tokens.run_pass().await.unwrap().failed, 1);
         assert_eq!(
             state(&store).await,
@@ -247,14 +245,7 @@ async fn a_refresh_answered_500_twice_then_succeeds() {
 #[tokio::test]
 async fn a_token_younger_than_24_hours_is_not_sent_for_refresh() {
     for store in stores().await {
-        let server = MockServer::start().await;
-        let clock = ManualClock::at(NOW);
-        let tokens = manager(
-            &store,
-            &server,
-            clock.clone(),
-            token_settings(&[("k1", 1)], "k1"),
-        );
+        let (server, clock, tokens) = setup(&store).await;
         debug_token(
             &server,
             "IGQVJ-young",
@@ -264,11 +255,7 @@ async fn a_token_younger_than_24_hours_is_not_sent_for_refresh() {
         )
         .await;
         register(&tokens, "IGQVJ-young", TokenKind::InstagramLogin).await;
-        Mock::given(method("GET"))
-            .and(path("/refresh_access_token"))
-            .respond_with(ig_refresh("IGQVJ-grown"))
-            .mount(&server)
-            .await;
+        on_refresh(ig_refresh("IGQVJ-grown")).mount(&server).await;
         tokens.run_pass().await.unwrap();
         clock.advance(22 * HOUR);
         tokens.run_pass().await.unwrap();
@@ -286,23 +273,12 @@ async fn a_token_younger_than_24_hours_is_not_sent_for_refresh() {
 #[tokio::test]
 async fn a_190_463_during_refresh_flags_the_account_and_writes_accounts_v1() {
     for store in stores().await {
-        let server = MockServer::start().await;
-        let clock = ManualClock::at(NOW);
-        let tokens = manager(
-            &store,
-            &server,
-            clock.clone(),
-            token_settings(&[("k1", 1)], "k1"),
-        );
+        let (server, clock, tokens) = setup(&store).await;
         instagram_token(&server, &tokens, "IGQVJ-dead", 5).await;
-        Mock::given(method("GET"))
-            .and(path("/refresh_access_token"))
-            .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": {
+        on_refresh(ResponseTemplate::new(400).set_body_json(json!({"error": {
                 "message": "Error validating access token: Session has expired on Sunday.",
                 "type": "OAuthException", "code": 190, "error_subcode": 463, "fbtrace_id": "AxYz"}})))
-            .expect(1)
-            .mount(&server)
-            .await;
+            .expect(1).mount(&server).await;
         assert_eq!(tokens.run_pass().await.unwrap().reconnect, 1);
         assert_eq!(state(&store).await, AccountState::ReconnectRequired);
         let last = transitions(&store).await.pop().unwrap();
@@ -353,9 +329,7 @@ async fn two_replicas_against_one_database_make_exactly_one_refresh_call() {
             token_settings(&[("k1", 1)], "k1"),
         );
         instagram_token(&server, &replica_a, "IGQVJ-shared", 5).await;
-        Mock::given(method("GET"))
-            .and(path("/refresh_access_token"))
-            .respond_with(ig_refresh("IGQVJ-once").set_delay(std::time::Duration::from_millis(400)))
+        on_refresh(ig_refresh("IGQVJ-once").set_delay(std::time::Duration::from_millis(400)))
             .mount(&server)
             .await;
         let (a, b) = tokio::join!(replica_a.run_pass(), replica_b.run_pass());
@@ -374,20 +348,9 @@ async fn two_replicas_against_one_database_make_exactly_one_refresh_call() {
 #[tokio::test]
 async fn a_token_that_cannot_be_refreshed_is_flagged_before_it_expires() {
     for store in stores().await {
-        let server = MockServer::start().await;
-        let clock = ManualClock::at(NOW);
-        let tokens = manager(
-            &store,
-            &server,
-            clock.clone(),
-            token_settings(&[("k1", 1)], "k1"),
-        );
+        let (server, clock, tokens) = setup(&store).await;
         instagram_token(&server, &tokens, "IGQVJ-stuck", 6).await;
-        Mock::given(method("GET"))
-            .and(path("/refresh_access_token"))
-            .respond_with(ResponseTemplate::new(503))
-            .mount(&server)
-            .await;
+        on_refresh(ResponseTemplate::new(503)).mount(&server).await;
         let expires = NOW + 6 * DAY;
         let mut flagged_at = None;
         while clock_now(&clock) < expires {
@@ -425,14 +388,7 @@ fn clock_now(clock: &ManualClock) -> i64 {
 #[tokio::test]
 async fn a_good_token_brings_a_reconnect_required_account_back_and_bad_ones_are_refused() {
     for store in stores().await {
-        let server = MockServer::start().await;
-        let clock = ManualClock::at(NOW);
-        let tokens = manager(
-            &store,
-            &server,
-            clock.clone(),
-            token_settings(&[("k1", 1)], "k1"),
-        );
+        let (server, clock, tokens) = setup(&store).await;
         instagram_token(&server, &tokens, "IGQVJ-first", 50).await;
         tokens.run_pass().await.unwrap();
         let mut tx = store.begin().await.unwrap();
@@ -506,14 +462,7 @@ async fn a_good_token_brings_a_reconnect_required_account_back_and_bad_ones_are_
 #[tokio::test]
 async fn after_rotate_key_the_old_key_can_be_removed_and_every_token_still_decrypts() {
     for store in stores().await {
-        let server = MockServer::start().await;
-        let clock = ManualClock::at(NOW);
-        let old = manager(
-            &store,
-            &server,
-            clock.clone(),
-            token_settings(&[("k1", 1)], "k1"),
-        );
+        let (server, clock, old) = setup(&store).await;
         instagram_token(&server, &old, "IGQVJ-rotated", 50).await;
         debug_token(&server, "EAAG-page-rotated", "PAGE", NOW / 1000, 0).await;
         register(&old, "EAAG-page-rotated", TokenKind::Page).await;
@@ -538,14 +487,7 @@ async fn after_rotate_key_the_old_key_can_be_removed_and_every_token_still_decry
 #[tokio::test]
 async fn concurrent_callers_of_a_token_inside_its_hard_margin_share_one_refresh() {
     for store in stores().await {
-        let server = MockServer::start().await;
-        let clock = ManualClock::at(NOW);
-        let tokens = manager(
-            &store,
-            &server,
-            clock.clone(),
-            token_settings(&[("k1", 1)], "k1"),
-        );
+        let (server, _, tokens) = setup(&store).await;
         // Registered with 20 hours left: inside the 24-hour hard margin, and
         // (a job that has not run) not flagged yet.
         debug_token(
@@ -557,11 +499,7 @@ async fn concurrent_callers_of_a_token_inside_its_hard_margin_share_one_refresh(
         )
         .await;
         register(&tokens, "IGQVJ-margin", TokenKind::InstagramLogin).await;
-        Mock::given(method("GET"))
-            .and(path("/refresh_access_token"))
-            .respond_with(
-                ig_refresh("IGQVJ-renewed").set_delay(std::time::Duration::from_millis(300)),
-            )
+        on_refresh(ig_refresh("IGQVJ-renewed").set_delay(std::time::Duration::from_millis(300)))
             .mount(&server)
             .await;
         let callers: Vec<_> = (0..5)

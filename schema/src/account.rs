@@ -65,6 +65,14 @@ pub enum Reason {
 }
 
 impl AccountState {
+    /// Every state.
+    pub const ALL: [AccountState; 4] = [
+        AccountState::Active,
+        AccountState::Refreshing,
+        AccountState::ReconnectRequired,
+        AccountState::Revoked,
+    ];
+
     /// The state as written in records and labels.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -88,6 +96,24 @@ impl RequiredAction {
 }
 
 impl Reason {
+    /// Every reason.
+    pub const ALL: [Reason; 14] = [
+        Reason::AppRemoved,
+        Reason::DataDeletionRequested,
+        Reason::PermissionRevoked,
+        Reason::PermissionGranted,
+        Reason::TokenInvalid,
+        Reason::PermissionMissing,
+        Reason::PageRoleLost,
+        Reason::AccountRestricted,
+        Reason::Reconnected,
+        Reason::RefreshStarted,
+        Reason::RefreshCompleted,
+        Reason::RefreshFailed,
+        Reason::TokenExpiring,
+        Reason::TokenRegistered,
+    ];
+
     /// The reason as written in records and labels.
     pub fn as_str(self) -> &'static str {
         match self {

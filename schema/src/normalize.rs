@@ -38,6 +38,9 @@ pub enum NormalizeError {
 }
 
 impl NormalizeError {
+    /// Every value of [`NormalizeError::reason`].
+    pub const REASONS: [&'static str; 2] = ["not_an_envelope", "invalid_entry"];
+
     /// A short, stable label for metrics.
     pub fn reason(&self) -> &'static str {
         match self {

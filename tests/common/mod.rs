@@ -13,6 +13,19 @@ pub const SECRET: &str = "b1nary-app-secret";
 /// The verify token it is configured with.
 pub const VERIFY_TOKEN: &str = "b1nary-verify-token";
 
+/// The port fields (`port`, `ops_port`) of ingest's and the processor's start-up
+/// lines.
+pub struct Ports {
+    /// Ingest's public listener.
+    pub ingest: u16,
+    /// Ingest's operations listener.
+    pub ingest_ops: u16,
+    /// The processor's public listener.
+    pub processor: u16,
+    /// The processor's operations listener.
+    pub processor_ops: u16,
+}
+
 /// A running `graphhook run`.
 pub struct Running {
     child: Child,
@@ -31,6 +44,10 @@ pub fn spawn(prefix: &str, extra: &[(&str, String)]) -> Running {
         .env_remove("RUST_LOG")
         .env("GRAPHHOOK_INGEST__LISTEN", "127.0.0.1:0")
         .env("GRAPHHOOK_PROCESSOR__LISTEN", "127.0.0.1:0")
+        .env("GRAPHHOOK_INGEST__OPS_LISTEN", "127.0.0.1:0")
+        .env("GRAPHHOOK_PROCESSOR__OPS_LISTEN", "127.0.0.1:0")
+        .env("GRAPHHOOK_INGEST__DRAIN_SECS", "0")
+        .env("GRAPHHOOK_PROCESSOR__DRAIN_SECS", "0")
         .env("GRAPHHOOK_LOG__FORMAT", "json")
         .env("GRAPHHOOK_LOG__LEVEL", "debug")
         .env("GRAPHHOOK_KAFKA__TOPIC_PREFIX", prefix)
@@ -71,6 +88,21 @@ pub fn spawn(prefix: &str, extra: &[(&str, String)]) -> Running {
 }
 
 impl Running {
+    /// The listeners' ports, from the start-up lines.
+    pub fn ports(&mut self) -> Ports {
+        let port = |line: &serde_json::Value, field: &str| {
+            line[field].as_u64().expect("port field") as u16
+        };
+        let ingest = self.wait_for("ingest listening");
+        let processor = self.wait_for("processor started");
+        Ports {
+            ingest: port(&ingest, "port"),
+            ingest_ops: port(&ingest, "ops_port"),
+            processor: port(&processor, "port"),
+            processor_ops: port(&processor, "ops_port"),
+        }
+    }
+
     /// The first log line (read so far, or read now) with `message`.
     pub fn wait_for(&mut self, message: &str) -> serde_json::Value {
         let earlier = self.seen.iter().find_map(|line| {
@@ -95,19 +127,36 @@ impl Running {
         }
     }
 
-    /// Sends SIGTERM, waits for the exit, and returns it with every log line.
-    pub async fn stop(mut self) -> (ExitStatus, Vec<String>) {
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends SIGTERM without waiting.
+    pub fn terminate(&self) {
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
             .unwrap();
         assert!(status.success());
+    }
+
+    /// Sends SIGTERM, waits for the exit, and returns it with every log line.
+    pub async fn stop(self) -> (ExitStatus, Vec<String>) {
+        self.terminate();
+        self.wait().await
+    }
+
+    /// Waits for the exit and returns it with every log line.
+    pub async fn wait(mut self) -> (ExitStatus, Vec<String>) {
         let mut child = self.child;
         let exit = tokio::task::spawn_blocking(move || child.wait())
             .await
             .unwrap()
             .unwrap();
-        self.seen.extend(self.lines.try_iter());
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(2)) {
+            self.seen.push(line);
+        }
         (exit, self.seen)
     }
 }

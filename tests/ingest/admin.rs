@@ -51,7 +51,7 @@ async fn the_admin_api_needs_the_bearer_token_and_is_off_without_one() {
         200
     );
 
-    let off = pipeline_with(|s| s.processor.admin_token = None).await;
+    let off = pipeline_with(|s| s.processor.admin_token = Vec::new()).await;
     problem(
         off.admin(Method::GET, &path).send().await.unwrap(),
         StatusCode::NOT_FOUND,
@@ -174,7 +174,7 @@ async fn operations_endpoints_answer() {
         "{exposition}"
     );
     assert!(exposition.contains(
-        r#"graphhook_processor_http_requests_total{method="GET",route="other",status="404"} 1"#
+        r#"graphhook_processor_http_requests_total{method="GET",route="unmatched",status="404"} 1"#
     ));
 }
 

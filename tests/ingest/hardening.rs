@@ -72,7 +72,8 @@ async fn content_the_store_cannot_hold_is_dead_lettered_and_the_partition_goes_o
                 == 2
         })
         .await;
-        assert_eq!(p.get("/readyz").await.status(), 200, "{engine}");
+        p.eventually("ready", || async { p.get("/readyz").await.status() == 200 })
+            .await;
         let exposition = p.get("/metrics").await.text().await.unwrap();
         let rejected = |topic: &str| {
             metric_value(
@@ -236,7 +237,7 @@ async fn a_fatally_failed_producer_is_replaced_and_deliveries_are_stored_again()
             .await;
         assert_eq!(response.status(), 200, "delivery {i} after the fatal error");
     }
-    assert_eq!(app.get("/readyz").await.status(), 200);
+    app.readiness_becomes(200).await;
     let exposition = app.metrics().await;
     assert_eq!(
         metric_value(&exposition, "graphhook_kafka_producers_replaced_total"),
@@ -255,13 +256,13 @@ async fn a_delivery_that_could_not_be_stored_turns_readiness_false_until_one_is(
     let Bus::Embedded { cluster, .. } = &app.bus else {
         panic!("the embedded cluster was asked for");
     };
-    assert_eq!(app.get("/readyz").await.status(), 200);
+    app.readiness_becomes(200).await;
     cluster.broker_down(1).expect("broker down");
     assert_eq!(
         app.post_signed(&comment("a1", "c1", "m1")).await.status(),
         503
     );
-    assert_eq!(app.get("/readyz").await.status(), 503);
+    app.readiness_becomes(503).await;
     cluster.broker_up(1).expect("broker up");
     let stored = Instant::now();
     while app.post_signed(&comment("a1", "c2", "m1")).await.status() != 200 {
@@ -271,7 +272,7 @@ async fn a_delivery_that_could_not_be_stored_turns_readiness_false_until_one_is(
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    assert_eq!(app.get("/readyz").await.status(), 200);
+    app.readiness_becomes(200).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

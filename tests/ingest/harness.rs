@@ -16,7 +16,7 @@ use secrecy::SecretString;
 use crate::callbacks::{post_callback, signed_form};
 use crate::helpers::{spawn_app_with, TestApp, APP_ID};
 
-pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
+pub const ADMIN_TOKEN: &str = "test-Admin-token-0123456789abcdef-XYZ";
 
 pub struct Pipeline {
     pub app: TestApp,
@@ -39,7 +39,7 @@ pub async fn pipeline_on(database: String, customize: impl FnOnce(&mut Settings)
     let app = spawn_app_with(|s| {
         s.processor.database_url = SecretString::from(database.clone());
         s.processor.group_id = format!("test-{}", uuid::Uuid::new_v4().simple());
-        s.processor.admin_token = Some(SecretString::from(ADMIN_TOKEN));
+        s.processor.admin_token = vec![SecretString::from(ADMIN_TOKEN)];
         s.processor.batch_wait_ms = 5;
         s.processor.retry_initial_ms = 100;
         // A restarted processor takes over its partitions within seconds.
@@ -92,8 +92,15 @@ impl Pipeline {
             .expect("the task ends");
     }
 
+    /// The processor's URL of `path`: the data-deletion page on the public
+    /// listener, everything else on the operations listener.
     pub fn url(&self, path: &str) -> String {
-        let port = self.processor.as_ref().expect("processor running").port;
+        let running = self.processor.as_ref().expect("processor running");
+        let port = if path.starts_with("/data-deletion/") {
+            running.port
+        } else {
+            running.ops_port
+        };
         format!("http://127.0.0.1:{port}{path}")
     }
 

@@ -3,11 +3,11 @@
 
 use std::time::Duration;
 
-use actix_web::dev::ServerHandle;
 use graphhook::commands::start_ingest;
 use graphhook::config::Settings;
 use graphhook_ingest::publisher::Publisher;
 use graphhook_ingest::signature::sign_sha256;
+use graphhook_ingest::startup::Stopper;
 use graphhook_ingest::AppSettings;
 use graphhook_kafka::{base_config, Bus, Topics};
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -21,11 +21,14 @@ pub const SECRET: &str = "s3cr3t-app-secret";
 pub const VERIFY_TOKEN: &str = "v3rify-token";
 
 pub struct TestApp {
+    /// The public listener (webhooks, callbacks).
     pub address: String,
+    /// The operations listener (health, readiness, metrics).
+    pub ops_address: String,
     pub client: reqwest::Client,
     pub settings: Settings,
     pub bus: Bus,
-    pub handle: ServerHandle,
+    pub handle: Stopper,
     pub publisher: Publisher,
 }
 
@@ -36,7 +39,9 @@ pub fn test_settings() -> Settings {
     settings.kafka.topic_prefix = format!("test-{}.", uuid::Uuid::new_v4().simple());
     settings.kafka.partitions = 2;
     settings.ingest.listen = "127.0.0.1:0".parse().unwrap();
+    settings.ingest.ops_listen = "127.0.0.1:0".parse().unwrap();
     settings.processor.listen = "127.0.0.1:0".parse().unwrap();
+    settings.processor.ops_listen = "127.0.0.1:0".parse().unwrap();
     settings.ingest.workers = Some(2);
     settings.ingest.public_base_url = Some("https://hooks.example.com/graphhook/".parse().unwrap());
     settings.apps.insert(
@@ -62,11 +67,13 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
     let bus = Bus::start(&settings.kafka).expect("bus starts");
     let app = start_ingest(&settings, &bus).await.expect("ingest starts");
     let address = format!("http://127.0.0.1:{}", app.port());
-    let handle = app.handle();
+    let ops_address = format!("http://127.0.0.1:{}", app.ops_port());
+    let handle = app.stopper();
     let publisher = app.publisher();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
+        ops_address,
         client: reqwest::Client::new(),
         settings,
         bus,
@@ -104,12 +111,37 @@ impl TestApp {
         request.send().await.expect("request sent")
     }
 
+    /// GETs `path` from the listener that serves it: health, readiness and
+    /// metrics from the operations listener, the rest from the public one.
     pub async fn get(&self, path: &str) -> reqwest::Response {
+        let ops = ["/healthz", "/readyz", "/metrics"].contains(&path);
+        let base = if ops {
+            &self.ops_address
+        } else {
+            &self.address
+        };
         self.client
-            .get(format!("{}{path}", self.address))
+            .get(format!("{base}{path}"))
             .send()
             .await
             .expect("request sent")
+    }
+
+    /// Waits until `/readyz` answers `status`: readiness is a cached check, run
+    /// every `ingest.readiness_interval_ms`, so a change shows within about that.
+    pub async fn readiness_becomes(&self, status: u16) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let now = self.get("/readyz").await.status().as_u16();
+            if now == status {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "/readyz still answers {now}, not {status}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     pub async fn metrics(&self) -> String {

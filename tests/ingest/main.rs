@@ -4,6 +4,7 @@
 mod admin;
 mod callbacks;
 mod deliveries;
+mod edge;
 mod handlers;
 mod handshake;
 mod hardening;

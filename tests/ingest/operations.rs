@@ -10,7 +10,7 @@ const BODY: &str = r#"{"object":"instagram","entry":[{"id":"1784","time":1700000
 async fn health_and_readiness_answer_200_with_a_reachable_broker() {
     let app = spawn_app().await;
     assert_eq!(app.get("/healthz").await.status(), 200);
-    assert_eq!(app.get("/readyz").await.status(), 200);
+    app.readiness_becomes(200).await;
 }
 
 #[tokio::test]
@@ -32,7 +32,7 @@ async fn broker_unreachable_answers_503_with_retry_after_and_reports_nothing_acc
     assert_eq!(response.headers()["retry-after"], "5");
     let problem: serde_json::Value = response.json().await.unwrap();
     assert_eq!(problem["type"], "urn:graphhook:problem:unavailable");
-    assert_eq!(app.get("/readyz").await.status(), 503);
+    app.readiness_becomes(503).await;
     assert_eq!(app.get("/healthz").await.status(), 200);
     let metrics = app.metrics().await;
     assert_eq!(

@@ -1,6 +1,17 @@
 //! HTTP pieces shared by ingest's and the processor's servers. Each server keeps
 //! its own error type (its boundary) and maps it to a [`Problem`] in one place;
-//! this crate only writes the response.
+//! this crate only writes the response. It also holds what both edges need: bodies
+//! read under a deadline and a shared byte budget, cached readiness with a drain
+//! on shutdown, and request logs.
+
+pub mod access_log;
+pub mod body;
+pub mod log_limit;
+pub mod readiness;
+
+pub use access_log::{access_log, AccessLog, RequestLogSettings, RequestSpan, SuccessLevel};
+pub use body::{read_body, Body, BodyBudget, BodyError, BodyLimits};
+pub use readiness::Readiness;
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
@@ -54,6 +65,13 @@ impl Problem {
         }
         response.json(self)
     }
+}
+
+/// Binds `address` (port 0 picks a free one); the listener and the port bound.
+pub fn bind(address: std::net::SocketAddr) -> std::io::Result<(std::net::TcpListener, u16)> {
+    let listener = std::net::TcpListener::bind(address)?;
+    let port = listener.local_addr()?.port();
+    Ok((listener, port))
 }
 
 /// Prometheus text exposition of `registry`.

@@ -32,14 +32,14 @@ pub async fn receive(
         CallbackKind::Deauthorize => Endpoint::Deauthorize,
         CallbackKind::DataDeletion => Endpoint::DataDeletion,
     };
-    let body = read_limited(&req, payload, state.max_body_bytes).await?;
+    let body = read_limited(&req, payload, &state).await?;
     let request = verify_signed_request(&app.verifier, &body).inspect_err(|error| {
         state
             .metrics
             .signature_failures
             .with_label_values(&[&app.name, error.reason()])
             .inc();
-        tracing::warn!(
+        tracing::debug!(
             reason = error.reason(),
             callback = kind.as_str(),
             "refused a callback"
@@ -53,7 +53,7 @@ pub async fn receive(
         CallbackKind::Deauthorize => None,
         CallbackKind::DataDeletion => {
             let base = state.public_base_url.as_ref().ok_or_else(|| {
-                tracing::error!(
+                tracing::warn!(
                     "data-deletion callback received but ingest.public_base_url is not set"
                 );
                 IngestError::DataDeletionNotConfigured

@@ -1,10 +1,13 @@
-//! `/healthz`, `/readyz` and `/metrics`.
+//! The operations listener: `/healthz`, `/readyz` and `/metrics`, and the
+//! readiness check `/readyz` answers from.
+
+use std::time::Duration;
 
 use actix_web::{web, HttpResponse};
-use rdkafka::producer::Producer;
 use serde_json::json;
 
 use crate::problems::IngestError;
+use crate::publisher::Publisher;
 use crate::state::IngestState;
 
 /// The process is up and serving.
@@ -12,27 +15,19 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
+/// The latest readiness check's result (see [`check`]); "draining" once SIGTERM
+/// was received.
+pub async fn readyz(state: web::Data<IngestState>) -> Result<HttpResponse, IngestError> {
+    state.readiness.current().map_err(IngestError::NotReady)?;
+    Ok(HttpResponse::Ok().json(json!({"status": "ready"})))
+}
+
 /// Ready when deliveries can be stored: the producer is not broken, the latest
 /// delivery did not fail to be stored (within the last seconds), and the broker
-/// answers a metadata request for the deliveries topic within the readiness
-/// deadline.
-pub async fn readyz(state: web::Data<IngestState>) -> Result<HttpResponse, IngestError> {
-    state.publisher.storing().map_err(IngestError::NotReady)?;
-    let producer = state.publisher.producer();
-    let topic = state.publisher.deliveries_topic().to_owned();
-    let timeout = state.readiness_timeout;
-    let result = tokio::task::spawn_blocking(move || {
-        producer
-            .client()
-            .fetch_metadata(Some(&topic), timeout)
-            .map(|_| ())
-    })
-    .await;
-    match result {
-        Ok(Ok(())) => Ok(HttpResponse::Ok().json(json!({"status": "ready"}))),
-        Ok(Err(error)) => Err(IngestError::NotReady(error.to_string())),
-        Err(join) => Err(IngestError::NotReady(join.to_string())),
-    }
+/// answers a metadata request for the deliveries topic within `timeout`.
+pub async fn check(publisher: Publisher, timeout: Duration) -> Result<(), String> {
+    publisher.storing()?;
+    publisher.broker_answers(timeout).await
 }
 
 /// Prometheus text exposition of ingest's metrics.
@@ -42,5 +37,10 @@ pub async fn metrics(state: web::Data<IngestState>) -> HttpResponse {
     if replaced > counted {
         state.metrics.producers_replaced.inc_by(replaced - counted);
     }
+    state
+        .metrics
+        .body_bytes_in_flight
+        .set(i64::try_from(state.budget.held()).unwrap_or(i64::MAX));
+    state.readiness.current().ok();
     graphhook_web::metrics_response(&state.metrics.registry)
 }

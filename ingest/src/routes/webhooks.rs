@@ -45,7 +45,7 @@ pub async fn handshake(
         .verify_token
         .is_some_and(|t| app.verify_token_matches(&t));
     if query.mode.as_deref() != Some("subscribe") || !token_ok {
-        tracing::warn!("refused a subscription handshake");
+        tracing::debug!("refused a subscription handshake");
         return Err(IngestError::HandshakeRefused);
     }
     tracing::info!("answered a subscription handshake");
@@ -73,14 +73,14 @@ pub async fn receive(
     request_id: RequestId,
 ) -> Result<HttpResponse, IngestError> {
     let app = state.app(&app)?;
-    let body = read_limited(&req, payload, state.max_body_bytes).await?;
+    let body = read_limited(&req, payload, &state).await?;
     if let Err(error) = app.verifier.verify(req.headers(), &body) {
         state
             .metrics
             .signature_failures
             .with_label_values(&[&app.name, error.reason()])
             .inc();
-        tracing::warn!(reason = error.reason(), "refused a delivery signature");
+        tracing::debug!(reason = error.reason(), "refused a delivery signature");
         return Err(error.into());
     }
     state.metrics.body_bytes.observe(body.len() as f64);

@@ -35,22 +35,44 @@ impl FromRequest for Admin {
     }
 }
 
+/// Checks the bearer token (RFC 6750: the scheme is case-insensitive, spaces
+/// around the token are not part of it, one `Authorization` header only), then
+/// that the path's app is configured.
 fn authorize(req: &HttpRequest) -> Result<Admin, ApiError> {
     let state = req
         .app_data::<web::Data<ProcessorState>>()
         .ok_or(ApiError::RouteNotFound)?;
-    let expected = state.admin_token.as_ref().ok_or(ApiError::RouteNotFound)?;
-    let given = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or(ApiError::Unauthorized)?;
-    if tokens_match(expected.expose_secret(), given.trim()) {
-        Ok(Admin)
-    } else {
-        Err(ApiError::Unauthorized)
+    if state.admin_tokens.is_empty() {
+        return Err(ApiError::RouteNotFound);
     }
+    let mut headers = req.headers().get_all(header::AUTHORIZATION);
+    let value = headers.next().ok_or(ApiError::Unauthorized)?;
+    if headers.next().is_some() {
+        return Err(ApiError::BadRequest(
+            "more than one Authorization header".into(),
+        ));
+    }
+    let given = bearer_token(value.as_bytes()).ok_or(ApiError::Unauthorized)?;
+    let matched = state.admin_tokens.iter().fold(false, |any, expected| {
+        any | tokens_match(expected.expose_secret().trim(), given)
+    });
+    if !matched {
+        return Err(ApiError::Unauthorized);
+    }
+    if let Some(app_id) = req.match_info().get("app_id") {
+        if !state.apps.knows(app_id) {
+            return Err(ApiError::NotFound("app (not configured under [apps])"));
+        }
+    }
+    Ok(Admin)
+}
+
+/// The token of a `Bearer` credential, without surrounding spaces.
+fn bearer_token(value: &[u8]) -> Option<&str> {
+    let value = std::str::from_utf8(value).ok()?.trim();
+    let (scheme, token) = value.split_once([' ', '\t'])?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
 /// Compares SHA-256 digests in constant time, so that neither the token's content
@@ -148,14 +170,15 @@ pub async fn get_account(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
-    state: AccountState,
+    state: Option<AccountState>,
     #[serde(default)]
     after: String,
     limit: Option<i64>,
 }
 
-/// `GET /v1/apps/{app_id}/accounts?state=...&after=...&limit=...`: accounts in a
-/// state, by account id; `next_after` continues the listing.
+/// `GET /v1/apps/{app_id}/accounts?state=...&after=...&limit=...`: the app's
+/// accounts (in `state`, when given), by account id; `next_after` continues the
+/// listing.
 pub async fn list_accounts(
     _: Admin,
     state: web::Data<ProcessorState>,
@@ -170,7 +193,7 @@ pub async fn list_accounts(
     }
     let rows = state
         .store
-        .accounts_in_state(&path, query.state, &query.after, limit)
+        .accounts(&path, query.state, &query.after, limit)
         .await?;
     let next_after = (rows.len() as i64 == limit)
         .then(|| rows.last().map(|r| r.account_id.clone()))

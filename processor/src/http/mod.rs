@@ -1,5 +1,6 @@
-//! The processor's HTTP server: `/healthz`, `/readyz`, `/metrics`, the public
-//! data-deletion status page and the admin API under `/v1`.
+//! The processor's HTTP servers. The public listener serves only the
+//! data-deletion status page; the operations listener serves `/healthz`,
+//! `/readyz`, `/metrics` and the admin API under `/v1`.
 
 mod account_events;
 mod admin;
@@ -8,19 +9,22 @@ mod problems;
 mod publications;
 mod tokens;
 
+use std::borrow::Cow;
 use std::net::TcpListener;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
+use actix_web::error::JsonPayloadError;
 use actix_web::middleware::{from_fn, Next};
 use actix_web::{web, App, HttpResponse, HttpServer};
 use graphhook_kafka::Topics;
+use graphhook_web::{access_log, AccessLog, Readiness, RequestLogSettings, RequestSpan};
 use secrecy::SecretString;
 use tracing_actix_web::TracingLogger;
 
 pub use problems::ApiError;
 
-use crate::health::Health;
+use crate::gateway::AppSecrets;
 use crate::metrics::ProcessorMetrics;
 use crate::pipeline::relay::Relay;
 use crate::store::Store;
@@ -31,12 +35,17 @@ use crate::tokens::manager::TokenManager;
 pub struct ProcessorState {
     /// The store.
     pub store: Store,
-    /// Readiness of the consumer loop.
-    pub health: Health,
+    /// The cached readiness `/readyz` answers.
+    pub readiness: Readiness,
     /// The processor's metrics.
     pub metrics: ProcessorMetrics,
-    /// The admin API's bearer token; without it `/v1` answers 404.
-    pub admin_token: Option<SecretString>,
+    /// The admin API's bearer tokens (any is accepted); without any, `/v1`
+    /// answers 404.
+    pub admin_tokens: Vec<SecretString>,
+    /// The configured apps: the admin API refuses others.
+    pub apps: AppSecrets,
+    /// Largest admin API body.
+    pub max_body_bytes: usize,
     /// Topic names (account changes made through the API write `accounts.v1`).
     pub topics: Topics,
     /// The outbox relay, woken after every change the API commits.
@@ -45,26 +54,71 @@ pub struct ProcessorState {
     pub tokens: TokenManager,
 }
 
-/// Builds the server on `listener` (signals are left to the caller, who stops it
-/// through its handle once the consumer loop has finished).
-pub fn serve(listener: TcpListener, state: ProcessorState) -> std::io::Result<Server> {
-    let state = web::Data::new(state);
+/// Which of the two listeners.
+#[derive(Debug, Clone, Copy)]
+pub enum Listener {
+    /// The data-deletion status page.
+    Public,
+    /// Health, readiness, metrics, the admin API.
+    Ops,
+}
+
+/// Builds the server of `which` on `listener` (signals are left to the caller,
+/// who stops it through its handle once the consumer loop has finished).
+pub fn serve(
+    which: Listener,
+    listener: TcpListener,
+    state: &web::Data<ProcessorState>,
+    requests: &RequestLogSettings,
+) -> std::io::Result<Server> {
+    let state = state.clone();
+    let level = match which {
+        Listener::Public => requests.success_level,
+        Listener::Ops => requests.ops_level(),
+    };
+    let log = web::Data::new(AccessLog::new(requests, level, route_of));
     Ok(HttpServer::new(move || {
         App::new()
             .wrap(from_fn(count_requests))
-            .wrap(TracingLogger::default())
-            .configure(|cfg| routes(cfg, state.clone()))
+            .wrap(from_fn(access_log))
+            .wrap(TracingLogger::<RequestSpan>::new())
+            .app_data(log.clone())
+            .configure(|cfg| match which {
+                Listener::Public => public_routes(cfg, state.clone()),
+                Listener::Ops => ops_routes(cfg, state.clone()),
+            })
     })
     .workers(2)
     .disable_signals()
+    .shutdown_timeout(10)
     .listen(listener)?
     .run())
 }
 
-/// Registers the processor's routes and state on an actix `App`.
-pub fn routes(cfg: &mut web::ServiceConfig, state: web::Data<ProcessorState>) {
+fn route_of(request: &ServiceRequest) -> Cow<'static, str> {
+    request
+        .match_pattern()
+        .map_or(Cow::Borrowed("unmatched"), Cow::Owned)
+}
+
+/// Registers the public routes.
+pub fn public_routes(cfg: &mut web::ServiceConfig, state: web::Data<ProcessorState>) {
+    cfg.app_data(state)
+        .route("/data-deletion/{code}", web::get().to(ops::deletion_status))
+        .default_service(web::to(not_found));
+}
+
+/// Registers the operations and admin routes.
+pub fn ops_routes(cfg: &mut web::ServiceConfig, state: web::Data<ProcessorState>) {
     let json_errors = web::JsonConfig::default()
-        .error_handler(|error, _| ApiError::BadRequest(error.to_string()).into());
+        .limit(state.max_body_bytes)
+        .error_handler(|error, _| match error {
+            JsonPayloadError::Overflow { limit }
+            | JsonPayloadError::OverflowKnownLength { limit, .. } => {
+                ApiError::PayloadTooLarge(limit).into()
+            }
+            other => ApiError::BadRequest(other.to_string()).into(),
+        });
     let query_errors = web::QueryConfig::default()
         .error_handler(|error, _| ApiError::BadRequest(error.to_string()).into());
     cfg.app_data(state)
@@ -73,7 +127,6 @@ pub fn routes(cfg: &mut web::ServiceConfig, state: web::Data<ProcessorState>) {
         .route("/healthz", web::get().to(ops::healthz))
         .route("/readyz", web::get().to(ops::readyz))
         .route("/metrics", web::get().to(ops::metrics))
-        .route("/data-deletion/{code}", web::get().to(ops::deletion_status))
         .service(
             web::scope("/v1/apps/{app_id}/accounts")
                 .route("", web::get().to(admin::list_accounts))
@@ -116,25 +169,27 @@ pub fn routes(cfg: &mut web::ServiceConfig, state: web::Data<ProcessorState>) {
         .default_service(web::to(not_found));
 }
 
-/// Counts every request by route pattern (unmatched paths count as `other`).
+/// Counts every request by route pattern (unmatched paths count as `unmatched`).
 async fn count_requests(
     request: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let route = request
-        .match_pattern()
-        .unwrap_or_else(|| "other".to_owned());
+    let route = route_of(&request);
     let method = graphhook_web::method_label(request.method());
     let state = request.app_data::<web::Data<ProcessorState>>().cloned();
-    let response = next.call(request).await?;
+    let result = next.call(request).await;
+    let status = match &result {
+        Ok(response) => response.status(),
+        Err(error) => error.as_response_error().status_code(),
+    };
     if let Some(state) = state {
         state
             .metrics
             .http_requests
-            .with_label_values(&[route.as_str(), method, response.status().as_str()])
+            .with_label_values(&[route.as_ref(), method, status.as_str()])
             .inc();
     }
-    Ok(response)
+    result
 }
 
 async fn not_found() -> HttpResponse {

@@ -1,33 +1,27 @@
 //! `/healthz`, `/readyz`, `/metrics` and `GET /data-deletion/{code}`.
 
-use std::time::Duration;
-
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
 use super::problems::ApiError;
 use super::ProcessorState;
 
-/// How long `/readyz` waits for the database.
-const PING_TIMEOUT: Duration = Duration::from_secs(2);
-
 /// The process is up and serving.
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
-/// Ready when the consumer loop is processing (not retrying a failure) and the
-/// database answers.
+/// The latest readiness check's result (the consumer loop processing, the
+/// database and the broker answering; see `health::check`); "draining" once
+/// SIGTERM was received. `graphhook_processor_ready` says the same.
 pub async fn readyz(state: web::Data<ProcessorState>) -> Result<HttpResponse, ApiError> {
-    state.health.check().map_err(ApiError::NotReady)?;
-    match tokio::time::timeout(PING_TIMEOUT, state.store.ping()).await {
-        Ok(Ok(())) => Ok(HttpResponse::Ok().json(json!({"status": "ready"}))),
-        _ => Err(ApiError::NotReady("database unreachable".into())),
-    }
+    state.readiness.current().map_err(ApiError::NotReady)?;
+    Ok(HttpResponse::Ok().json(json!({"status": "ready"})))
 }
 
 /// Prometheus text exposition of the processor's metrics.
 pub async fn metrics(state: web::Data<ProcessorState>) -> HttpResponse {
+    state.readiness.current().ok();
     graphhook_web::metrics_response(&state.metrics.registry)
 }
 

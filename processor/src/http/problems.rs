@@ -24,6 +24,9 @@ pub enum ApiError {
     /// The request is malformed.
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// The body exceeds `processor.max_body_bytes`.
+    #[error("request body exceeds {0} bytes")]
+    PayloadTooLarge(usize),
     /// The database failed.
     #[error("database unavailable")]
     Store(#[from] StoreError),
@@ -91,6 +94,11 @@ impl ApiError {
                 "Bad request",
                 detail.clone(),
             ),
+            ApiError::PayloadTooLarge(limit) => (
+                "urn:graphhook:problem:payload-too-large",
+                "Payload too large",
+                format!("The body exceeds the limit of {limit} bytes."),
+            ),
             ApiError::Store(_) => (
                 "urn:graphhook:problem:unavailable",
                 "Temporarily unavailable",
@@ -126,6 +134,7 @@ impl ResponseError for ApiError {
             ApiError::RouteNotFound | ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::NotConfigured(_) => StatusCode::CONFLICT,
             ApiError::RefusedByMeta(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Store(_) | ApiError::NotReady(_) | ApiError::MetaUnavailable => {

@@ -149,6 +149,12 @@ impl Relay {
         }
     }
 
+    /// Whether the broker answers a metadata request for `topic` (readiness).
+    pub async fn broker_answers(&self, topic: &str, timeout: Duration) -> Result<(), String> {
+        self.inner.sender.recover_if_fatal();
+        self.inner.sender.broker_answers(topic, timeout).await
+    }
+
     /// Asks for a round soon (after a commit that wrote outbox rows).
     pub fn wake(&self) {
         self.inner.wake.notify_one();

@@ -2,12 +2,12 @@
 //! tracker's pacing.
 
 use graphhook_kafka::SettingsError;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::domain::publication::Schedule;
 
 /// How publications are tracked.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PublishingSettings {
     /// How often the tracker looks for due publications, ms.

@@ -130,24 +130,40 @@ impl Store {
         Ok(Some((account, transitions)))
     }
 
-    /// Accounts of `app_id` in `state`, ordered by account id, after `after`.
-    pub async fn accounts_in_state(
+    /// Accounts of `app_id` (in `state`, when given), ordered by account id, after
+    /// `after`.
+    pub async fn accounts(
         &self,
         app_id: &str,
-        state: AccountState,
+        state: Option<AccountState>,
         after: &str,
         limit: i64,
     ) -> Result<Vec<AccountRow>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE app_id = $1 AND state = $2 AND account_id > $3 \
-             ORDER BY account_id LIMIT $4"
-        ))
-        .bind(app_id)
-        .bind(name(&state))
-        .bind(after)
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await?;
+        let rows = match state {
+            Some(state) => {
+                sqlx::query(&format!(
+                    "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE app_id = $1 AND state = $2 \
+                     AND account_id > $3 ORDER BY account_id LIMIT $4"
+                ))
+                .bind(app_id)
+                .bind(name(&state))
+                .bind(after)
+                .bind(limit)
+                .fetch_all(self.pool())
+                .await?
+            }
+            None => {
+                sqlx::query(&format!(
+                    "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE app_id = $1 \
+                     AND account_id > $2 ORDER BY account_id LIMIT $3"
+                ))
+                .bind(app_id)
+                .bind(after)
+                .bind(limit)
+                .fetch_all(self.pool())
+                .await?
+            }
+        };
         rows.iter().map(account_from_row).collect()
     }
 

@@ -6,15 +6,16 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use graphhook_kafka::SettingsError;
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// How tokens are kept and refreshed.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TokenSettings {
     /// Encryption keys by id: 32 random bytes each, base64
     /// (`openssl rand -base64 32`). Every key decrypts; new tokens are encrypted
     /// under `active_key`. Without keys, tokens cannot be registered.
+    #[serde(serialize_with = "graphhook_kafka::redact::secret_values")]
     pub keys: BTreeMap<String, SecretString>,
     /// The id of the key new tokens are encrypted under.
     pub active_key: Option<String>,

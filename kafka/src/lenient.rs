@@ -1,4 +1,5 @@
-//! Secret settings that environment variables may deliver as numbers: figment reads
+//! Secret settings that environment variables may deliver as numbers, or as one
+//! value where a list is allowed: figment reads
 //! `GRAPHHOOK_APPS__X__VERIFY_TOKEN=1234` as an integer, and a verify token or a
 //! secret can be all digits.
 

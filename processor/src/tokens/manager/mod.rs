@@ -1,0 +1,326 @@
+//! The token manager: the only code that decrypts a token. It hands out
+//! credentials for active accounts, refreshes user tokens ahead of expiry (one
+//! replica per token, through a lease in the store), audits Page tokens, and
+//! flags accounts whose token cannot be refreshed before it dies.
+
+mod account_checks;
+mod pass;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use graphhook_kafka::Topics;
+use graphhook_schema::account::AccountState;
+use secrecy::SecretString;
+use tokio::sync::watch;
+
+use super::cipher::{context, CipherError, TokenCipher};
+use super::{TokenKind, TokenSettings};
+use crate::clock::SharedClock;
+use crate::gateway::{AppSecrets, Gateway};
+use crate::metrics::ProcessorMetrics;
+use crate::pipeline::relay::Relay;
+use crate::store::{Store, StoreError, StoredToken, TokenRecord};
+
+const HOUR_MS: i64 = 3_600_000;
+/// Instagram-login tokens can be refreshed once they are this old.
+const INSTAGRAM_MIN_AGE_MS: i64 = 24 * HOUR_MS;
+/// The longest wait between refresh attempts.
+const RETRY_MAX_MS: i64 = 6 * HOUR_MS;
+/// Tokens looked at per pass of the job.
+const PASS: i64 = 500;
+
+/// A token handed out for a call.
+pub struct Credentials {
+    /// Its kind (which host it works with).
+    pub kind: TokenKind,
+    /// The token.
+    pub token: SecretString,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why no credentials were handed out.
+#[derive(Debug, thiserror::Error)]
+pub enum CredentialsError {
+    /// No encryption keys are configured (`tokens.keys`).
+    #[error("tokens are not configured (tokens.keys)")]
+    NotConfigured,
+    /// The account is not known.
+    #[error("the account is not registered")]
+    NoAccount,
+    /// The account is not active: nothing may be called for it.
+    #[error("the account is {}", state.as_str())]
+    NotActive {
+        /// Its state.
+        state: AccountState,
+    },
+    /// The account has no token (of the kind asked for).
+    #[error("the account has no token")]
+    NoToken,
+    /// The token has expired.
+    #[error("the token has expired")]
+    Expired,
+    /// The token is inside its hard margin and could not be refreshed.
+    #[error("the token could not be refreshed: {0}")]
+    RefreshFailed(String),
+    /// The stored token cannot be decrypted.
+    #[error(transparent)]
+    Unreadable(#[from] CipherError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What one pass of the pre-rotation job did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct PassReport {
+    /// Tokens refreshed.
+    pub refreshed: usize,
+    /// Refreshes that failed for now.
+    pub failed: usize,
+    /// Refreshes answered with a reconnect-class error.
+    pub reconnect: usize,
+    /// Accounts flagged because their token expires unrefreshed.
+    pub flagged: usize,
+    /// Page tokens audited.
+    pub audited: usize,
+    /// Tokens another replica was working on.
+    pub busy: usize,
+}
+
+/// What callers waiting for a refresh in progress watch: its outcome once known.
+type RefreshWatch = watch::Receiver<Option<Result<(), String>>>;
+
+/// The token manager. Cheap to clone.
+#[derive(Clone)]
+pub struct TokenManager {
+    pub(super) inner: Arc<Inner>,
+}
+
+pub(super) struct Inner {
+    pub(super) store: Store,
+    pub(super) cipher: Option<Arc<TokenCipher>>,
+    pub(super) gateway: Gateway,
+    pub(super) apps: AppSecrets,
+    pub(super) settings: TokenSettings,
+    pub(super) clock: SharedClock,
+    pub(super) topics: Topics,
+    pub(super) relay: Relay,
+    pub(super) metrics: ProcessorMetrics,
+    /// This replica's name on leases.
+    instance: String,
+    /// Refreshes in progress in this process, so concurrent callers share one.
+    refreshing: Mutex<HashMap<String, RefreshWatch>>,
+}
+
+impl std::fmt::Debug for TokenManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenManager")
+            .field("instance", &self.inner.instance)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the token manager works with.
+pub struct TokenManagerParts {
+    /// The store.
+    pub store: Store,
+    /// The cipher; `None` without keys.
+    pub cipher: Option<TokenCipher>,
+    /// The Graph gateway.
+    pub gateway: Gateway,
+    /// The apps' secrets.
+    pub apps: AppSecrets,
+    /// `[tokens]`.
+    pub settings: TokenSettings,
+    /// The clock.
+    pub clock: SharedClock,
+    /// Topic names.
+    pub topics: Topics,
+    /// The outbox relay.
+    pub relay: Relay,
+    /// Metrics.
+    pub metrics: ProcessorMetrics,
+}
+
+fn hours(hours: u64) -> i64 {
+    i64::try_from(hours).unwrap_or(i64::MAX / HOUR_MS) * HOUR_MS
+}
+
+impl TokenManager {
+    /// A manager over `parts`.
+    pub fn new(parts: TokenManagerParts) -> Self {
+        TokenManager {
+            inner: Arc::new(Inner {
+                store: parts.store,
+                cipher: parts.cipher.map(Arc::new),
+                gateway: parts.gateway,
+                apps: parts.apps,
+                settings: parts.settings,
+                clock: parts.clock,
+                topics: parts.topics,
+                relay: parts.relay,
+                metrics: parts.metrics,
+                instance: format!("tokens-{}", uuid::Uuid::new_v4().simple()),
+                refreshing: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// Whether tokens can be stored (keys are configured).
+    pub fn configured(&self) -> bool {
+        self.inner.cipher.is_some()
+    }
+
+    /// The token for a call for an active account: Instagram login first, then a
+    /// Page token, then a Facebook user token. A token inside its hard margin is
+    /// refreshed first (once, however many callers ask at the same moment).
+    pub async fn credentials(
+        &self,
+        app_id: &str,
+        account_id: &str,
+    ) -> Result<Credentials, CredentialsError> {
+        self.credentials_among(app_id, account_id, &TokenKind::PREFERENCE)
+            .await
+    }
+
+    /// The account's token of `kind` (Page posts need the Page token).
+    pub async fn credentials_of(
+        &self,
+        app_id: &str,
+        account_id: &str,
+        kind: TokenKind,
+    ) -> Result<Credentials, CredentialsError> {
+        self.credentials_among(app_id, account_id, &[kind]).await
+    }
+
+    async fn credentials_among(
+        &self,
+        app_id: &str,
+        account_id: &str,
+        kinds: &[TokenKind],
+    ) -> Result<Credentials, CredentialsError> {
+        let inner = &self.inner;
+        let cipher = inner
+            .cipher
+            .as_ref()
+            .ok_or(CredentialsError::NotConfigured)?;
+        let account = inner
+            .store
+            .account(app_id, account_id)
+            .await?
+            .ok_or(CredentialsError::NoAccount)?;
+        if account.snapshot.state != AccountState::Active {
+            return Err(CredentialsError::NotActive {
+                state: account.snapshot.state,
+            });
+        }
+        let mut stored = self.pick(app_id, account_id, kinds).await?;
+        let now = inner.clock.now_ms();
+        let margin = hours(inner.settings.hard_margin_hours);
+        if stored
+            .record
+            .expires_at_ms
+            .is_some_and(|e| e - now < margin)
+        {
+            self.refresh_shared(&stored).await?;
+            stored = self.pick(app_id, account_id, &[stored.record.kind]).await?;
+        }
+        if stored
+            .record
+            .expires_at_ms
+            .is_some_and(|e| e <= inner.clock.now_ms())
+        {
+            return Err(CredentialsError::Expired);
+        }
+        let token = cipher.open(&row_context(&stored.record), &stored.sealed)?;
+        Ok(Credentials {
+            kind: stored.record.kind,
+            token,
+        })
+    }
+
+    async fn pick(
+        &self,
+        app_id: &str,
+        account_id: &str,
+        kinds: &[TokenKind],
+    ) -> Result<StoredToken, CredentialsError> {
+        let tokens = self.inner.store.tokens_of(app_id, account_id).await?;
+        kinds
+            .iter()
+            .find_map(|kind| tokens.iter().find(|t| t.record.kind == *kind).cloned())
+            .ok_or(CredentialsError::NoToken)
+    }
+
+    /// Refreshes `stored` now, sharing the refresh with concurrent callers in this
+    /// process; another replica's refresh in progress is waited for briefly.
+    async fn refresh_shared(&self, stored: &StoredToken) -> Result<(), CredentialsError> {
+        let key = format!(
+            "{}\u{1f}{}\u{1f}{}",
+            stored.record.app_id,
+            stored.record.account_id,
+            stored.record.kind.as_str()
+        );
+        let lead = {
+            let mut map = self
+                .inner
+                .refreshing
+                .lock()
+                .map_err(|_| CredentialsError::RefreshFailed("lock poisoned".into()))?;
+            match map.get(&key) {
+                Some(receiver) => Err(receiver.clone()),
+                None => {
+                    let (sender, receiver) = watch::channel(None);
+                    map.insert(key.clone(), receiver);
+                    Ok(sender)
+                }
+            }
+        };
+        match lead {
+            Ok(sender) => {
+                let outcome = self.refresh_one(stored, self.inner.clock.now_ms()).await;
+                let result = match outcome {
+                    Refresh::Refreshed | Refresh::Busy => Ok(()),
+                    other => Err(format!("{other:?}")),
+                };
+                sender.send_replace(Some(result.clone()));
+                if let Ok(mut map) = self.inner.refreshing.lock() {
+                    map.remove(&key);
+                }
+                result.map_err(CredentialsError::RefreshFailed)
+            }
+            Err(mut receiver) => loop {
+                if let Some(result) = receiver.borrow_and_update().clone() {
+                    return result.map_err(CredentialsError::RefreshFailed);
+                }
+                if receiver.changed().await.is_err() {
+                    return Err(CredentialsError::RefreshFailed("abandoned".into()));
+                }
+            },
+        }
+    }
+}
+
+/// How a refresh attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refresh {
+    Refreshed,
+    Failed,
+    Reconnect,
+    NotYet,
+    Busy,
+    Skipped,
+}
+
+/// The context a token's ciphertext is bound to.
+pub(crate) fn row_context(record: &TokenRecord) -> String {
+    context(&record.app_id, &record.account_id, record.kind.as_str())
+}
