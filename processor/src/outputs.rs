@@ -6,7 +6,7 @@ use graphhook_kafka::Topics;
 use graphhook_schema::output::{record_id, OutputRecord};
 
 use crate::domain::content::Rejection;
-use crate::store::{OutboxEntry, StoreError, StoreTx};
+use crate::store::{OutboxClaim, OutboxEntry, OutboxRow, StoreError, StoreTx};
 
 /// The unit's output records, in the order they were produced.
 #[derive(Debug)]
@@ -50,10 +50,42 @@ impl<'t> Outputs<'t> {
         Ok(())
     }
 
-    /// Writes the queued records to the outbox; returns their outbox ids.
-    pub async fn flush(&mut self, tx: &mut StoreTx, now_ms: i64) -> Result<Vec<i64>, StoreError> {
-        let ids = tx.enqueue_many(&self.entries, now_ms).await?;
-        self.entries.clear();
-        Ok(ids)
+    /// Writes the queued records to the outbox; returns their outbox ids, and the
+    /// rows written claimed by `claim` (those whose topic and key have no earlier
+    /// row pending), for the caller to send itself.
+    pub async fn flush(
+        &mut self,
+        tx: &mut StoreTx,
+        now_ms: i64,
+        claim: Option<&OutboxClaim>,
+    ) -> Result<(Vec<i64>, Vec<OutboxRow>), StoreError> {
+        let entries = std::mem::take(&mut self.entries);
+        let claimable: Vec<bool> = match claim {
+            Some(_) if !entries.is_empty() => match tx.pending_outbox_keys().await? {
+                Some(pending) => entries
+                    .iter()
+                    .map(|e| !pending.contains(&(e.topic.clone(), e.key.clone())))
+                    .collect(),
+                None => vec![false; entries.len()],
+            },
+            _ => vec![false; entries.len()],
+        };
+        let owner = claim.map(|c| (c.owner.as_str(), now_ms.saturating_add(c.lease_ms)));
+        let ids = tx.enqueue_many(&entries, now_ms, owner, &claimable).await?;
+        let claimed = entries
+            .into_iter()
+            .zip(&ids)
+            .zip(claimable)
+            .filter(|(_, claimed)| *claimed)
+            .map(|((entry, id), _)| OutboxRow {
+                id: *id,
+                topic: entry.topic,
+                key: entry.key,
+                payload: entry.payload,
+                source_event_id: entry.source_event_id,
+                record_id: entry.record_id,
+            })
+            .collect();
+        Ok((ids, claimed))
     }
 }

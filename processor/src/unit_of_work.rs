@@ -7,7 +7,7 @@ use graphhook_kafka::Topics;
 
 use crate::outputs::Outputs;
 use crate::report::WorkReport;
-use crate::store::{Store, StoreError, StoreTx};
+use crate::store::{OutboxClaim, OutboxRow, Store, StoreError, StoreTx};
 
 /// A transaction with its outputs and report.
 pub struct UnitOfWork<'t> {
@@ -28,6 +28,9 @@ pub struct Committed {
     pub report: WorkReport,
     /// The outbox rows it wrote (the relay sends them).
     pub outbox_ids: Vec<i64>,
+    /// Those of them written claimed for the committer, to send itself (see
+    /// [`UnitOfWork::commit_claimed`]).
+    pub claimed: Vec<OutboxRow>,
 }
 
 impl<'t> UnitOfWork<'t> {
@@ -42,12 +45,23 @@ impl<'t> UnitOfWork<'t> {
     }
 
     /// Queues the outputs and commits everything together.
-    pub async fn commit(mut self) -> Result<Committed, StoreError> {
-        let outbox_ids = self.outputs.flush(&mut self.tx, self.now_ms).await?;
+    pub async fn commit(self) -> Result<Committed, StoreError> {
+        self.commit_claimed(None).await
+    }
+
+    /// Like [`UnitOfWork::commit`], with the outputs written already claimed by
+    /// `claim` where no earlier row of their topic and key is pending: the
+    /// committer sends those itself, without a claim round trip.
+    pub async fn commit_claimed(
+        mut self,
+        claim: Option<&OutboxClaim>,
+    ) -> Result<Committed, StoreError> {
+        let (outbox_ids, claimed) = self.outputs.flush(&mut self.tx, self.now_ms, claim).await?;
         self.tx.commit().await?;
         Ok(Committed {
             report: self.report,
             outbox_ids,
+            claimed,
         })
     }
 }

@@ -331,8 +331,12 @@ async fn media_not_ready_after_finished_waits_and_publishes_again() {
 }
 
 #[tokio::test]
-async fn a_lost_or_throttled_publish_answer_is_read_back_and_never_sent_again() {
-    for answer in [PublishAnswer::LoseAnswer, PublishAnswer::ThrottledButLive] {
+async fn a_lost_throttled_or_garbled_publish_answer_is_read_back_and_never_sent_again() {
+    for answer in [
+        PublishAnswer::LoseAnswer,
+        PublishAnswer::ThrottledButLive,
+        PublishAnswer::GarbledId,
+    ] {
         for store in stores().await {
             let world = world(store).await;
             world.fake.with(|s| s.publish_answers.push_back(answer));

@@ -125,13 +125,15 @@ async fn the_outbox_keeps_committed_records_in_order_until_deleted() {
                 entry("t.engagement.v1", "a", r#"{"n":2}"#, "e1"),
             ],
             1,
+            None,
+            &[],
         )
         .await
         .unwrap();
         tx.commit().await.unwrap();
         let mut rolled_back = store.begin().await.unwrap();
         rolled_back
-            .enqueue_many(&[entry("t.accounts.v1", "b", "{}", "e2")], 2)
+            .enqueue_many(&[entry("t.accounts.v1", "b", "{}", "e2")], 2, None, &[])
             .await
             .unwrap();
         drop(rolled_back);
@@ -218,5 +220,95 @@ async fn event_ids_older_than_the_retention_are_forgotten_in_chunks() {
             "a kept id is still a duplicate"
         );
         tx.commit().await.unwrap();
+    }
+}
+
+/// An invalidation record for `account`, queued as the consumer queues outputs.
+fn invalidation(
+    account: &str,
+    source: &str,
+) -> graphhook_schema::output::MetricsInvalidationRecord {
+    graphhook_schema::output::MetricsInvalidationRecord {
+        version: 1,
+        record_id: String::new(),
+        source_event_id: source.to_owned(),
+        app_id: "1".into(),
+        account_id: account.to_owned(),
+        scope: graphhook_schema::output::MetricsScope::Account,
+        media_id: None,
+        cause: "comments".into(),
+        invalidated_at_ms: 1,
+    }
+}
+
+#[tokio::test]
+async fn a_batch_writes_its_outputs_claimed_unless_an_earlier_row_of_their_key_is_pending() {
+    use graphhook_kafka::Topics;
+    use graphhook_processor::store::OutboxClaim;
+    use graphhook_processor::unit_of_work::UnitOfWork;
+
+    for store in stores().await {
+        let topics = Topics::new("t.");
+        // An earlier row of account "b", waiting for a relay.
+        let mut earlier = UnitOfWork::begin(&store, &topics, 1_000).await.unwrap();
+        earlier
+            .outputs
+            .push(
+                "metrics-invalidations.v1",
+                "b",
+                invalidation("b", "e0"),
+                "e0",
+                "x",
+            )
+            .unwrap();
+        let first = earlier.commit().await.unwrap();
+        assert!(first.claimed.is_empty(), "a plain commit claims nothing");
+
+        let claim = OutboxClaim {
+            owner: "relay-1-direct".into(),
+            lease_ms: 10_000,
+        };
+        let mut batch = UnitOfWork::begin(&store, &topics, 2_000).await.unwrap();
+        for (account, source) in [("a", "e1"), ("b", "e2"), ("a", "e3")] {
+            batch
+                .outputs
+                .push(
+                    "metrics-invalidations.v1",
+                    account,
+                    invalidation(account, source),
+                    source,
+                    "x",
+                )
+                .unwrap();
+        }
+        let committed = batch.commit_claimed(Some(&claim)).await.unwrap();
+        assert_eq!(committed.outbox_ids.len(), 3);
+        let claimed: Vec<(&str, &str)> = committed
+            .claimed
+            .iter()
+            .map(|row| (row.key.as_str(), row.source_event_id.as_str()))
+            .collect();
+        assert_eq!(
+            claimed,
+            [("a", "e1"), ("a", "e3")],
+            "b waits behind its earlier row"
+        );
+        assert!(committed.claimed[0].payload.contains("\"record_id\""));
+
+        // A relay's round takes the earlier row of b and b's new one, never the
+        // rows claimed for the batch while the claim lives...
+        let taken = store
+            .claim_outbox("relay-2", 3_000, 9_000, 10)
+            .await
+            .unwrap();
+        let sources: Vec<&str> = taken.iter().map(|r| r.source_event_id.as_str()).collect();
+        assert_eq!(sources, ["e0", "e2"]);
+        // ...and takes them once it has expired (their sender died).
+        let later = store
+            .claim_outbox("relay-2", 12_001, 20_000, 10)
+            .await
+            .unwrap();
+        let sources: Vec<&str> = later.iter().map(|r| r.source_event_id.as_str()).collect();
+        assert_eq!(sources, ["e0", "e1", "e2", "e3"]);
     }
 }

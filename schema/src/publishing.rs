@@ -128,6 +128,31 @@ fn url_ok(url: &str) -> bool {
         && !url.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
+/// Whether `id` looks like an id Meta gives (an app, account, Page, container,
+/// media or post id): 1 to 64 ASCII letters, digits, `_` and `-`. Ids from requests and
+/// from Meta's answers are checked with it before they go into a URL path or the
+/// store.
+pub fn meta_id_ok(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
+}
+
+/// Text from outside (Meta's error titles, a container's `status`) made fit to
+/// store and show: control characters become spaces and it is cut to `max`
+/// characters.
+pub fn clean_text(text: &str, max: usize) -> String {
+    text.chars()
+        .take(max)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+/// The longest Facebook Page post text Meta takes.
+pub const MAX_PAGE_POST_MESSAGE: usize = 63_206;
+
 fn id_ok(id: &str, max: usize) -> bool {
     !id.is_empty()
         && id.len() <= max
@@ -143,12 +168,12 @@ impl PublishRequest {
             return Err("request_id must be 1 to 128 of A-Z a-z 0-9 . _ : -".into());
         }
         for (field, id) in [("app_id", &self.app_id), ("account_id", &self.account_id)] {
-            if !id_ok(id, 64) {
+            if !meta_id_ok(id) {
                 return Err(format!("{field} must be a Meta id"));
             }
         }
         if let Some(container) = &self.container_id {
-            if !id_ok(container, 64) {
+            if !meta_id_ok(container) {
                 return Err("container_id must be a Meta id".into());
             }
             if self.kind == PublicationKind::PagePost {
@@ -170,6 +195,27 @@ impl PublishRequest {
             .is_some_and(|c| c.chars().count() > 2_200)
         {
             return Err("caption is longer than Instagram's 2,200 characters".into());
+        }
+        if self
+            .message
+            .as_deref()
+            .is_some_and(|m| m.chars().count() > MAX_PAGE_POST_MESSAGE)
+        {
+            return Err("message is longer than Facebook's 63,206 characters".into());
+        }
+        for (field, text) in [("caption", &self.caption), ("message", &self.message)] {
+            if text.as_deref().is_some_and(|t| t.contains('\0')) {
+                return Err(format!("{field} contains a NUL character"));
+            }
+        }
+        if let Some((key, _)) = self
+            .options
+            .iter()
+            .find(|(_, v)| v.contains('\0') || v.len() > 8_192)
+        {
+            return Err(format!(
+                "options.{key} must be at most 8,192 bytes without NUL characters"
+            ));
         }
         if let Some(key) = self.options.keys().find(|k| {
             RESERVED_OPTIONS.contains(&k.as_str())
@@ -227,6 +273,16 @@ impl PublishRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn meta_ids_and_texts_from_outside() {
+        assert!(meta_id_ok("17841400000") && meta_id_ok("1050_123") && meta_id_ok("m-c4"));
+        for bad in ["", "..", "1/2", "1\u{0}", "1 2", &"9".repeat(65)] {
+            assert!(!meta_id_ok(bad), "{bad:?}");
+        }
+        assert_eq!(clean_text("a\u{0}b\nc", 100), "a b c");
+        assert_eq!(clean_text("Schön", 3), "Sch");
+    }
 
     fn request(json: serde_json::Value) -> PublishRequest {
         serde_json::from_value(json).unwrap()
@@ -286,6 +342,31 @@ mod tests {
         let bad_id =
             with(serde_json::json!({"kind": "page_post", "message": "m", "request_id": "a b"}));
         assert!(bad_id.validate().is_err());
+        for (extra, error) in [
+            (
+                serde_json::json!({"kind": "image", "container_id": "../me"}),
+                "container_id must be a Meta id",
+            ),
+            (
+                serde_json::json!({"kind": "page_post", "message": "m", "account_id": ".."}),
+                "account_id must be a Meta id",
+            ),
+            (
+                serde_json::json!({"kind": "image", "image_url": "https://c/1.jpg", "caption": "a\u{0}b"}),
+                "caption contains a NUL character",
+            ),
+            (
+                serde_json::json!({"kind": "page_post", "message": "x".repeat(MAX_PAGE_POST_MESSAGE + 1)}),
+                "message is longer",
+            ),
+            (
+                serde_json::json!({"kind": "image", "image_url": "https://c/1.jpg", "options": {"alt_text": "a\u{0}"}}),
+                "options.alt_text",
+            ),
+        ] {
+            let refused = with(extra).validate().unwrap_err();
+            assert!(refused.contains(error), "{refused}");
+        }
         assert!(
             with(serde_json::json!({"kind": "image", "image_url": "https://c/1.jpg"})).publish,
             "publish by default"

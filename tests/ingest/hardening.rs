@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use graphhook_kafka::Bus;
 use graphhook_processor::testing::test_database_urls;
 use graphhook_schema::output::DeadLetterRecord;
-use graphhook_schema::topics::{ACCOUNTS, DELIVERIES, DLQ, EVENTS, GRAPH_ERRORS};
+use graphhook_schema::topics::{ACCOUNTS, DELIVERIES, DLQ, EVENTS, GRAPH_ERRORS, PUBLISH_REQUESTS};
 use rdkafka::producer::Producer;
 use rdkafka::Message;
 use reqwest::Method;
@@ -40,11 +40,19 @@ async fn content_the_store_cannot_hold_is_dead_lettered_and_the_partition_goes_o
             &json!({"app_id": APP_ID, "account_id": "a\u{0}", "http_status": 400, "code": 190, "time_ms": 1}).to_string(),
         )
         .await;
+        p.write_raw(
+            PUBLISH_REQUESTS,
+            "17841400000",
+            &json!({"request_id": "r-nul", "app_id": APP_ID, "account_id": "17841400000",
+                "kind": "image", "image_url": "https://cdn.example/a.jpg", "caption": "a\u{0}b"})
+            .to_string(),
+        )
+        .await;
         p.deliver(&mention("a1", "m2")).await;
 
         let dead: Vec<DeadLetterRecord> = p
             .app
-            .read_records(DLQ, 4)
+            .read_records(DLQ, 5)
             .await
             .iter()
             .map(|m| serde_json::from_slice(m.payload().expect("value")).expect("dead letter"))
@@ -56,6 +64,7 @@ async fn content_the_store_cannot_hold_is_dead_lettered_and_the_partition_goes_o
             [
                 "account id contains a NUL character",
                 "account id contains a NUL character",
+                "caption contains a NUL character",
                 "media id contains a NUL character",
                 "media id is 600 bytes long (at most 512)",
             ],

@@ -80,6 +80,56 @@ async fn requests_from_the_admin_api_and_the_topic_are_published_and_every_statu
         .await
         .unwrap();
     assert_eq!(invalid.status(), 400);
+    // Hostile bodies are refused by name, never stored and never a 500.
+    for (body, field) in [
+        (
+            json!({"request_id": "h-1", "kind": "image", "image_url": "https://c/a.jpg", "caption": "a\u{0}b"}),
+            "caption",
+        ),
+        (
+            json!({"request_id": "h\u{0}2", "kind": "image", "image_url": "https://c/a.jpg"}),
+            "request_id",
+        ),
+        (
+            json!({"request_id": "h-3", "kind": "image", "container_id": "../me"}),
+            "container_id",
+        ),
+        (
+            json!({"request_id": "h-4", "kind": "page_post", "message": "x".repeat(70_000)}),
+            "message",
+        ),
+        (
+            json!({"request_id": "h-5", "kind": "image", "image_url": "javascript:alert(1)"}),
+            "image_url",
+        ),
+    ] {
+        let refused = p
+            .admin(Method::POST, &publications)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 400, "{field}");
+        let problem: serde_json::Value = refused.json().await.unwrap();
+        assert!(
+            problem["detail"].as_str().unwrap_or("").contains(field),
+            "{field}: {problem}"
+        );
+    }
+    let refused_path = p
+        .admin(
+            Method::POST,
+            &format!("/v1/apps/{APP_ID}/accounts/..%2Fme/publications"),
+        )
+        .json(&json!({"request_id": "h-6", "kind": "image", "image_url": "https://c/a.jpg"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        refused_path.status(),
+        400,
+        "an account id that is not Meta's"
+    );
     p.write_raw(
         PUBLISH_REQUESTS,
         ACCOUNT,

@@ -21,7 +21,7 @@ use super::records::{content_id, read, Consumed};
 use crate::domain::plan::plan;
 use crate::publishing::intake::accept;
 use crate::report::WorkReport;
-use crate::store::{Store, StoreError};
+use crate::store::{OutboxClaim, OutboxRow, Store, StoreError};
 use crate::unit_of_work::{Committed, UnitOfWork, WorkError};
 
 /// How far a batch got: the records before `next` are committed.
@@ -33,6 +33,11 @@ pub struct BatchProgress {
     pub report: WorkReport,
     /// The outbox rows the committed part wrote.
     pub outbox_ids: Vec<i64>,
+    /// With a claim, the batch's outputs are written claimed by it (where no
+    /// earlier row of their key is pending) for the consumer to send itself.
+    pub claim: Option<OutboxClaim>,
+    /// Those of `outbox_ids` written claimed.
+    pub claimed: Vec<OutboxRow>,
 }
 
 /// Applies `batch[progress.next..]`, splitting it where the database refuses a
@@ -52,7 +57,8 @@ pub async fn apply_batch(
         if range.is_empty() {
             continue;
         }
-        let error = match apply_range(store, topics, &batch[range.clone()], now_ms).await {
+        let claim = progress.claim.as_ref();
+        let error = match apply_range(store, topics, &batch[range.clone()], now_ms, claim).await {
             Ok(committed) => {
                 absorb(progress, committed);
                 progress.next = range.end;
@@ -81,6 +87,7 @@ fn absorb(progress: &mut BatchProgress, committed: Committed) {
     progress.report.merge(committed.report);
     progress.report.records = records;
     progress.outbox_ids.extend(committed.outbox_ids);
+    progress.claimed.extend(committed.claimed);
 }
 
 fn transient(error: WorkError) -> StoreError {
@@ -96,6 +103,7 @@ async fn apply_range(
     topics: &Topics,
     records: &[OwnedMessage],
     now_ms: i64,
+    claim: Option<&OutboxClaim>,
 ) -> Result<Committed, WorkError> {
     let mut uow = UnitOfWork::begin(store, topics, now_ms).await?;
     // Consecutive events are handled together; anything else in between ends the
@@ -142,7 +150,7 @@ async fn apply_range(
         }
     }
     handle_run(&mut uow, &mut run).await?;
-    Ok(uow.commit().await?)
+    Ok(uow.commit_claimed(claim).await?)
 }
 
 async fn handle_run(uow: &mut UnitOfWork<'_>, run: &mut Vec<Planned>) -> Result<(), WorkError> {

@@ -147,7 +147,10 @@ impl EventLoop {
         shutdown: &mut watch::Receiver<bool>,
     ) -> Option<BatchProgress> {
         let mut backoff = Backoff::new(self.retry_initial);
-        let mut progress = BatchProgress::default();
+        let mut progress = BatchProgress {
+            claim: Some(self.relay.direct_claim()),
+            ..BatchProgress::default()
+        };
         let mut paused: Option<TopicPartitionList> = None;
         loop {
             match self.attempt(batch, &mut progress).await {
@@ -204,7 +207,9 @@ impl EventLoop {
                 elapsed_us = started.elapsed().as_micros() as u64,
                 "batch committed"
             );
-            self.relay.wake();
+            if progress.claimed.len() < progress.outbox_ids.len() {
+                self.relay.wake();
+            }
             #[cfg(feature = "testing")]
             if self.crash_point == Some(crate::testing::CrashPoint::AfterDatabaseCommit) {
                 tracing::error!("crash point reached: stopping before the relay");
@@ -213,7 +218,7 @@ impl EventLoop {
         }
         let started = Instant::now();
         self.relay
-            .flush(&progress.outbox_ids)
+            .flush(&progress.outbox_ids, &progress.claimed)
             .await
             .map_err(|e| Attempt::Failed(e.into()))?;
         tracing::trace!(

@@ -13,7 +13,10 @@
 //!
 //! The consumer waits for its batch's rows with [`Relay::flush`] before committing
 //! offsets, so outputs are acknowledged before the events that caused them are
-//! marked consumed.
+//! marked consumed. Its batch writes them already claimed for the relay's direct
+//! owner ([`Relay::direct_claim`]) where no earlier row of their key is pending,
+//! and `flush` sends those at once, without a claim round trip; the relay's own
+//! rounds leave them alone until that claim expires.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -27,7 +30,7 @@ use rdkafka::message::{Header, OwnedHeaders};
 use tokio::sync::{watch, Notify};
 
 use crate::metrics::ProcessorMetrics;
-use crate::store::{OutboxRow, Store, StoreError};
+use crate::store::{OutboxClaim, OutboxRow, Store, StoreError};
 
 /// Rows claimed and sent at a time.
 const PAGE: i64 = 1_000;
@@ -160,13 +163,36 @@ impl Relay {
         self.inner.wake.notify_one();
     }
 
-    /// Returns once the outbox rows `ids` are acknowledged by Kafka (sent by this
-    /// relay or by another replica's), or the first failure of a round.
-    pub async fn flush(&self, ids: &[i64]) -> Result<(), RelayError> {
-        let (Some(min), Some(max)) = (ids.iter().min(), ids.iter().max()) else {
+    /// The claim a batch writes its outputs with, for [`Relay::flush`] to send
+    /// them directly.
+    pub fn direct_claim(&self) -> OutboxClaim {
+        OutboxClaim {
+            owner: self.direct_owner(),
+            lease_ms: i64::try_from(self.inner.lease.as_millis()).unwrap_or(i64::MAX),
+        }
+    }
+
+    fn direct_owner(&self) -> String {
+        format!("{}-direct", self.inner.instance)
+    }
+
+    /// Returns once the outbox rows `ids` are acknowledged by Kafka, or at the
+    /// first failure. `claimed` (rows of `ids` written under
+    /// [`Relay::direct_claim`]) are sent here and now; the others by a round of
+    /// this relay or another replica's.
+    pub async fn flush(&self, ids: &[i64], claimed: &[OutboxRow]) -> Result<(), RelayError> {
+        if !claimed.is_empty() {
+            self.send_page(claimed).await?;
+        }
+        let direct: BTreeSet<i64> = claimed.iter().map(|row| row.id).collect();
+        let wanted: BTreeSet<i64> = ids
+            .iter()
+            .copied()
+            .filter(|id| !direct.contains(id))
+            .collect();
+        let (Some(min), Some(max)) = (wanted.first(), wanted.last()) else {
             return Ok(());
         };
-        let wanted: BTreeSet<i64> = ids.iter().copied().collect();
         loop {
             self.round().await?;
             let pending = self.inner.store.pending_outbox_between(*min, *max).await?;
@@ -226,13 +252,10 @@ impl Relay {
         if let Err(error) = self.relay_all().await {
             tracing::warn!(%error, "outbox relay stopping with records left; another replica or the next start sends them");
         }
-        if let Err(error) = self
-            .inner
-            .store
-            .release_outbox_claims(&self.inner.instance)
-            .await
-        {
-            tracing::debug!(%error, "outbox claims not released; they expire");
+        for owner in [self.inner.instance.clone(), self.direct_owner()] {
+            if let Err(error) = self.inner.store.release_outbox_claims(&owner).await {
+                tracing::debug!(%error, "outbox claims not released; they expire");
+            }
         }
         self.inner.done.send_replace(Round {
             number: u64::MAX,
@@ -246,10 +269,16 @@ impl Relay {
         loop {
             let now = now_millis();
             let lease_until = now + i64::try_from(inner.lease.as_millis()).unwrap_or(i64::MAX);
+            let started = std::time::Instant::now();
             let rows = inner
                 .store
                 .claim_outbox(&inner.instance, now, lease_until, PAGE)
                 .await?;
+            tracing::trace!(
+                rows = rows.len(),
+                elapsed_us = started.elapsed().as_micros() as u64,
+                "outbox claimed"
+            );
             if rows.is_empty() {
                 return Ok(());
             }
@@ -264,6 +293,7 @@ impl Relay {
     /// Sends the rows not acknowledged before, then deletes the page.
     async fn send_page(&self, rows: &[OutboxRow]) -> Result<(), RelayError> {
         let inner = &self.inner;
+        let started = std::time::Instant::now();
         let unsent: Vec<&OutboxRow> = rows
             .iter()
             .filter(|r| !self.was_acknowledged(r.id))
@@ -277,8 +307,17 @@ impl Relay {
             Err(error) if error.is_permanent() => self.send_one_by_one(&unsent).await?,
             Err(error) => return Err(error.into()),
         }
+        tracing::trace!(
+            elapsed_us = started.elapsed().as_micros() as u64,
+            "outbox sent"
+        );
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let started = std::time::Instant::now();
         inner.store.delete_outbox(&ids).await?;
+        tracing::trace!(
+            elapsed_us = started.elapsed().as_micros() as u64,
+            "outbox deleted"
+        );
         self.forget(&ids);
         Ok(())
     }

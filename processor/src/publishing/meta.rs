@@ -4,6 +4,7 @@
 
 use graphhook_graph::{Call, Host};
 use graphhook_schema::graph_error::subcode_in_text;
+use graphhook_schema::publishing::{clean_text, meta_id_ok};
 use serde_json::Value;
 
 use crate::gateway::{Gateway, GatewayError};
@@ -51,11 +52,20 @@ fn host(credentials: &Credentials) -> Host {
 
 fn text(value: &Value, key: &str) -> Option<String> {
     match value.get(key)? {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::String(s) if !s.is_empty() => Some(clean_text(s, MAX_TEXT)),
         Value::Number(n) => Some(n.to_string()),
         _ => None,
     }
 }
+
+/// An id in Meta's answer, only when it looks like one: it goes into URL paths
+/// and the store.
+fn id(value: &Value, key: &str) -> Option<String> {
+    text(value, key).filter(|id| meta_id_ok(id))
+}
+
+/// The most characters of Meta's text kept with a publication.
+const MAX_TEXT: usize = 1_000;
 
 /// The caller of one account's publishing calls.
 pub struct Caller<'a> {
@@ -93,7 +103,7 @@ impl Caller<'_> {
             call = call.form(key, value.clone());
         }
         let body = self.call(call).await?;
-        text(&body, "id").ok_or(PublishCallError::Malformed("no container id"))
+        id(&body, "id").ok_or(PublishCallError::Malformed("no container id"))
     }
 
     /// `GET /{container-id}?fields=status_code,status`.
@@ -131,7 +141,7 @@ impl Caller<'_> {
         )
         .form("creation_id", container_id);
         let body = self.call(call).await?;
-        text(&body, "id").ok_or(PublishCallError::Malformed("no media id"))
+        id(&body, "id").ok_or(PublishCallError::Malformed("no media id"))
     }
 
     /// `GET /{ig-user-id}/content_publishing_limit`: posts in the rolling window
@@ -188,8 +198,8 @@ impl Caller<'_> {
             call = call.form("link", link);
         }
         let body = self.call(call).await?;
-        text(&body, "post_id")
-            .or_else(|| text(&body, "id"))
+        id(&body, "post_id")
+            .or_else(|| id(&body, "id"))
             .ok_or(PublishCallError::Malformed("no post id"))
     }
 
@@ -202,6 +212,6 @@ impl Caller<'_> {
             .get("is_published")
             .and_then(Value::as_bool)
             .unwrap_or(true)
-            && text(&body, "id").is_some())
+            && id(&body, "id").is_some())
     }
 }

@@ -175,29 +175,40 @@ impl StoreTx {
         Ok(())
     }
 
-    /// Queues these output records, in order; they are sent after commit. Returns
-    /// the outbox ids they got.
+    /// Queues these output records, in order; they are sent after commit. Rows
+    /// whose `claimed` flag is set are written claimed by `claim.0` until
+    /// `claim.1`. Returns the outbox ids they got.
     pub async fn enqueue_many(
         &mut self,
         entries: &[OutboxEntry],
         now_ms: i64,
+        claim: Option<(&str, i64)>,
+        claimed: &[bool],
     ) -> Result<Vec<i64>, StoreError> {
         let mut ids = Vec::with_capacity(entries.len());
-        for chunk in entries.chunks(CHUNK) {
+        for (index, chunk) in entries.chunks(CHUNK).enumerate() {
             let sql = format!(
-                "INSERT INTO outbox (topic, record_key, payload, source_event_id, record_id, created_at_ms) VALUES {} \
-                 RETURNING id",
-                tuples(chunk.len(), 6, "")
+                "INSERT INTO outbox (topic, record_key, payload, source_event_id, record_id, created_at_ms, \
+                 claimed_by, claimed_until_ms) VALUES {} RETURNING id",
+                tuples(chunk.len(), 8, "")
             );
             let mut query = sqlx::query(&sql);
-            for entry in chunk {
+            for (offset, entry) in chunk.iter().enumerate() {
+                let row_claim = claim.filter(|_| {
+                    claimed
+                        .get(index * CHUNK + offset)
+                        .copied()
+                        .unwrap_or(false)
+                });
                 query = query
                     .bind(&entry.topic)
                     .bind(&entry.key)
                     .bind(&entry.payload)
                     .bind(&entry.source_event_id)
                     .bind(&entry.record_id)
-                    .bind(now_ms);
+                    .bind(now_ms)
+                    .bind(row_claim.map(|(owner, _)| owner.to_owned()))
+                    .bind(row_claim.map(|(_, until)| until));
             }
             for row in query.fetch_all(&mut *self.tx).await? {
                 ids.push(row.try_get("id")?);

@@ -27,7 +27,7 @@ pub use admin::{MetricsEntry, Registration, TransitionRow};
 pub use bulk::{MetricsKey, OutboxEntry};
 pub use deletion::DeletionStatus;
 pub use failure::{pg_is_content, sqlite_is_content, Disposition};
-pub use outbox::OutboxRow;
+pub use outbox::{OutboxClaim, OutboxRow};
 pub use posts::PostStatus;
 pub use tokens::{StoredToken, TokenKey, TokenRecord};
 pub use transaction::{AccountRow, StoreTx};

@@ -7,6 +7,10 @@
 //! lock on PostgreSQL; SQLite has one writer) and never take a row whose topic and
 //! key another relay holds a live claim on, so one key's records are sent by one
 //! relay at a time, in commit order. A relay that dies leaves its claims to expire.
+//!
+//! The consumer skips the claim round trip for its own batch: its unit of work
+//! writes the rows already claimed ([`OutboxClaim`]) when no earlier row of their
+//! topic and key is pending, and sends them itself after the commit.
 
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -32,6 +36,20 @@ pub struct OutboxRow {
 
 const COLUMNS: &str = "id, topic, record_key, payload, source_event_id, record_id";
 
+/// A claim written with the rows themselves: `owner` holds them for `lease_ms`
+/// from the unit of work's time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxClaim {
+    /// The claimant (never a relay's own name, so its rounds leave these rows).
+    pub owner: String,
+    /// How long the claim lasts, ms.
+    pub lease_ms: i64,
+}
+
+/// How many pending rows a unit of work looks at before it claims its own; with
+/// more pending, it leaves its rows to the relay.
+const PENDING_KEYS_LIMIT: i64 = 1_000;
+
 /// Serializes claims between PostgreSQL relays (`pg_advisory_xact_lock` key).
 const CLAIM_LOCK: i64 = 0x6772_6170_6868_6f6f;
 
@@ -51,6 +69,26 @@ fn id_list(ids: &[i64]) -> String {
         .map(i64::to_string)
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+impl super::StoreTx {
+    /// The topics and keys of pending outbox rows, or `None` when more than a
+    /// thousand rows are pending.
+    pub async fn pending_outbox_keys(
+        &mut self,
+    ) -> Result<Option<std::collections::HashSet<(String, String)>>, StoreError> {
+        let rows = sqlx::query("SELECT topic, record_key FROM outbox LIMIT $1")
+            .bind(PENDING_KEYS_LIMIT + 1)
+            .fetch_all(&mut *self.tx)
+            .await?;
+        if rows.len() as i64 > PENDING_KEYS_LIMIT {
+            return Ok(None);
+        }
+        rows.iter()
+            .map(|row| Ok((row.try_get("topic")?, row.try_get("record_key")?)))
+            .collect::<Result<_, StoreError>>()
+            .map(Some)
+    }
 }
 
 impl Store {

@@ -46,6 +46,8 @@ pub enum PublishAnswer {
     ThrottledButLive,
     /// Answers 9007 / 2207027 without publishing.
     NotReady,
+    /// Publishes, then answers an id no Meta id looks like (a NUL, a path).
+    GarbledId,
     /// Publishes and answers only after `hang_ms` (a caller that times out, or is
     /// killed, never learns the outcome).
     Hang {
@@ -220,6 +222,9 @@ impl Respond for Handler {
                 let media = json!({"id": format!("m-{creation}")});
                 match answer {
                     PublishAnswer::LoseAnswer => ResponseTemplate::new(502),
+                    PublishAnswer::GarbledId => {
+                        ResponseTemplate::new(200).set_body_json(json!({"id": "m\u{0}/../me"}))
+                    }
                     PublishAnswer::ThrottledButLive => {
                         error(400, 4, Some(2_207_051), "Application request limit reached")
                     }

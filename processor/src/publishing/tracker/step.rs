@@ -2,6 +2,7 @@
 
 use graphhook_schema::graph_error::ErrorClass;
 use graphhook_schema::output::{PublicationError, PublishStatus};
+use graphhook_schema::publishing::clean_text;
 
 use crate::domain::publication::Publication;
 use crate::gateway::GatewayError;
@@ -40,7 +41,7 @@ impl Step {
             class: class.to_owned(),
             code,
             subcode,
-            text,
+            text: text.map(|t| clean_text(&t, 1_000)),
         });
         self.enter(PublishStatus::Failed, None);
     }
