@@ -53,12 +53,7 @@ impl<S: Subscriber> Layer<S> for HttpNoise {
         };
         let mut message = Message(String::new());
         event.record(&mut message);
-        let detail: String = message
-            .0
-            .chars()
-            .take(MAX_DETAIL)
-            .map(|c| if c.is_control() { '?' } else { c })
-            .collect();
+        let detail = graphhook_web::printable_within(&message.0, MAX_DETAIL);
         tracing::info!(
             target: "graphhook::http",
             %detail,

@@ -62,6 +62,7 @@ impl<'t> Outputs<'t> {
         let entries = std::mem::take(&mut self.entries);
         let claimable: Vec<bool> = match claim {
             Some(_) if !entries.is_empty() => match tx.pending_outbox_keys().await? {
+                Some(pending) if pending.is_empty() => vec![true; entries.len()],
                 Some(pending) => entries
                     .iter()
                     .map(|e| !pending.contains(&(e.topic.clone(), e.key.clone())))

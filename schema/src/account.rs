@@ -141,30 +141,10 @@ mod tests {
 
     #[test]
     fn labels_match_the_serialized_names() {
-        for state in [
-            AccountState::Active,
-            AccountState::Refreshing,
-            AccountState::ReconnectRequired,
-            AccountState::Revoked,
-        ] {
+        for state in AccountState::ALL {
             assert_eq!(serde_json::to_value(state).unwrap(), state.as_str());
         }
-        for reason in [
-            Reason::AppRemoved,
-            Reason::DataDeletionRequested,
-            Reason::PermissionRevoked,
-            Reason::PermissionGranted,
-            Reason::TokenInvalid,
-            Reason::PermissionMissing,
-            Reason::PageRoleLost,
-            Reason::AccountRestricted,
-            Reason::Reconnected,
-            Reason::RefreshStarted,
-            Reason::RefreshCompleted,
-            Reason::RefreshFailed,
-            Reason::TokenExpiring,
-            Reason::TokenRegistered,
-        ] {
+        for reason in Reason::ALL {
             assert_eq!(serde_json::to_value(reason).unwrap(), reason.as_str());
         }
     }

@@ -272,10 +272,17 @@ fn parse_hop(hop: &str) -> Option<IpAddr> {
     hop.rsplit_once(':').and_then(|(ip, _port)| ip.parse().ok())
 }
 
-/// At most [`MAX_TEXT`] characters, control characters replaced.
+/// Text from outside made fit for a log line: at most [`MAX_TEXT`] characters,
+/// control characters replaced by `?`.
 fn printable(text: &str) -> String {
+    printable_within(text, MAX_TEXT)
+}
+
+/// Text from outside made fit for a log line: at most `max` characters, control
+/// characters replaced by `?` (no terminal escapes, no forged lines).
+pub fn printable_within(text: &str, max: usize) -> String {
     text.chars()
-        .take(MAX_TEXT)
+        .take(max)
         .map(|c| if c.is_control() { '?' } else { c })
         .collect()
 }

@@ -9,7 +9,9 @@ pub mod body;
 pub mod log_limit;
 pub mod readiness;
 
-pub use access_log::{access_log, AccessLog, RequestLogSettings, RequestSpan, SuccessLevel};
+pub use access_log::{
+    access_log, printable_within, AccessLog, RequestLogSettings, RequestSpan, SuccessLevel,
+};
 pub use body::{read_body, Body, BodyBudget, BodyError, BodyLimits};
 pub use readiness::Readiness;
 

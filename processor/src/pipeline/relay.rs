@@ -99,6 +99,8 @@ struct Inner {
     store: Store,
     sender: AckedSender,
     instance: String,
+    /// The claimant of the consumer's own rows ([`Relay::direct_claim`]).
+    direct_owner: String,
     deadline: Duration,
     lease: Duration,
     wake: Notify,
@@ -140,6 +142,7 @@ impl Relay {
             inner: Arc::new(Inner {
                 store,
                 sender,
+                direct_owner: format!("{instance}-direct"),
                 instance,
                 deadline,
                 lease: deadline * 2 + Duration::from_secs(5),
@@ -167,13 +170,9 @@ impl Relay {
     /// them directly.
     pub fn direct_claim(&self) -> OutboxClaim {
         OutboxClaim {
-            owner: self.direct_owner(),
+            owner: self.inner.direct_owner.clone(),
             lease_ms: i64::try_from(self.inner.lease.as_millis()).unwrap_or(i64::MAX),
         }
-    }
-
-    fn direct_owner(&self) -> String {
-        format!("{}-direct", self.inner.instance)
     }
 
     /// Returns once the outbox rows `ids` are acknowledged by Kafka, or at the
@@ -252,8 +251,8 @@ impl Relay {
         if let Err(error) = self.relay_all().await {
             tracing::warn!(%error, "outbox relay stopping with records left; another replica or the next start sends them");
         }
-        for owner in [self.inner.instance.clone(), self.direct_owner()] {
-            if let Err(error) = self.inner.store.release_outbox_claims(&owner).await {
+        for owner in [&self.inner.instance, &self.inner.direct_owner] {
+            if let Err(error) = self.inner.store.release_outbox_claims(owner).await {
                 tracing::debug!(%error, "outbox claims not released; they expire");
             }
         }
