@@ -153,8 +153,8 @@ fn now(world: &World) -> i64 {
     graphhook_processor::clock::Clock::now_ms(&*world.clock)
 }
 
-/// The statuses written to `publish-status.v1` for `request_id`, in order.
-async fn statuses(world: &World, request_id: &str) -> Vec<PublishStatusRecord> {
+/// Every record written to `publish-status.v1`, in order.
+async fn all_statuses(world: &World) -> Vec<PublishStatusRecord> {
     world
         .store
         .pending_outbox(10_000)
@@ -163,6 +163,14 @@ async fn statuses(world: &World, request_id: &str) -> Vec<PublishStatusRecord> {
         .into_iter()
         .filter(|r| r.topic == "t.publish-status.v1")
         .map(|r| serde_json::from_str::<PublishStatusRecord>(&r.payload).unwrap())
+        .collect()
+}
+
+/// The statuses written to `publish-status.v1` for `request_id`, in order.
+async fn statuses(world: &World, request_id: &str) -> Vec<PublishStatusRecord> {
+    all_statuses(world)
+        .await
+        .into_iter()
         .filter(|r| r.request_id.as_deref() == Some(request_id))
         .collect()
 }
@@ -692,14 +700,9 @@ async fn a_page_post_is_confirmed_by_its_feed_webhook_or_read_once_without_one()
             .unwrap()
             .unwrap();
         assert_eq!(p.state, PublishStatus::Published);
-        let confirmed = world
-            .store
-            .pending_outbox(1_000)
+        let confirmed = all_statuses(&world)
             .await
-            .unwrap()
             .into_iter()
-            .filter(|r| r.topic == "t.publish-status.v1")
-            .map(|r| serde_json::from_str::<PublishStatusRecord>(&r.payload).unwrap())
             .find(|r| r.object_id == "55_1" && r.status == PublishStatus::Published)
             .unwrap();
         assert_eq!(confirmed.request_id.as_deref(), Some("by-webhook"));
