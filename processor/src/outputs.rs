@@ -61,7 +61,8 @@ impl<'t> Outputs<'t> {
     ) -> Result<(Vec<i64>, Vec<OutboxRow>), StoreError> {
         let entries = std::mem::take(&mut self.entries);
         let claimable: Vec<bool> = match claim {
-            Some(_) if !entries.is_empty() => match tx.pending_outbox_keys().await? {
+            Some(claim) if !entries.is_empty() => match tx.pending_outbox_keys(&claim.owner).await?
+            {
                 Some(pending) if pending.is_empty() => vec![true; entries.len()],
                 Some(pending) => entries
                     .iter()

@@ -39,7 +39,10 @@ pub struct ProcessorSettings {
     pub group_id: String,
     /// Most events applied in one database transaction.
     pub batch_size: usize,
-    /// How long a batch waits to fill, in milliseconds.
+    /// How long a batch waits for more records to fill, in milliseconds. With 0 (the
+    /// default) a batch is what has arrived: one record when they come one at a
+    /// time, `batch_size` under load, where records wait while the previous batch
+    /// commits. More trades latency for fewer, larger transactions at low rates.
     pub batch_wait_ms: u64,
     /// First retry delay after a transient failure, in milliseconds (doubles, with
     /// jitter, up to 30 s).
@@ -62,7 +65,7 @@ impl Default for ProcessorSettings {
             max_connections: 8,
             group_id: "graphhook-processor".to_owned(),
             batch_size: 500,
-            batch_wait_ms: 20,
+            batch_wait_ms: 0,
             retry_initial_ms: 200,
             processed_events_retention_hours: 24 * 14,
         }

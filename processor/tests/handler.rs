@@ -176,6 +176,114 @@ async fn page_posts_become_publish_status_and_callbacks_revoke_the_users_account
 }
 
 #[tokio::test]
+async fn in_one_batch_a_data_deletion_erases_the_page_posts_before_it_and_none_after_it() {
+    let feed = |post: &str, time: i64| {
+        format!(
+            r#"{{"object":"page","entry":[{{"id":"p1","time":{time},"changes":[{{"field":"feed","value":{{"item":"status","verb":"add","post_id":"{post}","published":1,"created_time":{time}}}}}]}}]}}"#
+        )
+    };
+    let deletion = r#"{"object":"graphhook_callback","entry":[{"id":"u9","time":1700000500,"changes":[{"field":"data_deletion","value":{"confirmation_code":"abc"}}]}]}"#;
+    for store in stores().await {
+        connect_user(&store, "u9", &["p1"]).await;
+        let mut batch = events(&feed("p1_1", 1_700_000_000), "d1");
+        batch.extend(events(deletion, "d2"));
+        batch.extend(events(&feed("p1_2", 1_700_000_600), "d3"));
+        batch.extend(events(&feed("p1_1", 1_700_000_000), "d4"));
+        apply_events(&store, &Topics::new("t."), &batch, 1)
+            .await
+            .unwrap();
+        let mut kept = Vec::new();
+        for post in ["p1_1", "p1_2"] {
+            kept.push((post, store.page_post_published(APP_ID, post).await.unwrap()));
+        }
+        assert_eq!(
+            kept,
+            [("p1_1", false), ("p1_2", true)],
+            "p1_1 was erased by the deletion after it (its repeat is the same event); p1_2 came after the deletion"
+        );
+        assert_eq!(outbox_count(&store, "publish-status.v1").await, 2);
+    }
+}
+
+/// Everything a store holds that events change, comparable across stores: the
+/// accounts with their transitions, Page posts, and the outbox in order per topic
+/// and key (the order consumers see).
+async fn holdings(store: &Store, accounts: &[&str], posts: &[&str]) -> String {
+    let mut out = String::new();
+    for account in accounts {
+        let found = store
+            .account_with_transitions(APP_ID, account, 100)
+            .await
+            .unwrap();
+        out.push_str(&format!("{account}: {found:?}\n"));
+    }
+    for post in posts {
+        let published = store.page_post_published(APP_ID, post).await.unwrap();
+        out.push_str(&format!("{post}: {published}\n"));
+    }
+    let mut by_key: std::collections::BTreeMap<(String, String), Vec<String>> = Default::default();
+    for row in store.pending_outbox(100_000).await.unwrap() {
+        by_key
+            .entry((row.topic, row.key))
+            .or_default()
+            .push(row.payload);
+    }
+    out.push_str(&format!("{by_key:#?}"));
+    out
+}
+
+#[tokio::test]
+async fn a_run_of_events_in_one_batch_leaves_what_they_leave_one_at_a_time() {
+    let feed = |post: &str, time: i64| {
+        format!(
+            r#"{{"object":"page","entry":[{{"id":"p1","time":{time},"changes":[{{"field":"feed","value":{{"item":"status","verb":"add","post_id":"{post}","published":1,"created_time":{time}}}}}]}}]}}"#
+        )
+    };
+    let callback = |field: &str, time: i64| {
+        format!(
+            r#"{{"object":"graphhook_callback","entry":[{{"id":"u1","time":{time},"changes":[{{"field":"{field}","value":{{"confirmation_code":"c{time}"}}}}]}}]}}"#
+        )
+    };
+    let comment = r#"{"object":"instagram","entry":[{"id":"a2","time":1700000320,"changes":[{"field":"comments","value":{"id":"c1","media":{"id":"m1"}}}]}]}"#;
+    let bodies = [
+        permission("revoked", 1_700_000_100, r#","target_ids":["a1"]"#),
+        permission("granted", 1_700_000_200, r#","target_ids":["a1"]"#),
+        permission("revoked", 1_700_000_300, r#","target_ids":["a1","a2"]"#),
+        permission("granted", 1_700_000_250, r#","target_ids":["a2"]"#),
+        feed("p1_1", 1_700_000_310),
+        comment.to_owned(),
+        permission("granted", 1_700_000_400, ""),
+        callback("data_deletion", 1_700_000_500),
+        permission("granted", 1_700_000_600, r#","target_ids":["a2"]"#),
+        feed("p1_2", 1_700_000_610),
+        callback("deauthorize", 1_700_000_700),
+        permission("revoked", 1_700_000_800, r#","target_ids":["a3","a3"]"#),
+    ];
+    let mut all = Vec::new();
+    for (n, body) in bodies.iter().enumerate() {
+        all.extend(events(body, &format!("d{n}")));
+    }
+    let accounts = ["a1", "a2", "a3", "p1"];
+    let posts = ["p1_1", "p1_2"];
+    for (one_at_a_time, in_one_batch) in stores().await.into_iter().zip(stores().await) {
+        for store in [&one_at_a_time, &in_one_batch] {
+            connect_user(store, "u1", &["a1", "a2", "p1"]).await;
+        }
+        let reports = handle_all(&one_at_a_time, &all).await;
+        let batch = apply_events(&in_one_batch, &Topics::new("t."), &all, 1)
+            .await
+            .unwrap();
+        let expected = holdings(&one_at_a_time, &accounts, &posts).await;
+        assert_eq!(holdings(&in_one_batch, &accounts, &posts).await, expected);
+        assert_eq!(batch.transitions, total(reports).transitions);
+        assert!(
+            expected.contains("delete_data") && expected.contains("p1_2: true"),
+            "the scenario goes through the erasure and on: {expected}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_rolled_back_event_leaves_nothing_and_can_be_handled_again() {
     for store in stores().await {
         let body = permission("revoked", 1_700_000_000, r#","target_ids":["a1"]"#);

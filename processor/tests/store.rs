@@ -151,45 +151,42 @@ async fn the_outbox_keeps_committed_records_in_order_until_deleted() {
 #[tokio::test]
 async fn post_statuses_move_forward_in_event_time_only() {
     use graphhook_processor::store::PostStatus;
-    use graphhook_schema::output::PublishStatus;
-    let post = |status, at_ms| PostStatus {
-        post_id: "p1_1",
+    use graphhook_schema::output::PublishStatus::{Edited, Published, Removed};
+    let post = |post_id, status, at_ms| PostStatus {
+        post_id,
         item: Some("status"),
         status,
         at_ms,
     };
     for store in stores().await {
         let mut tx = store.begin().await.unwrap();
-        assert!(tx
-            .update_post_status("1", "p1", &post(PublishStatus::Published, 100))
-            .await
-            .unwrap());
-        assert!(
-            !tx.update_post_status("1", "p1", &post(PublishStatus::Published, 100))
-                .await
-                .unwrap(),
-            "a repeat changes nothing"
+        // One call, as a run of feed events: a post that comes again is written
+        // after its earlier status, exactly as one at a time.
+        let run = [
+            ("1", "p1", post("p1_1", Published, 100)),
+            ("1", "p1", post("p1_1", Published, 100)),
+            ("1", "p1", post("p1_2", Published, 100)),
+            ("2", "p1", post("p1_1", Published, 100)),
+            ("1", "p1", post("p1_1", Edited, 200)),
+            ("1", "p1", post("p1_1", Edited, 300)),
+            ("1", "p1", post("p1_1", Removed, 250)),
+        ];
+        let changed = tx.update_post_statuses(&run).await.unwrap();
+        assert_eq!(
+            changed,
+            [true, false, true, true, true, true, false],
+            "new, repeat, another post, another app, edit, later edit, older than stored"
         );
-        assert!(tx
-            .update_post_status("1", "p1", &post(PublishStatus::Edited, 200))
+        let later = tx
+            .update_post_statuses(&[
+                ("1", "p1", post("p1_1", Removed, 400)),
+                ("1", "p1", post("p1_2", Published, 100)),
+            ])
             .await
-            .unwrap());
-        assert!(
-            tx.update_post_status("1", "p1", &post(PublishStatus::Edited, 300))
-                .await
-                .unwrap(),
-            "a later edit is news"
-        );
-        assert!(
-            !tx.update_post_status("1", "p1", &post(PublishStatus::Removed, 250))
-                .await
-                .unwrap(),
-            "older than what is stored"
-        );
-        assert!(tx
-            .update_post_status("1", "p1", &post(PublishStatus::Removed, 400))
-            .await
-            .unwrap());
+            .unwrap();
+        assert_eq!(later, [true, false]);
+        let none = tx.update_post_statuses(&[]).await.unwrap();
+        assert!(none.is_empty());
     }
 }
 
@@ -295,6 +292,28 @@ async fn a_batch_writes_its_outputs_claimed_unless_an_earlier_row_of_their_key_i
         );
         assert!(committed.claimed[0].payload.contains("\"record_id\""));
 
+        // The claimant's own rows are acknowledged before it writes more (they only
+        // wait to be deleted): its next batch claims a's row, not b's.
+        let mut next = UnitOfWork::begin(&store, &topics, 2_500).await.unwrap();
+        for (account, source) in [("a", "e4"), ("b", "e5")] {
+            next.outputs
+                .push(
+                    "metrics-invalidations.v1",
+                    account,
+                    invalidation(account, source),
+                    source,
+                    "x",
+                )
+                .unwrap();
+        }
+        let next = next.commit_claimed(Some(&claim)).await.unwrap();
+        let claimed: Vec<&str> = next
+            .claimed
+            .iter()
+            .map(|row| row.source_event_id.as_str())
+            .collect();
+        assert_eq!(claimed, ["e4"]);
+
         // A relay's round takes the earlier row of b and b's new one, never the
         // rows claimed for the batch while the claim lives...
         let taken = store
@@ -302,13 +321,13 @@ async fn a_batch_writes_its_outputs_claimed_unless_an_earlier_row_of_their_key_i
             .await
             .unwrap();
         let sources: Vec<&str> = taken.iter().map(|r| r.source_event_id.as_str()).collect();
-        assert_eq!(sources, ["e0", "e2"]);
+        assert_eq!(sources, ["e0", "e2", "e5"]);
         // ...and takes them once it has expired (their sender died).
         let later = store
-            .claim_outbox("relay-2", 12_001, 20_000, 10)
+            .claim_outbox("relay-2", 12_501, 20_000, 10)
             .await
             .unwrap();
         let sources: Vec<&str> = later.iter().map(|r| r.source_event_id.as_str()).collect();
-        assert_eq!(sources, ["e0", "e1", "e2", "e3"]);
+        assert_eq!(sources, ["e0", "e1", "e2", "e3", "e4", "e5"]);
     }
 }

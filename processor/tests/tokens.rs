@@ -485,6 +485,44 @@ async fn after_rotate_key_the_old_key_can_be_removed_and_every_token_still_decry
 }
 
 #[tokio::test]
+async fn an_account_whose_token_is_being_refreshed_still_gets_its_token() {
+    use graphhook_kafka::Topics;
+    use graphhook_processor::domain::account::Trigger;
+    use graphhook_processor::domain::transitions::{transition_account, AccountChange};
+    use graphhook_processor::unit_of_work::UnitOfWork;
+    for store in stores().await {
+        let (server, _, tokens) = setup(&store).await;
+        debug_token(
+            &server,
+            "IGQVJ-fine",
+            "USER",
+            (NOW - DAY) / 1000,
+            (NOW + 50 * DAY) / 1000,
+        )
+        .await;
+        register(&tokens, "IGQVJ-fine", TokenKind::InstagramLogin).await;
+        // Another caller's (or replica's) refresh has begun and not ended.
+        let topics = Topics::new("t.");
+        let mut uow = UnitOfWork::begin(&store, &topics, NOW).await.unwrap();
+        let change = AccountChange {
+            app_id: APP,
+            account_id: ACCOUNT,
+            trigger: Trigger::RefreshStarted,
+            at_ms: NOW,
+            source_id: "refresh-1",
+        };
+        assert!(transition_account(&mut uow, &change)
+            .await
+            .unwrap()
+            .is_some());
+        uow.commit().await.unwrap();
+        assert_eq!(state(&store).await, AccountState::Refreshing);
+        let credentials = tokens.credentials(APP, ACCOUNT).await.unwrap();
+        assert_eq!(credentials.token.expose_secret(), "IGQVJ-fine");
+    }
+}
+
+#[tokio::test]
 async fn concurrent_callers_of_a_token_inside_its_hard_margin_share_one_refresh() {
     for store in stores().await {
         let (server, _, tokens) = setup(&store).await;

@@ -45,6 +45,16 @@ pub async fn transition_account(
             uow.now_ms,
         )
         .await?;
+    queue_transition(uow, change, &transition)?;
+    Ok(Some(transition))
+}
+
+/// Queues the `accounts.v1` record of a transition `change` made, and counts it.
+pub fn queue_transition(
+    uow: &mut UnitOfWork<'_>,
+    change: &AccountChange<'_>,
+    transition: &Transition,
+) -> Result<(), WorkError> {
     let record = AccountTransitionRecord {
         version: OUTPUT_VERSION,
         record_id: String::new(),
@@ -68,5 +78,5 @@ pub async fn transition_account(
     uow.report
         .transitions
         .push((transition.to, transition.reason));
-    Ok(Some(transition))
+    Ok(())
 }

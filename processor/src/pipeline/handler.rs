@@ -9,6 +9,8 @@ use graphhook_schema::output::{
 use graphhook_schema::topics::{ENGAGEMENT, METRICS_INVALIDATIONS, PUBLISH_STATUS};
 use graphhook_schema::InboundEvent;
 
+use super::accounts::{named_accounts, RunAccounts};
+use super::posts::RunPosts;
 use crate::domain::account::Trigger;
 use crate::domain::cache::PendingCache;
 use crate::domain::content::{check_id, Rejection};
@@ -16,7 +18,6 @@ use crate::domain::deletion::carry_out;
 use crate::domain::plan::EventPlan;
 use crate::domain::transitions::{transition_account, AccountChange};
 use crate::domain::triggers::Target;
-use crate::store::PostStatus;
 use crate::unit_of_work::{UnitOfWork, WorkError};
 
 /// An event and what it means.
@@ -24,7 +25,8 @@ pub type Planned = (InboundEvent, EventPlan);
 
 /// Handles `events` in order within the unit of work, with the same effects as one
 /// at a time but in a few multi-row statements: ids are claimed together, new
-/// accounts created together, cached metrics and output records written together.
+/// accounts created and named accounts read together, their transitions, Page-post
+/// statuses, cached metrics and output records written together.
 pub async fn handle_events(uow: &mut UnitOfWork<'_>, events: &[Planned]) -> Result<(), WorkError> {
     if events.is_empty() {
         return Ok(());
@@ -42,13 +44,17 @@ pub async fn handle_events(uow: &mut UnitOfWork<'_>, events: &[Planned]) -> Resu
         .filter(|((_, plan), new)| **new && plan.engagement.is_some())
         .map(|((e, _), _)| (e.app_id.as_str(), e.account_id.as_str()))
         .collect();
+    let named = named_accounts(events, &new);
+    accounts.extend(&named);
     accounts.sort_unstable();
     accounts.dedup();
     uow.tx.ensure_accounts(&accounts, uow.now_ms).await?;
+    let mut states = RunAccounts::load(uow, &named).await?;
 
     let mut cache = PendingCache::default();
-    for (index, ((event, plan), new)) in events.iter().zip(&new).enumerate() {
-        if !new {
+    let mut posts = RunPosts::default();
+    for (index, ((event, plan), is_new)) in events.iter().zip(&new).enumerate() {
+        if !is_new {
             uow.report.count(&event.object, &event.field, "duplicate");
             continue;
         }
@@ -59,7 +65,10 @@ pub async fn handle_events(uow: &mut UnitOfWork<'_>, events: &[Planned]) -> Resu
                 // Erasure must see every cached-metrics change before it.
                 apply_cache(uow, &mut cache, events).await?;
             }
-            apply_trigger(uow, event, *trigger, target).await?;
+            apply_trigger(uow, &mut states, event, *trigger, target).await?;
+        }
+        if !posts.covers(index) {
+            posts.write_from(uow, events, &new, index).await?;
         }
         if let Some(found) = &plan.engagement {
             let key = |media: &str| {
@@ -88,39 +97,30 @@ pub async fn handle_events(uow: &mut UnitOfWork<'_>, events: &[Planned]) -> Resu
                 "engagement",
             )?;
         }
-        if let Some(status) = &plan.post {
-            let post = PostStatus {
-                post_id: &status.object_id,
-                item: status.item.as_deref(),
-                status: status.status,
-                at_ms: status.occurred_at_ms,
-            };
-            if uow
-                .tx
-                .update_post_status(&event.app_id, &event.account_id, &post)
-                .await?
+        if let Some(status) = plan.post.as_ref().filter(|_| posts.changed(index)) {
+            let mut record = status.clone();
+            if record.status == PublishStatus::Published
+                && posts.being_published(&event.app_id, &record.object_id)
             {
-                let mut record = status.clone();
-                if record.status == PublishStatus::Published {
-                    if let Some(request_id) =
-                        confirm_publication(uow, &event.app_id, &record.object_id).await?
-                    {
-                        record.request_id = Some(request_id);
-                        record.reason = Some("webhook".to_owned());
-                    }
+                if let Some(request_id) =
+                    confirm_publication(uow, &event.app_id, &record.object_id).await?
+                {
+                    record.request_id = Some(request_id);
+                    record.reason = Some("webhook".to_owned());
                 }
-                let effect = format!("page_post:{}", status.object_id);
-                uow.outputs.push(
-                    PUBLISH_STATUS,
-                    &event.account_id,
-                    record,
-                    event.event_id.as_str(),
-                    &effect,
-                )?;
             }
+            let effect = format!("page_post:{}", status.object_id);
+            uow.outputs.push(
+                PUBLISH_STATUS,
+                &event.account_id,
+                record,
+                event.event_id.as_str(),
+                &effect,
+            )?;
         }
     }
-    apply_cache(uow, &mut cache, events).await
+    apply_cache(uow, &mut cache, events).await?;
+    states.save(uow).await
 }
 
 /// A Page post published by a publication: its `feed` webhook confirms it, and the
@@ -149,6 +149,7 @@ async fn confirm_publication(
 /// their data.
 async fn apply_trigger(
     uow: &mut UnitOfWork<'_>,
+    states: &mut RunAccounts,
     event: &InboundEvent,
     trigger: Trigger,
     target: &Target,
@@ -165,9 +166,11 @@ async fn apply_trigger(
             at_ms: event.effective_time_ms(),
             source_id: event.event_id.as_str(),
         };
-        transition_account(uow, &change).await?;
+        states.transition(uow, &change).await?;
     }
     if trigger == Trigger::DataDeletionRequested {
+        // Erasure must see every transition before it, its own included.
+        states.save(uow).await?;
         carry_out(&mut uow.tx, event, &accounts, uow.now_ms).await?;
         uow.report.data_deletions += 1;
     }

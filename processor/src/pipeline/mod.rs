@@ -2,11 +2,13 @@
 //! around a record the database refuses), dead letters, and the outbox relay that
 //! sends what was committed.
 
+pub mod accounts;
 pub mod backoff;
 pub mod batch;
 pub mod consumer;
 pub mod context;
 pub mod dead_letter;
 pub mod handler;
+pub mod posts;
 pub mod records;
 pub mod relay;

@@ -12,7 +12,7 @@ use super::transaction::name;
 use super::{StoreError, StoreTx};
 
 /// Rows per statement.
-const CHUNK: usize = 200;
+pub(super) const CHUNK: usize = 200;
 
 /// A cached-metrics entry: app, account and media (empty for the account's own).
 pub type MetricsKey = (String, String, String);
@@ -34,7 +34,7 @@ pub struct OutboxEntry {
 
 /// `($1, $2, ...), ($k, ...)` for `rows` rows of `columns` placeholders each, with
 /// `literal` appended inside every tuple (e.g. `, 0`).
-fn tuples(rows: usize, columns: usize, literal: &str) -> String {
+pub(super) fn tuples(rows: usize, columns: usize, literal: &str) -> String {
     let mut sql = String::with_capacity(rows * columns * 5);
     for row in 0..rows {
         if row > 0 {

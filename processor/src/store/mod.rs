@@ -7,6 +7,7 @@
 //! parameters numbered by first appearance, so every query must introduce its
 //! placeholders in ascending order.
 
+mod account_batch;
 mod admin;
 mod budget;
 mod bulk;
@@ -23,6 +24,7 @@ use sqlx::any::{install_default_drivers, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::AnyPool;
 
+pub use account_batch::{AccountKey, TransitionToSave};
 pub use admin::{MetricsEntry, Registration, TransitionRow};
 pub use bulk::{MetricsKey, OutboxEntry};
 pub use deletion::DeletionStatus;

@@ -41,6 +41,8 @@ const COLUMNS: &str = "id, topic, record_key, payload, source_event_id, record_i
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboxClaim {
     /// The claimant (never a relay's own name, so its rounds leave these rows).
+    /// It has every row it claimed acknowledged before it writes more, so its
+    /// rows that wait only to be deleted hold back no later row of their key.
     pub owner: String,
     /// How long the claim lasts, ms.
     pub lease_ms: i64,
@@ -73,12 +75,17 @@ fn id_list(ids: &[i64]) -> String {
 
 impl super::StoreTx {
     /// The topics and keys of pending outbox rows, or `None` when more than a
-    /// thousand rows are pending.
+    /// thousand rows are pending. Rows claimed by `acknowledged_owner` are left
+    /// out: that claimant's rows are all acknowledged, waiting to be deleted.
     pub async fn pending_outbox_keys(
         &mut self,
+        acknowledged_owner: &str,
     ) -> Result<Option<std::collections::HashSet<(String, String)>>, StoreError> {
-        let rows = sqlx::query("SELECT topic, record_key FROM outbox LIMIT $1")
-            .bind(PENDING_KEYS_LIMIT + 1)
+        let rows = sqlx::query(
+            "SELECT topic, record_key FROM outbox WHERE claimed_by IS NULL OR claimed_by <> $1 LIMIT $2",
+        )
+        .bind(acknowledged_owner)
+        .bind(PENDING_KEYS_LIMIT + 1)
             .fetch_all(&mut *self.tx)
             .await?;
         if rows.len() as i64 > PENDING_KEYS_LIMIT {

@@ -2,6 +2,12 @@
 
 use graphhook_schema::output::PublishStatus;
 
+use std::collections::HashSet;
+
+use sqlx::Row;
+
+use super::bulk::{tuples, CHUNK};
+use super::publications::FINAL;
 use super::transaction::name;
 use super::{StoreError, StoreTx};
 
@@ -36,42 +42,89 @@ impl super::Store {
 }
 
 impl StoreTx {
-    /// Records a Page post's status if it is newer (event time) than the stored one.
-    /// `true` when the stored status changed: late or repeated feed events change
-    /// nothing and emit nothing.
-    pub async fn update_post_status(
+    /// Records Page posts' statuses `(app id, page id, status)`, in order, each only
+    /// if it is newer (event time) than the stored one. Returns, for each, whether
+    /// the stored status changed: late or repeated feed events change nothing and
+    /// emit nothing. One statement per chunk of distinct posts; a post that comes
+    /// again starts a new statement, so the result is the same as one at a time.
+    pub async fn update_post_statuses(
         &mut self,
-        app_id: &str,
-        page_id: &str,
-        post: &PostStatus<'_>,
-    ) -> Result<bool, StoreError> {
-        let status = name(&post.status);
-        let inserted = sqlx::query(
-            "INSERT INTO page_posts (app_id, page_id, post_id, item, status, status_at_ms) VALUES ($1, $2, $3, $4, $5, $6) \
-             ON CONFLICT (app_id, post_id) DO NOTHING",
-        )
-        .bind(app_id)
-        .bind(page_id)
-        .bind(post.post_id)
-        .bind(post.item)
-        .bind(&status)
-        .bind(post.at_ms)
-        .execute(&mut *self.tx)
-        .await?;
-        if inserted.rows_affected() == 1 {
-            return Ok(true);
+        posts: &[(&str, &str, PostStatus<'_>)],
+    ) -> Result<Vec<bool>, StoreError> {
+        let mut changed = Vec::with_capacity(posts.len());
+        let mut start = 0;
+        while start < posts.len() {
+            let mut keys = HashSet::new();
+            let end = posts[start..]
+                .iter()
+                .position(|(app_id, _, post)| !keys.insert((*app_id, post.post_id)))
+                .map_or(posts.len(), |n| start + n)
+                .min(start + CHUNK);
+            let written = self.upsert_posts(&posts[start..end]).await?;
+            changed.extend(posts[start..end].iter().map(|(app_id, _, post)| {
+                written.contains(&(app_id.to_string(), post.post_id.to_owned()))
+            }));
+            start = end;
         }
-        let updated = sqlx::query(
-            "UPDATE page_posts SET status = $1, item = COALESCE($2, item), status_at_ms = $3 \
-             WHERE app_id = $4 AND post_id = $5 AND (status_at_ms < $3 OR (status_at_ms = $3 AND status <> $1))",
-        )
-        .bind(&status)
-        .bind(post.item)
-        .bind(post.at_ms)
-        .bind(app_id)
-        .bind(post.post_id)
-        .execute(&mut *self.tx)
-        .await?;
-        Ok(updated.rows_affected() == 1)
+        Ok(changed)
+    }
+
+    /// Which of these Page posts `(app id, post id)` a publication made and is not
+    /// done with (their `published` webhook confirms it).
+    pub async fn posts_being_published(
+        &mut self,
+        posts: &[(&str, &str)],
+    ) -> Result<HashSet<(String, String)>, StoreError> {
+        let mut found = HashSet::new();
+        for chunk in posts.chunks(CHUNK) {
+            let sql = format!(
+                "SELECT app_id, post_id FROM publications WHERE post_id IN ({}) AND state NOT IN {FINAL}",
+                (1..=chunk.len()).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for (_, post_id) in chunk {
+                query = query.bind(*post_id);
+            }
+            for row in query.fetch_all(&mut *self.tx).await? {
+                let key: (String, String) = (row.try_get("app_id")?, row.try_get("post_id")?);
+                if chunk.iter().any(|(app_id, post_id)| {
+                    (*app_id, *post_id) == (key.0.as_str(), key.1.as_str())
+                }) {
+                    found.insert(key);
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// One upsert of distinct posts; returns the `(app id, post id)` it changed.
+    async fn upsert_posts(
+        &mut self,
+        posts: &[(&str, &str, PostStatus<'_>)],
+    ) -> Result<HashSet<(String, String)>, StoreError> {
+        let sql = format!(
+            "INSERT INTO page_posts (app_id, page_id, post_id, item, status, status_at_ms) VALUES {} \
+             ON CONFLICT (app_id, post_id) DO UPDATE SET status = excluded.status, \
+             item = COALESCE(excluded.item, page_posts.item), status_at_ms = excluded.status_at_ms \
+             WHERE page_posts.status_at_ms < excluded.status_at_ms \
+             OR (page_posts.status_at_ms = excluded.status_at_ms AND page_posts.status <> excluded.status) \
+             RETURNING app_id, post_id",
+            tuples(posts.len(), 6, "")
+        );
+        let mut query = sqlx::query(&sql);
+        for (app_id, page_id, post) in posts {
+            query = query
+                .bind(*app_id)
+                .bind(*page_id)
+                .bind(post.post_id)
+                .bind(post.item)
+                .bind(name(&post.status))
+                .bind(post.at_ms);
+        }
+        let mut written = HashSet::with_capacity(posts.len());
+        for row in query.fetch_all(&mut *self.tx).await? {
+            written.insert((row.try_get("app_id")?, row.try_get("post_id")?));
+        }
+        Ok(written)
     }
 }

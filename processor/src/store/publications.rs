@@ -96,7 +96,7 @@ fn json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
 }
 
 /// The states a tracker never acts on again.
-const FINAL: &str = "('published', 'failed', 'expired')";
+pub(super) const FINAL: &str = "('published', 'failed', 'expired')";
 
 impl StoreTx {
     /// Stores a new publication; `false` when one with its request id exists (the

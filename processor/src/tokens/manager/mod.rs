@@ -55,7 +55,7 @@ pub enum CredentialsError {
     /// The account is not known.
     #[error("the account is not registered")]
     NoAccount,
-    /// The account is not active: nothing may be called for it.
+    /// The account needs a reconnect or is revoked: nothing may be called for it.
     #[error("the account is {}", state.as_str())]
     NotActive {
         /// Its state.
@@ -217,7 +217,12 @@ impl TokenManager {
             .account(app_id, account_id)
             .await?
             .ok_or(CredentialsError::NoAccount)?;
-        if account.snapshot.state != AccountState::Active {
+        // While a refresh is in progress the token still works, and a caller inside
+        // the hard margin shares that refresh below.
+        if !matches!(
+            account.snapshot.state,
+            AccountState::Active | AccountState::Refreshing
+        ) {
             return Err(CredentialsError::NotActive {
                 state: account.snapshot.state,
             });

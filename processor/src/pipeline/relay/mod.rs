@@ -16,21 +16,26 @@
 //! marked consumed. Its batch writes them already claimed for the relay's direct
 //! owner ([`Relay::direct_claim`]) where no earlier row of their key is pending,
 //! and `flush` sends those at once, without a claim round trip; the relay's own
-//! rounds leave them alone until that claim expires.
+//! rounds leave them alone until that claim expires. Once Kafka has acknowledged
+//! them, `flush` returns and the relay task deletes them, so the consumer does
+//! not wait for the deletion.
 
-use std::collections::{BTreeSet, HashMap};
+mod error;
+mod sending;
+
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use graphhook_kafka::{AckedSender, Record, SendError};
+use graphhook_kafka::AckedSender;
 use graphhook_schema::time::now_millis;
-use graphhook_schema::topics::headers;
-use rdkafka::message::{Header, OwnedHeaders};
 use tokio::sync::{watch, Notify};
 
+pub use error::RelayError;
+
 use crate::metrics::ProcessorMetrics;
-use crate::store::{OutboxClaim, OutboxRow, Store, StoreError};
+use crate::store::{OutboxClaim, OutboxRow, Store};
 
 /// Rows claimed and sent at a time.
 const PAGE: i64 = 1_000;
@@ -40,53 +45,6 @@ const IDLE: Duration = Duration::from_millis(250);
 const FAILING_IDLE: Duration = Duration::from_secs(5);
 /// How often a flush looks again for rows another relay claimed.
 const CLAIMED_ELSEWHERE_POLL: Duration = Duration::from_millis(50);
-
-/// Why relaying failed.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum RelayError {
-    /// Reading, claiming or deleting outbox rows failed.
-    #[error("the outbox could not be read or updated: {0}")]
-    Database(String),
-    /// Kafka did not acknowledge output records.
-    #[error("Kafka did not acknowledge output records: {0}")]
-    Kafka(String),
-    /// The relay has stopped.
-    #[error("the relay has stopped")]
-    Stopped,
-}
-
-impl RelayError {
-    /// The failing component, for readiness and the retries metric.
-    pub fn cause(&self) -> &'static str {
-        match self {
-            RelayError::Database(_) => "database",
-            RelayError::Kafka(_) | RelayError::Stopped => "kafka",
-        }
-    }
-}
-
-impl From<StoreError> for RelayError {
-    fn from(error: StoreError) -> Self {
-        RelayError::Database(error_chain(&error))
-    }
-}
-
-impl From<SendError> for RelayError {
-    fn from(error: SendError) -> Self {
-        RelayError::Kafka(error_chain(&error))
-    }
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
 
 /// The outcome of one round, published to waiters.
 #[derive(Debug, Clone)]
@@ -107,6 +65,9 @@ struct Inner {
     requested: AtomicU64,
     done: watch::Sender<Round>,
     acknowledged: Mutex<BTreeSet<i64>>,
+    /// Acknowledged rows `flush` sent, for the relay task to delete.
+    to_delete: Mutex<Vec<i64>>,
+    delete_wake: Notify,
     metrics: ProcessorMetrics,
 }
 
@@ -150,6 +111,8 @@ impl Relay {
                 requested: AtomicU64::new(0),
                 done,
                 acknowledged: Mutex::new(BTreeSet::new()),
+                to_delete: Mutex::new(Vec::new()),
+                delete_wake: Notify::new(),
                 metrics,
             }),
         }
@@ -178,10 +141,14 @@ impl Relay {
     /// Returns once the outbox rows `ids` are acknowledged by Kafka, or at the
     /// first failure. `claimed` (rows of `ids` written under
     /// [`Relay::direct_claim`]) are sent here and now; the others by a round of
-    /// this relay or another replica's.
+    /// this relay or another replica's. The relay task deletes the rows sent here.
     pub async fn flush(&self, ids: &[i64], claimed: &[OutboxRow]) -> Result<(), RelayError> {
         if !claimed.is_empty() {
-            self.send_page(claimed).await?;
+            self.send_only(claimed).await?;
+            if let Ok(mut queue) = self.inner.to_delete.lock() {
+                queue.extend(claimed.iter().map(|row| row.id));
+            }
+            self.inner.delete_wake.notify_one();
         }
         let direct: BTreeSet<i64> = claimed.iter().map(|row| row.id).collect();
         let wanted: BTreeSet<i64> = ids
@@ -226,6 +193,12 @@ impl Relay {
             let idle = if failing { FAILING_IDLE } else { IDLE };
             tokio::select! {
                 _ = self.inner.wake.notified() => {}
+                _ = self.inner.delete_wake.notified() => {
+                    if let Err(error) = self.delete_sent().await {
+                        tracing::debug!(%error, "acknowledged outbox rows not deleted yet; retried next round");
+                    }
+                    continue;
+                }
                 _ = tokio::time::sleep(idle) => {}
                 _ = shutdown.changed() => break,
             }
@@ -264,6 +237,7 @@ impl Relay {
 
     /// Claims and sends pages until nothing claimable is left.
     async fn relay_all(&self) -> Result<(), RelayError> {
+        self.delete_sent().await?;
         let inner = &self.inner;
         loop {
             let now = now_millis();
@@ -288,131 +262,4 @@ impl Relay {
             }
         }
     }
-
-    /// Sends the rows not acknowledged before, then deletes the page.
-    async fn send_page(&self, rows: &[OutboxRow]) -> Result<(), RelayError> {
-        let inner = &self.inner;
-        let started = std::time::Instant::now();
-        let unsent: Vec<&OutboxRow> = rows
-            .iter()
-            .filter(|r| !self.was_acknowledged(r.id))
-            .collect();
-        match inner
-            .sender
-            .send_all(records(&unsent), inner.deadline)
-            .await
-        {
-            Ok(()) => self.acknowledged(&unsent),
-            Err(error) if error.is_permanent() => self.send_one_by_one(&unsent).await?,
-            Err(error) => return Err(error.into()),
-        }
-        tracing::trace!(
-            elapsed_us = started.elapsed().as_micros() as u64,
-            "outbox sent"
-        );
-        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-        let started = std::time::Instant::now();
-        inner.store.delete_outbox(&ids).await?;
-        tracing::trace!(
-            elapsed_us = started.elapsed().as_micros() as u64,
-            "outbox deleted"
-        );
-        self.forget(&ids);
-        Ok(())
-    }
-
-    /// Kafka refused something in a page for good: send its rows one at a time and
-    /// park those it refuses.
-    async fn send_one_by_one(&self, rows: &[&OutboxRow]) -> Result<(), RelayError> {
-        let inner = &self.inner;
-        for row in rows {
-            match inner.sender.send_all(records(&[row]), inner.deadline).await {
-                Ok(()) => self.acknowledged(&[row]),
-                Err(error) if error.is_permanent() => {
-                    let reason = error_chain(&error);
-                    tracing::error!(topic = %row.topic, record_id = %row.record_id, %reason, "Kafka refuses an output record for good; parked in outbox_parked");
-                    inner
-                        .store
-                        .park_outbox(row.id, &reason, now_millis())
-                        .await?;
-                    inner
-                        .metrics
-                        .outputs_parked
-                        .with_label_values(&[topic_label(&row.topic)])
-                        .inc();
-                }
-                Err(error) => return Err(error.into()),
-            }
-        }
-        Ok(())
-    }
-
-    fn acknowledged(&self, rows: &[&OutboxRow]) {
-        if let Ok(mut set) = self.inner.acknowledged.lock() {
-            set.extend(rows.iter().map(|r| r.id));
-        }
-        let mut by_topic: HashMap<&str, u64> = HashMap::new();
-        for row in rows {
-            *by_topic.entry(topic_label(&row.topic)).or_default() += 1;
-        }
-        for (topic, n) in by_topic {
-            self.inner
-                .metrics
-                .outputs
-                .with_label_values(&[topic])
-                .inc_by(n);
-        }
-    }
-
-    fn was_acknowledged(&self, id: i64) -> bool {
-        self.inner
-            .acknowledged
-            .lock()
-            .map(|set| set.contains(&id))
-            .unwrap_or(false)
-    }
-
-    fn forget(&self, ids: &[i64]) {
-        if let Ok(mut set) = self.inner.acknowledged.lock() {
-            for id in ids {
-                set.remove(id);
-            }
-        }
-    }
-}
-
-/// The output topic's suffix (`accounts.v1`, ...) as a bounded metric label.
-fn topic_label(topic: &str) -> &'static str {
-    graphhook_schema::topics::OUTPUT_TOPICS
-        .iter()
-        .find(|suffix| topic.ends_with(*suffix))
-        .copied()
-        .unwrap_or("other")
-}
-
-fn records(rows: &[&OutboxRow]) -> Vec<Record> {
-    let mut topics: HashMap<&str, Arc<str>> = HashMap::new();
-    rows.iter()
-        .map(|row| {
-            let topic = topics
-                .entry(row.topic.as_str())
-                .or_insert_with(|| Arc::from(row.topic.as_str()))
-                .clone();
-            let headers = OwnedHeaders::new_with_capacity(2)
-                .insert(Header {
-                    key: headers::EVENT_ID,
-                    value: Some(row.source_event_id.as_bytes()),
-                })
-                .insert(Header {
-                    key: headers::RECORD_ID,
-                    value: Some(row.record_id.as_bytes()),
-                });
-            Record {
-                topic,
-                key: row.key.clone(),
-                payload: row.payload.clone().into_bytes(),
-                headers,
-            }
-        })
-        .collect()
 }
