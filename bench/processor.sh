@@ -19,8 +19,12 @@
 # bench/out) and measured in every round right after the current code, so that
 # both are compared in the same run on the same (noisy, shared) machine.
 #
+# MEASURE=latency (or throughput) runs one part only, e.g. with more ROUNDS where
+# the machine's noise (CPU steal on a shared host) makes three rounds too few.
+#
 #   bash bench/processor.sh       # ROUNDS=3 COUNT=100000 RATE=500 SECONDS_PER_RUN=30
 #   BASELINE=9ced6ec bash bench/processor.sh
+#   MEASURE=latency ROUNDS=7 BASELINE=9ced6ec bash bench/processor.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,6 +32,7 @@ ROUNDS=${ROUNDS:-3}
 COUNT=${COUNT:-100000}
 RATE=${RATE:-500}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-30}
+MEASURE=${MEASURE:-throughput,latency}
 KAFKA_PORT=${BENCH_KAFKA_PORT:-19092}
 HTTP_PORT=${BENCH_HTTP_PORT:-18080}
 PROCESSOR_PORT=${BENCH_PROCESSOR_PORT:-18081}
@@ -54,6 +59,7 @@ fi
 
 
 
+if [[ $MEASURE == *throughput* ]]; then
 : >"$OUT/processor-throughput.txt"
 for round in $(seq "$ROUNDS"); do
   for variant in "${variants[@]}"; do
@@ -71,7 +77,9 @@ for round in $(seq "$ROUNDS"); do
     echo "$line" | tee -a "$OUT/processor-throughput.txt"
   done
 done
+fi
 
+if [[ $MEASURE == *latency* ]]; then
 $BIN/graphhook-bench deliveries --mix realistic --count 20000 --secret "$SECRET" --out "$OUT/deliveries-realistic.tsv"
 : >"$OUT/processor-latency.txt"
 for round in $(seq "$ROUNDS"); do
@@ -116,16 +124,21 @@ for round in $(seq "$ROUNDS"); do
   echo "$line" | tee -a "$OUT/processor-latency.txt"
  done
 done
+fi
 
 of() { grep "variant=$1 " "$2" | field "$3" | median; }
 echo
 echo "Medians of $ROUNDS rounds, $(nproc) cores shared by tansu, PostgreSQL, graphhook and the load generator"
 for variant in "${variants[@]}"; do
   name=${variant%%:*}
-  events_per_s=$(of "$name" "$OUT/processor-throughput.txt" events_per_s)
-  baseline=$(of "$name" "$OUT/processor-throughput.txt" baseline_records_per_s)
-  ratio=$(awk -v e="$events_per_s" -v b="$baseline" 'BEGIN {printf "%.3f", e/b}')
   echo
-  echo "[$name] throughput, $COUNT events of the realistic mix: processor $events_per_s events/s committed and acknowledged; bare consumer $baseline records/s (ratio $ratio)"
-  echo "[$name] latency at $RATE deliveries/s: webhook-to-commit p50 $(of "$name" "$OUT/processor-latency.txt" commit_p50_ms) ms, p99 $(of "$name" "$OUT/processor-latency.txt" commit_p99_ms) ms; ingest response p50 $(of "$name" "$OUT/processor-latency.txt" ingest_p50_ms) ms, p99 $(of "$name" "$OUT/processor-latency.txt" ingest_p99_ms) ms; achieved $(of "$name" "$OUT/processor-latency.txt" achieved_rate)/s"
+  if [[ $MEASURE == *throughput* ]]; then
+    events_per_s=$(of "$name" "$OUT/processor-throughput.txt" events_per_s)
+    baseline=$(of "$name" "$OUT/processor-throughput.txt" baseline_records_per_s)
+    ratio=$(awk -v e="$events_per_s" -v b="$baseline" 'BEGIN {printf "%.3f", e/b}')
+    echo "[$name] throughput, $COUNT events of the realistic mix: processor $events_per_s events/s committed and acknowledged; bare consumer $baseline records/s (ratio $ratio)"
+  fi
+  if [[ $MEASURE == *latency* ]]; then
+    echo "[$name] latency at $RATE deliveries/s: webhook-to-commit p50 $(of "$name" "$OUT/processor-latency.txt" commit_p50_ms) ms, p99 $(of "$name" "$OUT/processor-latency.txt" commit_p99_ms) ms; ingest response p50 $(of "$name" "$OUT/processor-latency.txt" ingest_p50_ms) ms, p99 $(of "$name" "$OUT/processor-latency.txt" ingest_p99_ms) ms; achieved $(of "$name" "$OUT/processor-latency.txt" achieved_rate)/s"
+  fi
 done

@@ -238,6 +238,24 @@ fn invalidation(
     }
 }
 
+/// Queues an invalidation record of `account` caused by `source` for each pair.
+fn queue_invalidations(
+    uow: &mut graphhook_processor::unit_of_work::UnitOfWork<'_>,
+    rows: &[(&str, &str)],
+) {
+    for (account, source) in rows {
+        uow.outputs
+            .push(
+                "metrics-invalidations.v1",
+                account,
+                invalidation(account, source),
+                source,
+                "x",
+            )
+            .unwrap();
+    }
+}
+
 #[tokio::test]
 async fn a_batch_writes_its_outputs_claimed_unless_an_earlier_row_of_their_key_is_pending() {
     use graphhook_kafka::Topics;
@@ -248,16 +266,7 @@ async fn a_batch_writes_its_outputs_claimed_unless_an_earlier_row_of_their_key_i
         let topics = Topics::new("t.");
         // An earlier row of account "b", waiting for a relay.
         let mut earlier = UnitOfWork::begin(&store, &topics, 1_000).await.unwrap();
-        earlier
-            .outputs
-            .push(
-                "metrics-invalidations.v1",
-                "b",
-                invalidation("b", "e0"),
-                "e0",
-                "x",
-            )
-            .unwrap();
+        queue_invalidations(&mut earlier, &[("b", "e0")]);
         let first = earlier.commit().await.unwrap();
         assert!(first.claimed.is_empty(), "a plain commit claims nothing");
 
@@ -266,18 +275,7 @@ async fn a_batch_writes_its_outputs_claimed_unless_an_earlier_row_of_their_key_i
             lease_ms: 10_000,
         };
         let mut batch = UnitOfWork::begin(&store, &topics, 2_000).await.unwrap();
-        for (account, source) in [("a", "e1"), ("b", "e2"), ("a", "e3")] {
-            batch
-                .outputs
-                .push(
-                    "metrics-invalidations.v1",
-                    account,
-                    invalidation(account, source),
-                    source,
-                    "x",
-                )
-                .unwrap();
-        }
+        queue_invalidations(&mut batch, &[("a", "e1"), ("b", "e2"), ("a", "e3")]);
         let committed = batch.commit_claimed(Some(&claim)).await.unwrap();
         assert_eq!(committed.outbox_ids.len(), 3);
         let claimed: Vec<(&str, &str)> = committed
@@ -295,17 +293,7 @@ async fn a_batch_writes_its_outputs_claimed_unless_an_earlier_row_of_their_key_i
         // The claimant's own rows are acknowledged before it writes more (they only
         // wait to be deleted): its next batch claims a's row, not b's.
         let mut next = UnitOfWork::begin(&store, &topics, 2_500).await.unwrap();
-        for (account, source) in [("a", "e4"), ("b", "e5")] {
-            next.outputs
-                .push(
-                    "metrics-invalidations.v1",
-                    account,
-                    invalidation(account, source),
-                    source,
-                    "x",
-                )
-                .unwrap();
-        }
+        queue_invalidations(&mut next, &[("a", "e4"), ("b", "e5")]);
         let next = next.commit_claimed(Some(&claim)).await.unwrap();
         let claimed: Vec<&str> = next
             .claimed

@@ -96,6 +96,20 @@ async fn setup(store: &Store) -> (MockServer, Arc<ManualClock>, TokenManager) {
     (server, clock, tokens)
 }
 
+/// A manager with an Instagram-login token registered, issued and expiring at
+/// these epoch seconds (as Meta's `debug_token` tells).
+async fn with_instagram_token(
+    store: &Store,
+    token: &str,
+    issued_s: i64,
+    expires_s: i64,
+) -> (MockServer, Arc<ManualClock>, TokenManager) {
+    let (server, clock, tokens) = setup(store).await;
+    debug_token(&server, token, "USER", issued_s, expires_s).await;
+    register(&tokens, token, TokenKind::InstagramLogin).await;
+    (server, clock, tokens)
+}
+
 /// Instagram's refresh endpoint answering `response` (to mount).
 fn on_refresh(response: ResponseTemplate) -> Mock {
     Mock::given(method("GET"))
@@ -245,16 +259,13 @@ async fn a_refresh_answered_500_twice_then_succeeds() {
 #[tokio::test]
 async fn a_token_younger_than_24_hours_is_not_sent_for_refresh() {
     for store in stores().await {
-        let (server, clock, tokens) = setup(&store).await;
-        debug_token(
-            &server,
+        let (server, clock, tokens) = with_instagram_token(
+            &store,
             "IGQVJ-young",
-            "USER",
             (NOW - HOUR) / 1000,
             (NOW + 6 * DAY) / 1000,
         )
         .await;
-        register(&tokens, "IGQVJ-young", TokenKind::InstagramLogin).await;
         on_refresh(ig_refresh("IGQVJ-grown")).mount(&server).await;
         tokens.run_pass().await.unwrap();
         clock.advance(22 * HOUR);
@@ -491,16 +502,13 @@ async fn an_account_whose_token_is_being_refreshed_still_gets_its_token() {
     use graphhook_processor::domain::transitions::{transition_account, AccountChange};
     use graphhook_processor::unit_of_work::UnitOfWork;
     for store in stores().await {
-        let (server, _, tokens) = setup(&store).await;
-        debug_token(
-            &server,
+        let (_server, _, tokens) = with_instagram_token(
+            &store,
             "IGQVJ-fine",
-            "USER",
             (NOW - DAY) / 1000,
             (NOW + 50 * DAY) / 1000,
         )
         .await;
-        register(&tokens, "IGQVJ-fine", TokenKind::InstagramLogin).await;
         // Another caller's (or replica's) refresh has begun and not ended.
         let topics = Topics::new("t.");
         let mut uow = UnitOfWork::begin(&store, &topics, NOW).await.unwrap();
@@ -525,18 +533,15 @@ async fn an_account_whose_token_is_being_refreshed_still_gets_its_token() {
 #[tokio::test]
 async fn concurrent_callers_of_a_token_inside_its_hard_margin_share_one_refresh() {
     for store in stores().await {
-        let (server, _, tokens) = setup(&store).await;
         // Registered with 20 hours left: inside the 24-hour hard margin, and
         // (a job that has not run) not flagged yet.
-        debug_token(
-            &server,
+        let (server, _, tokens) = with_instagram_token(
+            &store,
             "IGQVJ-margin",
-            "USER",
             (NOW - 59 * DAY) / 1000,
             (NOW + 20 * HOUR) / 1000,
         )
         .await;
-        register(&tokens, "IGQVJ-margin", TokenKind::InstagramLogin).await;
         on_refresh(ig_refresh("IGQVJ-renewed").set_delay(std::time::Duration::from_millis(300)))
             .mount(&server)
             .await;
