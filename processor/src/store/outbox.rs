@@ -41,8 +41,10 @@ const COLUMNS: &str = "id, topic, record_key, payload, source_event_id, record_i
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboxClaim {
     /// The claimant (never a relay's own name, so its rounds leave these rows).
-    /// It has every row it claimed acknowledged before it writes more, so its
-    /// rows that wait only to be deleted hold back no later row of their key.
+    /// It has every row it claimed acknowledged before its next batch (the rows
+    /// of one batch, even one split in several transactions, are sent together in
+    /// id order), so its rows that wait only to be deleted hold back no later row
+    /// of their key.
     pub owner: String,
     /// How long the claim lasts, ms.
     pub lease_ms: i64,
@@ -76,7 +78,8 @@ fn id_list(ids: &[i64]) -> String {
 impl super::StoreTx {
     /// The topics and keys of pending outbox rows, or `None` when more than a
     /// thousand rows are pending. Rows claimed by `acknowledged_owner` are left
-    /// out: that claimant's rows are all acknowledged, waiting to be deleted.
+    /// out: that claimant's earlier batches are acknowledged, waiting to be
+    /// deleted (see [`OutboxClaim::owner`]).
     pub async fn pending_outbox_keys(
         &mut self,
         acknowledged_owner: &str,
