@@ -5,7 +5,7 @@
 //! statuses after it are written once it has been carried out, and those before
 //! it were written before, exactly as one event at a time would.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::ops::Range;
 
 use graphhook_schema::output::PublishStatus;
@@ -19,7 +19,7 @@ use crate::unit_of_work::{UnitOfWork, WorkError};
 #[derive(Debug, Default)]
 pub struct RunPosts {
     segment: Range<usize>,
-    changed: HashMap<usize, bool>,
+    changed: HashSet<usize>,
     being_published: HashSet<(String, String)>,
 }
 
@@ -76,14 +76,18 @@ impl RunPosts {
         } else {
             uow.tx.posts_being_published(&published).await?
         };
-        self.changed = indexes.into_iter().zip(changed).collect();
+        self.changed = indexes
+            .into_iter()
+            .zip(changed)
+            .filter_map(|(index, changed)| changed.then_some(index))
+            .collect();
         self.segment = from..end;
         Ok(())
     }
 
     /// Whether event `index` changed its post's stored status (it emits a record).
     pub fn changed(&self, index: usize) -> bool {
-        self.changed.get(&index).copied().unwrap_or(false)
+        self.changed.contains(&index)
     }
 
     /// Whether a publication not done yet made this post (when it was found

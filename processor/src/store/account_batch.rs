@@ -48,8 +48,7 @@ impl StoreTx {
         Ok(found)
     }
 
-    /// Saves these transitions, in order, as one at a time with
-    /// [`StoreTx::save_transition`] would: each is recorded, and each account is
+    /// Saves these transitions, in order: each is recorded, and each account is
     /// left in the state its last transition reached. The accounts exist.
     pub async fn save_transitions(
         &mut self,

@@ -78,20 +78,15 @@ impl StoreTx {
         let mut found = HashSet::new();
         for chunk in posts.chunks(CHUNK) {
             let sql = format!(
-                "SELECT app_id, post_id FROM publications WHERE post_id IN ({}) AND state NOT IN {FINAL}",
-                (1..=chunk.len()).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
+                "SELECT app_id, post_id FROM publications WHERE (app_id, post_id) IN ({}) AND state NOT IN {FINAL}",
+                tuples(chunk.len(), 2, "")
             );
             let mut query = sqlx::query(&sql);
-            for (_, post_id) in chunk {
-                query = query.bind(*post_id);
+            for (app_id, post_id) in chunk {
+                query = query.bind(*app_id).bind(*post_id);
             }
             for row in query.fetch_all(&mut *self.tx).await? {
-                let key: (String, String) = (row.try_get("app_id")?, row.try_get("post_id")?);
-                if chunk.iter().any(|(app_id, post_id)| {
-                    (*app_id, *post_id) == (key.0.as_str(), key.1.as_str())
-                }) {
-                    found.insert(key);
-                }
+                found.insert((row.try_get("app_id")?, row.try_get("post_id")?));
             }
         }
         Ok(found)

@@ -6,7 +6,7 @@ use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
-use super::{Registration, StoreError};
+use super::{Registration, StoreError, TransitionToSave};
 use crate::domain::account::{Snapshot, Transition};
 
 /// An account as stored.
@@ -156,7 +156,8 @@ impl StoreTx {
             .collect()
     }
 
-    /// Applies a transition to the account and records it.
+    /// Applies a transition to the account (which exists) and records it: one
+    /// [`StoreTx::save_transitions`].
     pub async fn save_transition(
         &mut self,
         app_id: &str,
@@ -165,35 +166,13 @@ impl StoreTx {
         source_event_id: &str,
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE accounts SET state = $1, reason = $2, state_changed_at_ms = $3, updated_at_ms = $4 \
-             WHERE app_id = $5 AND account_id = $6",
-        )
-        .bind(name(&transition.to))
-        .bind(name(&transition.reason))
-        .bind(transition.at_ms)
-        .bind(now_ms)
-        .bind(app_id)
-        .bind(account_id)
-        .execute(&mut *self.tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO account_transitions \
-             (app_id, account_id, from_state, to_state, reason, action, source_event_id, occurred_at_ms, recorded_at_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(app_id)
-        .bind(account_id)
-        .bind(name(&transition.from))
-        .bind(name(&transition.to))
-        .bind(name(&transition.reason))
-        .bind(name(&transition.action))
-        .bind(source_event_id)
-        .bind(transition.at_ms)
-        .bind(now_ms)
-        .execute(&mut *self.tx)
-        .await?;
-        Ok(())
+        let saved = TransitionToSave {
+            key: (app_id.to_owned(), account_id.to_owned()),
+            transition: *transition,
+            source_id: source_event_id.to_owned(),
+        };
+        self.save_transitions(std::slice::from_ref(&saved), now_ms)
+            .await
     }
 
     /// Commits everything done in this transaction.

@@ -24,19 +24,12 @@ impl Relay {
         if ids.is_empty() {
             return Ok(());
         }
-        let started = std::time::Instant::now();
-        if let Err(error) = self.inner.store.delete_outbox(&ids).await {
+        if let Err(error) = self.delete_acknowledged(&ids).await {
             if let Ok(mut queue) = self.inner.to_delete.lock() {
                 queue.extend(ids);
             }
-            return Err(error.into());
+            return Err(error);
         }
-        tracing::trace!(
-            rows = ids.len(),
-            elapsed_us = started.elapsed().as_micros() as u64,
-            "sent outbox rows deleted"
-        );
-        self.forget(&ids);
         Ok(())
     }
 
@@ -44,13 +37,19 @@ impl Relay {
     pub(super) async fn send_page(&self, rows: &[OutboxRow]) -> Result<(), RelayError> {
         self.send_only(rows).await?;
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        self.delete_acknowledged(&ids).await
+    }
+
+    /// Deletes acknowledged rows and forgets them.
+    async fn delete_acknowledged(&self, ids: &[i64]) -> Result<(), RelayError> {
         let started = std::time::Instant::now();
-        self.inner.store.delete_outbox(&ids).await?;
+        self.inner.store.delete_outbox(ids).await?;
         tracing::trace!(
+            rows = ids.len(),
             elapsed_us = started.elapsed().as_micros() as u64,
             "outbox deleted"
         );
-        self.forget(&ids);
+        self.forget(ids);
         Ok(())
     }
 
