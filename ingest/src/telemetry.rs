@@ -1,5 +1,5 @@
 //! Route labels and request metrics. Request spans and request lines are
-//! `graphhook_web`'s ([`graphhook_web::RequestSpan`], [`graphhook_web::access_log`]).
+//! `graphhook_web`'s ([`graphhook_web::RequestSpan`], [`graphhook_web::access_log`](mod@graphhook_web::access_log)).
 
 use std::borrow::Cow;
 

@@ -5,7 +5,9 @@
 
 use graphhook_kafka::Topics;
 
+use crate::metrics::ProcessorMetrics;
 use crate::outputs::Outputs;
+use crate::pipeline::relay::Relay;
 use crate::report::WorkReport;
 use crate::store::{OutboxClaim, OutboxRow, Store, StoreError, StoreTx};
 
@@ -47,6 +49,23 @@ impl<'t> UnitOfWork<'t> {
     /// Queues the outputs and commits everything together.
     pub async fn commit(self) -> Result<Committed, StoreError> {
         self.commit_claimed(None).await
+    }
+
+    /// Commits, counts what was done in `metrics`, and wakes `relay` when output
+    /// records were written: how the admin API and the jobs end their work (the
+    /// relay task sends the records; nobody waits for Kafka).
+    pub async fn commit_and_wake(
+        self,
+        metrics: &ProcessorMetrics,
+        relay: &Relay,
+    ) -> Result<Committed, StoreError> {
+        let now_ms = self.now_ms;
+        let committed = self.commit().await?;
+        committed.report.record(metrics, now_ms);
+        if !committed.outbox_ids.is_empty() {
+            relay.wake();
+        }
+        Ok(committed)
     }
 
     /// Like [`UnitOfWork::commit`], with the outputs written already claimed by

@@ -68,12 +68,10 @@ pub async fn post_account_event(
         .account(&app_id, &account_id)
         .await?
         .ok_or(ApiError::NotFound("account"))?;
-    let committed = uow.commit().await?;
-    committed.report.record(&state.metrics, now);
+    // The relay task sends the record; the request does not wait for Kafka.
+    uow.commit_and_wake(&state.metrics, &state.relay).await?;
     if let Some(transition) = &transition {
         tracing::info!(%app_id, %account_id, to = transition.to.as_str(), "account changed through the admin API");
-        // The relay task sends the record now; the request does not wait for Kafka.
-        state.relay.wake();
     }
     Ok(HttpResponse::Ok().json(json!({
         "account": AccountView::from(account),

@@ -74,11 +74,7 @@ async fn take(
     let now = now_millis();
     let mut uow = UnitOfWork::begin(&state.store, &state.topics, now).await?;
     let intake = accept(&mut uow, request, source).await?;
-    let committed = uow.commit().await?;
-    committed.report.record(&state.metrics, now);
-    if !committed.outbox_ids.is_empty() {
-        state.relay.wake();
-    }
+    uow.commit_and_wake(&state.metrics, &state.relay).await?;
     Ok(intake)
 }
 

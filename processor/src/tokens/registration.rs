@@ -198,11 +198,7 @@ impl TokenManager {
             source_id: &source,
         };
         let transition = transition_account(&mut uow, &change).await?;
-        let committed = uow.commit().await?;
-        committed.report.record(&inner.metrics, now);
-        if transition.is_some() {
-            inner.relay.wake();
-        }
+        uow.commit_and_wake(&inner.metrics, &inner.relay).await?;
         Ok(transition)
     }
 

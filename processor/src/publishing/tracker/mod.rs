@@ -13,6 +13,7 @@
 //! only a read showing it unpublished allows publishing it again.
 
 mod containers;
+mod holds;
 mod page_posts;
 mod publish;
 mod step;
@@ -21,12 +22,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use graphhook_kafka::Topics;
-use graphhook_schema::graph_error::ErrorClass;
 use graphhook_schema::output::PublishStatus;
 use graphhook_schema::publishing::PublicationKind;
 
 use super::intake::queue_status;
-use super::meta::Caller;
 use super::PublishingSettings;
 use crate::clock::SharedClock;
 use crate::domain::publication::Publication;
@@ -34,11 +33,10 @@ use crate::gateway::Gateway;
 use crate::metrics::ProcessorMetrics;
 use crate::pipeline::relay::Relay;
 use crate::store::{Store, StoreError};
-use crate::tokens::manager::{Credentials, CredentialsError, TokenManager};
-use crate::tokens::TokenKind;
+use crate::tokens::manager::TokenManager;
 use crate::unit_of_work::UnitOfWork;
 
-use step::{Failed, Step};
+use step::Step;
 
 /// The tracker. Cheap to clone.
 #[derive(Clone)]
@@ -162,8 +160,7 @@ impl Tracker {
             for change in &step.changes {
                 queue_status(&mut uow, &step.p, change, &source)?;
             }
-            let committed = uow.commit().await?;
-            committed.report.record(&inner.metrics, now);
+            uow.commit_and_wake(&inner.metrics, &inner.relay).await?;
             Ok(true)
         }
         .await;
@@ -171,7 +168,6 @@ impl Tracker {
             Ok(true) => {
                 if !step.changes.is_empty() {
                     self.observe(step, now);
-                    inner.relay.wake();
                 }
                 step.changes.clear();
                 true
@@ -247,84 +243,6 @@ impl Tracker {
             PublishStatus::OutcomeUnknown => self.reconcile(step).await,
             PublishStatus::Held => self.resume(step).await,
             _ => {}
-        }
-    }
-
-    /// The account's token, or the publication is held.
-    async fn credentials(&self, step: &mut Step) -> Option<Credentials> {
-        let tokens = &self.inner.tokens;
-        let (app, account) = (step.p.app_id.clone(), step.p.account_id.clone());
-        let found = if step.p.kind == PublicationKind::PagePost {
-            tokens.credentials_of(&app, &account, TokenKind::Page).await
-        } else {
-            tokens.credentials(&app, &account).await
-        };
-        match found {
-            Ok(credentials) => Some(credentials),
-            Err(CredentialsError::Store(error)) => {
-                tracing::warn!(%error, "cannot read the account's token");
-                step.p.next_action_at_ms = step.now + self.retry_ms(1);
-                None
-            }
-            Err(_) => {
-                self.hold(
-                    step,
-                    "account_not_active",
-                    step.now + PublishingSettings::ms(self.inner.settings.held_recheck_secs),
-                );
-                None
-            }
-        }
-    }
-
-    fn hold(&self, step: &mut Step, reason: &'static str, until_ms: i64) {
-        if step.p.state != PublishStatus::Held {
-            step.p.held_from = Some(step.p.state);
-            step.enter(PublishStatus::Held, Some(reason));
-        }
-        step.p.next_action_at_ms = until_ms;
-    }
-
-    fn retry_ms(&self, attempt: i64) -> i64 {
-        let initial = PublishingSettings::ms(self.inner.settings.retry_initial_secs);
-        let shift = u32::try_from(attempt.clamp(1, 10) - 1).unwrap_or(0);
-        initial
-            .saturating_mul(1 << shift)
-            .min(PublishingSettings::ms(self.inner.settings.poll_cap_secs))
-    }
-
-    /// Handles a call that failed in a way every call shares: the budget (space
-    /// out, or hold), a reconnect-class answer (hold: the gateway flagged the
-    /// account), or a transient failure (retry later). `true` when handled.
-    fn common_failure(&self, step: &mut Step, failed: &Failed) -> bool {
-        match failed {
-            Failed::Budget {
-                held: true,
-                until_ms,
-            } => self.hold(step, "budget_held", *until_ms),
-            Failed::Budget {
-                held: false,
-                until_ms,
-            } => step.p.next_action_at_ms = *until_ms,
-            Failed::Call {
-                class: ErrorClass::Reconnect,
-                ..
-            } => self.hold(
-                step,
-                "account_not_active",
-                step.now + PublishingSettings::ms(self.inner.settings.held_recheck_secs),
-            ),
-            _ => return false,
-        }
-        true
-    }
-
-    fn caller<'a>(&'a self, step: &'a Step, credentials: &'a Credentials) -> Caller<'a> {
-        Caller {
-            gateway: &self.inner.gateway,
-            app_id: &step.p.app_id,
-            account_id: &step.p.account_id,
-            credentials,
         }
     }
 }

@@ -4,6 +4,7 @@
 //! flags accounts whose token cannot be refreshed before it dies.
 
 mod account_checks;
+mod credentials;
 mod pass;
 
 use std::collections::HashMap;
@@ -11,16 +12,18 @@ use std::sync::{Arc, Mutex};
 
 use graphhook_kafka::Topics;
 use graphhook_schema::account::AccountState;
-use secrecy::SecretString;
 use tokio::sync::watch;
 
-use super::cipher::{context, CipherError, TokenCipher};
+use super::cipher::{context, TokenCipher};
 use super::{TokenKind, TokenSettings};
 use crate::clock::SharedClock;
 use crate::gateway::{AppSecrets, Gateway};
 use crate::metrics::ProcessorMetrics;
 use crate::pipeline::relay::Relay;
-use crate::store::{Store, StoreError, StoredToken, TokenRecord};
+use crate::store::{Store, StoredToken, TokenRecord};
+
+pub use credentials::{Credentials, CredentialsError};
+pub use pass::PassReport;
 
 const HOUR_MS: i64 = 3_600_000;
 /// Instagram-login tokens can be refreshed once they are this old.
@@ -29,71 +32,6 @@ const INSTAGRAM_MIN_AGE_MS: i64 = 24 * HOUR_MS;
 const RETRY_MAX_MS: i64 = 6 * HOUR_MS;
 /// Tokens looked at per pass of the job.
 const PASS: i64 = 500;
-
-/// A token handed out for a call.
-pub struct Credentials {
-    /// Its kind (which host it works with).
-    pub kind: TokenKind,
-    /// The token.
-    pub token: SecretString,
-}
-
-impl std::fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Credentials")
-            .field("kind", &self.kind)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Why no credentials were handed out.
-#[derive(Debug, thiserror::Error)]
-pub enum CredentialsError {
-    /// No encryption keys are configured (`tokens.keys`).
-    #[error("tokens are not configured (tokens.keys)")]
-    NotConfigured,
-    /// The account is not known.
-    #[error("the account is not registered")]
-    NoAccount,
-    /// The account needs a reconnect or is revoked: nothing may be called for it.
-    #[error("the account is {}", state.as_str())]
-    NotActive {
-        /// Its state.
-        state: AccountState,
-    },
-    /// The account has no token (of the kind asked for).
-    #[error("the account has no token")]
-    NoToken,
-    /// The token has expired.
-    #[error("the token has expired")]
-    Expired,
-    /// The token is inside its hard margin and could not be refreshed.
-    #[error("the token could not be refreshed: {0}")]
-    RefreshFailed(String),
-    /// The stored token cannot be decrypted.
-    #[error(transparent)]
-    Unreadable(#[from] CipherError),
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-/// What one pass of the pre-rotation job did.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct PassReport {
-    /// Tokens refreshed.
-    pub refreshed: usize,
-    /// Refreshes that failed for now.
-    pub failed: usize,
-    /// Refreshes answered with a reconnect-class error.
-    pub reconnect: usize,
-    /// Accounts flagged because their token expires unrefreshed.
-    pub flagged: usize,
-    /// Page tokens audited.
-    pub audited: usize,
-    /// Tokens another replica was working on.
-    pub busy: usize,
-}
 
 /// What callers waiting for a refresh in progress watch: its outcome once known.
 type RefreshWatch = watch::Receiver<Option<Result<(), String>>>;

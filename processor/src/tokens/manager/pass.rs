@@ -12,6 +12,23 @@ use crate::tokens::{TokenKind, TokenSettings};
 
 use super::*;
 
+/// What one pass of the pre-rotation job did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct PassReport {
+    /// Tokens refreshed.
+    pub refreshed: usize,
+    /// Refreshes that failed for now.
+    pub failed: usize,
+    /// Refreshes answered with a reconnect-class error.
+    pub reconnect: usize,
+    /// Accounts flagged because their token expires unrefreshed.
+    pub flagged: usize,
+    /// Page tokens audited.
+    pub audited: usize,
+    /// Tokens another replica was working on.
+    pub busy: usize,
+}
+
 impl TokenManager {
     /// One pass of the pre-rotation job at the clock's time: refreshes user tokens
     /// entering their refresh window, audits Page tokens due for it, and flags the

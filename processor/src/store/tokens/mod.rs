@@ -1,6 +1,10 @@
 //! Tokens as stored: metadata in columns, the token itself only as ciphertext (see
 //! `tokens::cipher`). A refresh is claimed with a lease (`lease_owner`,
-//! `lease_until_ms`) by one replica at a time.
+//! `lease_until_ms`) by one replica at a time (`refresh`); tokens are re-encrypted
+//! under a new key by `keys`.
+
+mod keys;
+mod refresh;
 
 use serde::Serialize;
 
@@ -135,6 +139,18 @@ impl TryFrom<Row> for StoredToken {
     }
 }
 
+/// A statement on the `tokens` table.
+type TokenQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// Binds a token's key (app id, account id, kind) as the statement's last three
+/// parameters.
+fn bind_key<'q>(query: TokenQuery<'q>, key: TokenKey<'q>) -> TokenQuery<'q> {
+    query
+        .bind(key.app_id)
+        .bind(key.account_id)
+        .bind(name(&key.kind))
+}
+
 fn tokens(rows: Vec<Row>) -> Result<Vec<StoredToken>, StoreError> {
     rows.into_iter().map(StoredToken::try_from).collect()
 }
@@ -242,158 +258,5 @@ impl Store {
         .fetch_all(self.pool())
         .await?;
         tokens(rows)
-    }
-
-    /// Claims a token's refresh for `owner` until `until_ms`; `false` when another
-    /// replica holds it.
-    pub async fn claim_token(
-        &self,
-        key: TokenKey<'_>,
-        owner: &str,
-        now_ms: i64,
-        until_ms: i64,
-    ) -> Result<bool, StoreError> {
-        let updated = sqlx::query(
-            "UPDATE tokens SET lease_owner = $1, lease_until_ms = $2 WHERE app_id = $3 AND account_id = $4 \
-             AND kind = $5 AND (lease_until_ms < $6 OR lease_owner = $1)",
-        )
-        .bind(owner)
-        .bind(until_ms)
-        .bind(key.app_id)
-        .bind(key.account_id)
-        .bind(name(&key.kind))
-        .bind(now_ms)
-        .execute(self.pool())
-        .await?;
-        Ok(updated.rows_affected() == 1)
-    }
-
-    /// Gives up a claim.
-    pub async fn release_token(&self, key: TokenKey<'_>, owner: &str) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE tokens SET lease_owner = NULL, lease_until_ms = 0 WHERE app_id = $1 AND account_id = $2 \
-             AND kind = $3 AND lease_owner = $4",
-        )
-        .bind(key.app_id)
-        .bind(key.account_id)
-        .bind(name(&key.kind))
-        .bind(owner)
-        .execute(self.pool())
-        .await?;
-        Ok(())
-    }
-
-    /// Stores a refreshed token and its new expiry.
-    pub async fn save_refreshed_token(
-        &self,
-        key: TokenKey<'_>,
-        sealed: &Sealed,
-        expires_at_ms: Option<i64>,
-        now_ms: i64,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE tokens SET key_id = $1, nonce = $2, ciphertext = $3, expires_at_ms = $4, issued_at_ms = $5, \
-             last_refresh_at_ms = $5, last_check_at_ms = $5, failures = 0, next_attempt_at_ms = 0, \
-             updated_at_ms = $5 WHERE app_id = $6 AND account_id = $7 AND kind = $8",
-        )
-        .bind(&sealed.key_id)
-        .bind(&sealed.nonce)
-        .bind(&sealed.ciphertext)
-        .bind(expires_at_ms)
-        .bind(now_ms)
-        .bind(key.app_id)
-        .bind(key.account_id)
-        .bind(name(&key.kind))
-        .execute(self.pool())
-        .await?;
-        Ok(())
-    }
-
-    /// Records a failed refresh and when to try again.
-    pub async fn save_token_failure(
-        &self,
-        key: TokenKey<'_>,
-        failures: i64,
-        next_attempt_at_ms: i64,
-        now_ms: i64,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE tokens SET failures = $1, next_attempt_at_ms = $2, updated_at_ms = $3 \
-             WHERE app_id = $4 AND account_id = $5 AND kind = $6",
-        )
-        .bind(failures)
-        .bind(next_attempt_at_ms)
-        .bind(now_ms)
-        .bind(key.app_id)
-        .bind(key.account_id)
-        .bind(name(&key.kind))
-        .execute(self.pool())
-        .await?;
-        Ok(())
-    }
-
-    /// Records that the token was checked with Meta at `now_ms`.
-    pub async fn save_token_check(&self, key: TokenKey<'_>, now_ms: i64) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE tokens SET last_check_at_ms = $1, updated_at_ms = $1 \
-             WHERE app_id = $2 AND account_id = $3 AND kind = $4",
-        )
-        .bind(now_ms)
-        .bind(key.app_id)
-        .bind(key.account_id)
-        .bind(name(&key.kind))
-        .execute(self.pool())
-        .await?;
-        Ok(())
-    }
-
-    /// Up to `limit` tokens not encrypted under `key_id`, for re-encryption.
-    pub async fn tokens_not_under(
-        &self,
-        key_id: &str,
-        limit: i64,
-    ) -> Result<Vec<StoredToken>, StoreError> {
-        let rows: Vec<Row> = sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM tokens WHERE key_id <> $1 ORDER BY app_id, account_id, kind LIMIT $2"
-        ))
-        .bind(key_id)
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await?;
-        tokens(rows)
-    }
-
-    /// Replaces a token's ciphertext if it is still the one that was read (a
-    /// refresh in between wins); `true` when replaced.
-    pub async fn reseal_token(
-        &self,
-        key: TokenKey<'_>,
-        old: &Sealed,
-        new: &Sealed,
-    ) -> Result<bool, StoreError> {
-        let updated = sqlx::query(
-            "UPDATE tokens SET key_id = $1, nonce = $2, ciphertext = $3 WHERE app_id = $4 AND account_id = $5 \
-             AND kind = $6 AND key_id = $7 AND nonce = $8",
-        )
-        .bind(&new.key_id)
-        .bind(&new.nonce)
-        .bind(&new.ciphertext)
-        .bind(key.app_id)
-        .bind(key.account_id)
-        .bind(name(&key.kind))
-        .bind(&old.key_id)
-        .bind(&old.nonce)
-        .execute(self.pool())
-        .await?;
-        Ok(updated.rows_affected() == 1)
-    }
-
-    /// How many tokens are encrypted under each key.
-    pub async fn tokens_by_key(&self) -> Result<Vec<(String, i64)>, StoreError> {
-        let rows: Vec<(String, i64)> =
-            sqlx::query_as("SELECT key_id, COUNT(*) FROM tokens GROUP BY key_id ORDER BY key_id")
-                .fetch_all(self.pool())
-                .await?;
-        Ok(rows)
     }
 }

@@ -2,21 +2,22 @@
 //! the public and operations listeners, the readiness check. Like ingest's
 //! `Application::build`, binding port 0 picks a free port.
 
+mod error;
+mod meta_config;
+
 use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
-use graphhook_graph::{GraphClient, GraphSettings};
+use graphhook_graph::GraphClient;
 use graphhook_kafka::{base_config, producer_config, AckedSender, KafkaSettings, Topics};
 use graphhook_schema::topics::{GRAPH_ERRORS, PUBLISH_REQUESTS};
-use graphhook_web::{Readiness, RequestLogSettings};
+use graphhook_web::Readiness;
 use rdkafka::consumer::Consumer;
-use rdkafka::error::KafkaError;
 use secrecy::ExposeSecret;
 use tokio::sync::watch;
 
-use crate::clock::{system_clock, SharedClock};
-use crate::gateway::{AppSecrets, Gateway};
+use crate::gateway::Gateway;
 use crate::health::{check as readiness_check, Health};
 use crate::http::{serve, Listener, ProcessorState};
 use crate::jobs::pruning::prune_until_stopped;
@@ -27,70 +28,13 @@ use crate::pipeline::consumer::{EventLoop, ProcessorConsumer};
 use crate::pipeline::context::{OffsetWatch, ProcessorContext};
 use crate::pipeline::relay::Relay;
 use crate::publishing::tracker::{Tracker, TrackerParts};
-use crate::publishing::PublishingSettings;
 use crate::settings::ProcessorSettings;
-use crate::store::{Store, StoreError};
+use crate::store::Store;
 use crate::tokens::cipher::TokenCipher;
 use crate::tokens::manager::{TokenManager, TokenManagerParts};
-use crate::tokens::TokenSettings;
 
-/// Why the processor could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    /// The store could not be opened or migrated.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// A Kafka client could not be created or subscribed.
-    #[error("cannot set up the processor's Kafka clients")]
-    Kafka(#[from] KafkaError),
-    /// The HTTP listen address could not be bound.
-    #[error("cannot listen on {address}")]
-    Bind {
-        /// The address.
-        address: String,
-        /// The cause.
-        #[source]
-        source: std::io::Error,
-    },
-    /// Metrics could not be registered.
-    #[error("cannot register metrics")]
-    Metrics(#[from] prometheus::Error),
-    /// The Graph API client could not be built.
-    #[error(transparent)]
-    Graph(#[from] graphhook_graph::BuildError),
-    /// The token settings cannot work.
-    #[error(transparent)]
-    Tokens(#[from] graphhook_kafka::SettingsError),
-}
-
-/// What the processor needs to talk to Meta.
-pub struct MetaConfig {
-    /// `[graph]`.
-    pub graph: GraphSettings,
-    /// `[tokens]`.
-    pub tokens: TokenSettings,
-    /// `[publishing]`.
-    pub publishing: PublishingSettings,
-    /// The configured apps' secrets, by app id.
-    pub apps: AppSecrets,
-    /// The clock jobs and the call budget decide with.
-    pub clock: SharedClock,
-    /// How the processor's HTTP requests are logged.
-    pub request_log: RequestLogSettings,
-}
-
-impl Default for MetaConfig {
-    fn default() -> Self {
-        MetaConfig {
-            graph: GraphSettings::default(),
-            tokens: TokenSettings::default(),
-            publishing: PublishingSettings::default(),
-            apps: AppSecrets::default(),
-            clock: system_clock(),
-            request_log: RequestLogSettings::default(),
-        }
-    }
-}
+pub use error::StartError;
+pub use meta_config::MetaConfig;
 
 /// A built, not yet running, processor.
 pub struct Processor {

@@ -4,14 +4,15 @@
 //! flags it through the same state machine as the errors client services report
 //! on `graph-errors.v1`.
 
-use std::collections::BTreeMap;
+mod app_secrets;
+mod error;
+
 use std::sync::Arc;
 use std::time::Instant;
 
 use graphhook_graph::{Answer, Call, CallError, GraphClient};
 use graphhook_kafka::Topics;
 use graphhook_schema::graph_error::ErrorClass;
-use secrecy::{ExposeSecret, SecretString};
 
 use crate::clock::SharedClock;
 use crate::domain::account::Trigger;
@@ -19,94 +20,11 @@ use crate::domain::budget::{observe, spacing_ms, verdict, Policy, Scope, Verdict
 use crate::domain::transitions::{transition_account, AccountChange};
 use crate::metrics::ProcessorMetrics;
 use crate::pipeline::relay::Relay;
-use crate::store::{Store, StoreError};
+use crate::store::Store;
 use crate::unit_of_work::{UnitOfWork, WorkError};
 
-/// The secrets of the configured Meta apps, by app id: the app token
-/// (`<app id>|<secret>`) for `debug_token`, the client secret for
-/// `fb_exchange_token`.
-#[derive(Clone, Default)]
-pub struct AppSecrets {
-    secrets: BTreeMap<String, SecretString>,
-}
-
-impl std::fmt::Debug for AppSecrets {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppSecrets")
-            .field("apps", &self.secrets.keys().collect::<Vec<_>>())
-            .finish()
-    }
-}
-
-impl AppSecrets {
-    /// Secrets by app id.
-    pub fn new(secrets: BTreeMap<String, SecretString>) -> Self {
-        AppSecrets { secrets }
-    }
-
-    /// The app's secret, if the app is configured.
-    pub fn secret(&self, app_id: &str) -> Option<&SecretString> {
-        self.secrets.get(app_id)
-    }
-
-    /// The app token `<app id>|<secret>`.
-    pub fn app_token(&self, app_id: &str) -> Option<SecretString> {
-        self.secret(app_id)
-            .map(|secret| SecretString::from(format!("{app_id}|{}", secret.expose_secret())))
-    }
-
-    /// Whether the app is configured.
-    pub fn knows(&self, app_id: &str) -> bool {
-        self.secrets.contains_key(app_id)
-    }
-}
-
-/// Why a call was not made, or failed.
-#[derive(Debug, thiserror::Error)]
-pub enum GatewayError {
-    /// Meta throttles the app or the account: nothing is called before `until_ms`.
-    #[error("calls are held until {until_ms} (throttled)")]
-    Held {
-        /// Epoch ms.
-        until_ms: i64,
-    },
-    /// Usage is high: the next call is due at `until_ms`.
-    #[error("calls are spaced out; the next is due at {until_ms}")]
-    Spaced {
-        /// Epoch ms.
-        until_ms: i64,
-    },
-    /// The call was made and failed.
-    #[error(transparent)]
-    Call(Box<CallError>),
-    /// The budget could not be read or written.
-    #[error("the call budget is unavailable")]
-    Store(#[from] StoreError),
-}
-
-impl From<CallError> for GatewayError {
-    fn from(error: CallError) -> Self {
-        GatewayError::Call(Box::new(error))
-    }
-}
-
-impl GatewayError {
-    /// The failed call's class, if a call was made.
-    pub fn class(&self) -> Option<ErrorClass> {
-        match self {
-            GatewayError::Call(error) => Some(error.class),
-            _ => None,
-        }
-    }
-
-    /// When trying again makes sense, if the budget said so.
-    pub fn not_before_ms(&self) -> Option<i64> {
-        match self {
-            GatewayError::Held { until_ms } | GatewayError::Spaced { until_ms } => Some(*until_ms),
-            _ => None,
-        }
-    }
-}
+pub use app_secrets::AppSecrets;
+pub use error::GatewayError;
 
 /// The gateway. Cheap to clone.
 #[derive(Clone)]
@@ -336,11 +254,9 @@ impl Gateway {
             source_id: &source,
         };
         let transition = transition_account(&mut uow, &change).await?;
-        let committed = uow.commit().await?;
-        committed.report.record(&inner.metrics, now);
+        uow.commit_and_wake(&inner.metrics, &inner.relay).await?;
         if transition.is_some() {
             tracing::warn!(%app_id, %account_id, endpoint = error.endpoint, "a Graph API answer needs the account reconnected");
-            inner.relay.wake();
         }
         Ok(())
     }
