@@ -33,6 +33,10 @@ wait_status() { # url expected seconds
     sleep 0.2
   done
 }
+# Whether the input holds a line matching $1, read to its end: `grep -q` stops at
+# the first match, and under pipefail a curl still writing into the closed pipe
+# fails the check (the metrics of two processors, the match in the first).
+contains() { grep -c -- "$1" >/dev/null; }
 sign() { printf '%s' "$2" | openssl dgst -sha256 -hmac "$1" | awk '{print "sha256="$2}'; }
 
 step "1. PostgreSQL: a role, and a database it owns (PostgreSQL 15 refuses a non-owner on public)"
@@ -90,7 +94,7 @@ fi
 grep -q kafka.brokers "$WORK/check-embedded.txt" || fail "the refusal does not name kafka.brokers"
 
 step "4. graphhook migrate"
-"$BIN" migrate | grep -q 'migrations applied (postgres)' || fail "migrate"
+"$BIN" migrate | contains 'migrations applied (postgres)' || fail "migrate"
 
 step "5. ingest and two processors, operations listeners on loopback"
 GRAPHHOOK_INGEST__LISTEN=127.0.0.1:28080 GRAPHHOOK_INGEST__OPS_LISTEN=127.0.0.1:29080 \
@@ -120,19 +124,19 @@ step "7. the admin API: the account the delivery named, registered and read back
 API=http://127.0.0.1:29081/v1/apps/1234567890/accounts
 [ "$(status -X PUT -H "Authorization: bearer $ADMIN" -H 'Content-Type: application/json' \
   "$API/17841400000" -d '{"tenant":"acme"}')" = 200 ] || fail "register the account"
-curl -sf -H "Authorization: Bearer $ADMIN" "$API/17841400000" | grep -q '"state":"active"' || fail "read the account"
-curl -sf -H "Authorization: Bearer $ADMIN" "$API" | grep -q '"17841400000"' || fail "list the accounts"
+curl -sf -H "Authorization: Bearer $ADMIN" "$API/17841400000" | contains '"state":"active"' || fail "read the account"
+curl -sf -H "Authorization: Bearer $ADMIN" "$API" | contains '"17841400000"' || fail "list the accounts"
 
 step "8. metrics: alerting series from start, the delivery counted"
-curl -sf http://127.0.0.1:29080/metrics | grep -q 'graphhook_signature_failures_total{app="main",reason="mismatch"} 1' \
+curl -sf http://127.0.0.1:29080/metrics | contains 'graphhook_signature_failures_total{app="main",reason="mismatch"} 1' \
   || fail "signature failure series"
 deadline=$((SECONDS + 60))
 until curl -sf http://127.0.0.1:29081/metrics http://127.0.0.1:29082/metrics \
-  | grep -q 'graphhook_processor_events_total{field="comments",object="instagram",outcome="applied"} 1'; do
+  | contains 'graphhook_processor_events_total{field="comments",object="instagram",outcome="applied"} 1'; do
   [ $SECONDS -lt $deadline ] || fail "the delivery's event was never applied"
   sleep 0.5
 done
-curl -sf http://127.0.0.1:29081/metrics | grep -q 'graphhook_processor_dead_letters_total{cause="rejected",source_topic="'"$RUN_ID"'.events.v1"} 0' \
+curl -sf http://127.0.0.1:29081/metrics | contains 'graphhook_processor_dead_letters_total{cause="rejected",source_topic="'"$RUN_ID"'.events.v1"} 0' \
   || fail "dead-letter series not at 0 from start"
 
 step "9. SIGTERM: readiness drains first, then each process exits 0"
@@ -181,14 +185,14 @@ SIG=$(printf '%s' "$BODY" | openssl dgst -sha256 -hmac example-app-secret | awk 
   -H 'Content-Type: application/json' --data-binary "$BODY")" = 200 ] || fail "README delivery"
 wait_status http://127.0.0.1:9081/readyz 200 60
 deadline=$((SECONDS + 60))
-until curl -s http://127.0.0.1:9081/metrics | grep -q 'graphhook_processor_events_total{.*} 1'; do
+until curl -s http://127.0.0.1:9081/metrics | contains 'graphhook_processor_events_total{.*} 1'; do
   [ $SECONDS -lt $deadline ] || fail "README: the event was never applied"
   sleep 0.5
 done
 curl -sf -H 'Authorization: Bearer example-Admin-token-0123456789-change-me' \
-  http://127.0.0.1:9081/v1/apps/1234567890/accounts/17841400000 | grep -q '"account_id":"17841400000"' \
+  http://127.0.0.1:9081/v1/apps/1234567890/accounts/17841400000 | contains '"account_id":"17841400000"' \
   || fail "README admin API"
-curl -s http://127.0.0.1:9080/metrics | grep -q 'graphhook_deliveries_total{app="example",endpoint="webhook"} 1' \
+curl -s http://127.0.0.1:9080/metrics | contains 'graphhook_deliveries_total{app="example",endpoint="webhook"} 1' \
   || fail "README ingest metrics"
 kill -INT "$RUN"
 wait "$RUN" || fail "graphhook run exited $?"
