@@ -23,7 +23,8 @@ use rdkafka::util::Timeout;
 use rdkafka::ClientConfig;
 use tokio::time::{timeout_at, Instant};
 
-pub use ack::{AckContext, AckedProducer, BatchAck};
+use ack::BatchAck;
+pub use ack::{AckContext, AckedProducer};
 pub use error::{breaks_producer, is_permanent, SendError};
 
 /// A record to send.

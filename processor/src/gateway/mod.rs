@@ -60,6 +60,15 @@ const USAGE_KINDS: [&str; 6] = [
     "throttle",
 ];
 
+/// The budgets' verdict as the gateway answers it: go, or the refusal.
+fn allowed(verdict: Verdict) -> Result<(), GatewayError> {
+    match verdict {
+        Verdict::Go => Ok(()),
+        Verdict::Spaced { until_ms } => Err(GatewayError::Spaced { until_ms }),
+        Verdict::Held { until_ms } => Err(GatewayError::Held { until_ms }),
+    }
+}
+
 impl Gateway {
     /// A gateway calling through `client`.
     pub fn new(
@@ -98,11 +107,7 @@ impl Gateway {
     /// Whether a call for `account_id` of `app_id` may be made now (takes no slot).
     pub async fn check(&self, app_id: &str, account_id: &str) -> Result<(), GatewayError> {
         let (app, object) = self.inner.store.budgets(app_id, account_id).await?;
-        match verdict(self.now_ms(), app, object) {
-            Verdict::Go => Ok(()),
-            Verdict::Spaced { until_ms } => Err(GatewayError::Spaced { until_ms }),
-            Verdict::Held { until_ms } => Err(GatewayError::Held { until_ms }),
-        }
+        allowed(verdict(self.now_ms(), app, object))
     }
 
     /// Makes `call` for an account: the budget of the app and the account applies,
@@ -200,11 +205,7 @@ impl Gateway {
         let inner = &self.inner;
         let now = self.now_ms();
         let (app, object) = inner.store.budgets(app_id, account_id).await?;
-        match verdict(now, app, object) {
-            Verdict::Go => {}
-            Verdict::Spaced { until_ms } => return Err(GatewayError::Spaced { until_ms }),
-            Verdict::Held { until_ms } => return Err(GatewayError::Held { until_ms }),
-        }
+        allowed(verdict(now, app, object))?;
         let budgets = [
             (Scope::App, app),
             (Scope::Object(account_id.to_owned()), object),

@@ -15,7 +15,7 @@ const INTERVAL: Duration = Duration::from_secs(600);
 /// Ids deleted per statement.
 const CHUNK: i64 = 10_000;
 
-/// Prunes every ten minutes until `shutdown` turns true; `retention_hours` 0 does
+/// Prunes every `INTERVAL` until `shutdown` turns true; `retention_hours` 0 does
 /// nothing.
 pub async fn prune_until_stopped(
     store: Store,

@@ -8,7 +8,7 @@ use tokio::sync::watch;
 const RETRY_MAX: Duration = Duration::from_secs(30);
 
 /// Exponential backoff with jitter: each wait is the current delay times a
-/// random factor in [0.5, 1.5); the delay doubles up to 30 seconds.
+/// random factor in [0.5, 1.5); the delay doubles up to `RETRY_MAX`.
 #[derive(Debug, Clone)]
 pub struct Backoff {
     delay: Duration,
