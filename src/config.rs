@@ -14,7 +14,7 @@ use figment::Figment;
 use graphhook_graph::GraphSettings;
 use graphhook_ingest::{validate_apps, AppSettings, IngestSettings};
 use graphhook_kafka::{KafkaSettings, SettingsError};
-use graphhook_processor::gateway::AppSecrets;
+use graphhook_processor::gateway::{AppSecrets, MetaApp};
 use graphhook_processor::publishing::PublishingSettings;
 use graphhook_processor::settings::ProcessorSettings;
 use graphhook_processor::tokens::TokenSettings;
@@ -73,8 +73,9 @@ pub enum ConfigError {
 }
 
 /// Configuration keys whose values are secrets, wherever they appear.
-const SECRET_KEYS: [&str; 5] = [
+const SECRET_KEYS: [&str; 6] = [
     "secrets",
+    "instagram_app_secret",
     "verify_token",
     "admin_token",
     "database_url",
@@ -179,15 +180,19 @@ impl Settings {
     }
 
     /// The configured apps' secrets by app id, for the processor's calls to Meta
-    /// (the app token of `debug_token`, the client secret of `fb_exchange_token`):
-    /// each app's first secret.
+    /// (the app token of `debug_token`, the client secret of `fb_exchange_token`,
+    /// `appsecret_proof`): each app's first secret, and its Instagram app.
     pub fn app_secrets(&self) -> AppSecrets {
         AppSecrets::new(
             self.apps
                 .values()
                 .filter_map(|app| {
                     let secret: SecretString = app.secrets.first()?.clone();
-                    Some((app.app_id.clone(), secret))
+                    let instagram = app
+                        .instagram_app_id
+                        .clone()
+                        .zip(app.instagram_app_secret.clone());
+                    Some((app.app_id.clone(), MetaApp { secret, instagram }))
                 })
                 .collect(),
         )

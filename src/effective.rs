@@ -178,6 +178,8 @@ mod tests {
                 secrets: vec![SecretString::from("app-s3cret-value")],
                 verify_token: Some(SecretString::from("verify-s3cret")),
                 allow_sha1: false,
+                instagram_app_id: None,
+                instagram_app_secret: None,
             },
         );
         settings.processor.database_url =

@@ -10,7 +10,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use common::spawn;
 use serde_json::json;
-use wiremock::matchers::{method, path, query_param};
+use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const ADMIN: &str = "secrets-test-admin-token-0123456789abcdef";
@@ -20,18 +20,10 @@ const INVALID: &str = "EAAGtoken-meta-says-is-invalid-cccc";
 const FAILING: &str = "EAAGtoken-whose-check-fails-dddd";
 const MALFORMED: &str = "EAAGtoken-in-a-malformed-request-eeee";
 const DAY_S: i64 = 86_400;
+const INSTAGRAM_SECRET: &str = "instagram-app-s3cret-ffff";
 
 async fn fake_graph_api() -> MockServer {
     let server = MockServer::start().await;
-    let now = graphhook_schema::time::now_millis() / 1000;
-    Mock::given(method("GET"))
-        .and(path("/v24.0/debug_token"))
-        .and(query_param("input_token", GOOD))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": {
-            "app_id": "42", "type": "USER", "is_valid": true, "issued_at": now - 30 * DAY_S,
-            "expires_at": now + 5 * DAY_S, "scopes": ["instagram_business_basic"], "user_id": "218471"}})))
-        .mount(&server)
-        .await;
     Mock::given(method("GET"))
         .and(path("/v24.0/debug_token"))
         .and(query_param("input_token", INVALID))
@@ -44,6 +36,13 @@ async fn fake_graph_api() -> MockServer {
         .and(query_param("input_token", FAILING))
         .respond_with(ResponseTemplate::new(500).set_body_json(json!({"error": {
             "message": "An unexpected error has occurred.", "type": "OAuthException", "code": 2, "is_transient": true, "fbtrace_id": "AzZz"}})))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v24.0/me"))
+        .and(header("authorization", format!("Bearer {GOOD}").as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "27017841400000", "user_id": "17841400000", "username": "acme"})))
         .mount(&server)
         .await;
     Mock::given(method("GET"))
@@ -68,6 +67,11 @@ async fn tokens_appear_in_no_log_line_api_answer_metric_or_problem_body() {
             ("GRAPHHOOK_TOKENS__ACTIVE_KEY", "k1".to_owned()),
             ("GRAPHHOOK_TOKENS__CHECK_INTERVAL_SECS", "1".to_owned()),
             ("GRAPHHOOK_PROCESSOR__ADMIN_TOKEN", ADMIN.to_owned()),
+            ("GRAPHHOOK_APPS__MAIN__INSTAGRAM_APP_ID", "4242".to_owned()),
+            (
+                "GRAPHHOOK_APPS__MAIN__INSTAGRAM_APP_SECRET",
+                INSTAGRAM_SECRET.to_owned(),
+            ),
         ],
     );
     let processor = running.wait_for("processor started")["ops_port"]
@@ -86,7 +90,7 @@ async fn tokens_appear_in_no_log_line_api_answer_metric_or_problem_body() {
             (response.status().as_u16(), response.text().await.unwrap())
         }
     };
-    let registered = put(json!({"token": GOOD, "kind": "instagram_login", "tenant": "acme"})).await;
+    let registered = put(json!({"token": GOOD, "kind": "instagram_login", "tenant": "acme", "expires_in": 5 * DAY_S})).await;
     assert_eq!(registered.0, 200, "{}", registered.1);
     for (token, expected) in [(INVALID, 422), (FAILING, 503)] {
         let refused = put(json!({"token": token, "kind": "facebook_user"})).await;
@@ -145,7 +149,15 @@ async fn tokens_appear_in_no_log_line_api_answer_metric_or_problem_body() {
     assert!(logs.iter().any(|l| l.contains("token refreshed")));
     assert!(logs.iter().any(|l| l.contains("Graph API call failed")));
     let everything = format!("{}\n{}", logs.join("\n"), seen_by_callers.join("\n"));
-    for token in [GOOD, REFRESHED, INVALID, FAILING, MALFORMED, ADMIN] {
+    for token in [
+        GOOD,
+        REFRESHED,
+        INVALID,
+        FAILING,
+        MALFORMED,
+        ADMIN,
+        INSTAGRAM_SECRET,
+    ] {
         assert!(!everything.contains(token), "{token} leaked");
     }
 }

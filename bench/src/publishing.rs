@@ -12,7 +12,7 @@ use graphhook_kafka::Topics;
 use graphhook_processor::publishing::intake::accept;
 use graphhook_processor::publishing::PublishingSettings;
 use graphhook_processor::store::Store;
-use graphhook_processor::testing::fake_graph::{Ending, FakeGraph, Plan, PublishAnswer};
+use graphhook_processor::testing::fake_graph::{Ending, FakeGraph, Grant, Plan, PublishAnswer};
 use graphhook_processor::testing::stack::{token_settings, Stack, STACK_APP};
 use graphhook_processor::testing::ManualClock;
 use graphhook_processor::tokens::registration::TokenRegistration;
@@ -134,7 +134,7 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
     let stack = Stack::new(
         &store,
         clock.clone(),
-        &fake.server.uri(),
+        &fake.hosts(),
         token_settings(&[("k1", 1)], "k1"),
         PublishingSettings {
             batch: 256,
@@ -166,6 +166,10 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
     accounts.sort_unstable();
     accounts.dedup();
     for account in &accounts {
+        let grant = Grant::InstagramLogin {
+            user_id: account.clone(),
+        };
+        fake.issue(&format!("IGQVJ-{account}"), grant, START - 60_000);
         stack
             .tokens
             .register(
@@ -176,6 +180,7 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
                     kind: TokenKind::InstagramLogin,
                     tenant: None,
                     page_id: None,
+                    expires_in: None,
                 },
             )
             .await

@@ -141,12 +141,13 @@ impl GraphClient {
             call.path.clone()
         };
         let mut url = base.join(&path)?;
-        if !call.query.is_empty() || !call.secret_query.is_empty() {
+        let secret_query = call.secret_params();
+        if !call.query.is_empty() || !secret_query.is_empty() {
             let mut pairs = url.query_pairs_mut();
             for (key, value) in &call.query {
                 pairs.append_pair(key, value);
             }
-            for (key, value) in &call.secret_query {
+            for (key, value) in &secret_query {
                 pairs.append_pair(key, value.expose_secret());
             }
         }

@@ -15,7 +15,7 @@ mod flight;
 mod settings;
 mod usage;
 
-pub use call::{Call, Host};
+pub use call::{appsecret_proof, Call, Host};
 pub use client::{Answer, BuildError, CallError, GraphClient};
 pub use settings::GraphSettings;
 pub use usage::{AppUsage, BusinessUsage, Usage};

@@ -56,7 +56,7 @@ impl AppRegistry {
                 let app = App {
                     name: name.clone(),
                     app_id: s.app_id.clone(),
-                    verifier: Verifier::new(&s.secrets, s.allow_sha1),
+                    verifier: Verifier::new(&s.signing_secrets(), s.allow_sha1),
                     verify_token: s.verify_token.clone(),
                     deletion_code_key: s
                         .secrets

@@ -89,6 +89,32 @@ pub struct AppSettings {
     /// Accept the legacy `X-Hub-Signature` (SHA-1) when no SHA-256 signature is sent.
     #[serde(default)]
     pub allow_sha1: bool,
+    /// The app's Instagram app id ("Instagram API with Instagram Login"): the
+    /// app Instagram-login tokens are issued for.
+    #[serde(
+        default,
+        deserialize_with = "graphhook_schema::lenient::optional_string"
+    )]
+    pub instagram_app_id: Option<String>,
+    /// The Instagram app's secret: Instagram-login tokens are checked, refreshed
+    /// and proved (`appsecret_proof`) with it on graph.instagram.com. Deliveries
+    /// signed with it are valid too.
+    #[serde(
+        default,
+        deserialize_with = "graphhook_kafka::lenient::optional_secret",
+        serialize_with = "graphhook_kafka::redact::optional_secret"
+    )]
+    pub instagram_app_secret: Option<SecretString>,
+}
+
+impl AppSettings {
+    /// Every secret a delivery may be signed with: `secrets`, then the Instagram
+    /// app's secret.
+    pub fn signing_secrets(&self) -> Vec<SecretString> {
+        let mut secrets = self.secrets.clone();
+        secrets.extend(self.instagram_app_secret.clone());
+        secrets
+    }
 }
 
 impl IngestSettings {
@@ -142,6 +168,40 @@ impl IngestSettings {
     }
 }
 
+fn is_meta_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 32 && id.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The Instagram app: its id and secret come together.
+fn validate_instagram_app(
+    app: &AppSettings,
+    key: &dyn Fn(&str) -> String,
+) -> Result<(), SettingsError> {
+    match (&app.instagram_app_id, &app.instagram_app_secret) {
+        (None, None) => Ok(()),
+        (Some(id), Some(secret)) => {
+            if !is_meta_id(id) {
+                return Err(SettingsError::new(
+                    key("instagram_app_id"),
+                    "must be Meta's numeric Instagram app id",
+                ));
+            }
+            if secret.expose_secret().trim().is_empty() {
+                return Err(SettingsError::new(key("instagram_app_secret"), "is empty"));
+            }
+            Ok(())
+        }
+        (Some(_), None) => Err(SettingsError::new(
+            key("instagram_app_secret"),
+            "is required with instagram_app_id",
+        )),
+        (None, Some(_)) => Err(SettingsError::new(
+            key("instagram_app_id"),
+            "is required with instagram_app_secret",
+        )),
+    }
+}
+
 /// Checks the `[apps]` table: at least one app, valid names, ids and secrets.
 pub fn validate_apps(apps: &BTreeMap<String, AppSettings>) -> Result<(), SettingsError> {
     if apps.is_empty() {
@@ -163,10 +223,7 @@ pub fn validate_apps(apps: &BTreeMap<String, AppSettings>) -> Result<(), Setting
                 "app names may contain only ASCII letters, digits, '-' and '_' (at most 64)",
             ));
         }
-        let valid_id = !app.app_id.is_empty()
-            && app.app_id.len() <= 32
-            && app.app_id.bytes().all(|b| b.is_ascii_digit());
-        if !valid_id {
+        if !is_meta_id(&app.app_id) {
             return Err(SettingsError::new(
                 key("app_id"),
                 "must be Meta's numeric app id",
@@ -188,6 +245,7 @@ pub fn validate_apps(apps: &BTreeMap<String, AppSettings>) -> Result<(), Setting
                 "is empty",
             ));
         }
+        validate_instagram_app(app, &key)?;
         if app
             .verify_token
             .as_ref()

@@ -5,12 +5,12 @@
 use std::time::Duration;
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::error::KafkaError;
 use rdkafka::mocking::MockCluster;
 use rdkafka::producer::DefaultProducerContext;
 use rdkafka::types::RDKafkaErrorCode;
 
+use crate::logging::LoggedContext;
 use crate::{base_config, KafkaSettings};
 
 /// Why the bus could not be set up.
@@ -205,9 +205,9 @@ impl Bus {
 fn admin_client(
     settings: &KafkaSettings,
     brokers: &str,
-) -> Result<AdminClient<DefaultClientContext>, BusError> {
+) -> Result<AdminClient<LoggedContext>, BusError> {
     base_config(settings, brokers)
-        .create()
+        .create_with_context(LoggedContext)
         .map_err(|source| BusError::Client {
             brokers: brokers.to_owned(),
             source,

@@ -5,6 +5,7 @@
 mod bus;
 mod client;
 pub mod lenient;
+pub mod logging;
 pub mod redact;
 mod sender;
 mod settings;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use graphhook_graph::{Call, Host};
 use graphhook_processor::gateway::{Gateway, GatewayError};
 use graphhook_processor::store::Store;
-use graphhook_processor::testing::stack::Stack;
+use graphhook_processor::testing::stack::{GraphHosts, Stack};
 use graphhook_processor::testing::ManualClock;
 use serde_json::json;
 use support::{connect, databases};
@@ -24,7 +24,14 @@ const NOW: i64 = 1_793_491_200_000;
 fn gateway(store: &Store, server: &MockServer, clock: Arc<ManualClock>) -> Gateway {
     let tokens = graphhook_processor::tokens::TokenSettings::default();
     let publishing = graphhook_processor::publishing::PublishingSettings::default();
-    Stack::new(store, clock, &server.uri(), tokens, publishing).gateway
+    Stack::new(
+        store,
+        clock,
+        &GraphHosts::same(&server.uri()),
+        tokens,
+        publishing,
+    )
+    .gateway
 }
 
 fn read(account: &str) -> Call {

@@ -12,7 +12,7 @@ use graphhook_processor::publishing::intake::{accept, Intake};
 use graphhook_processor::publishing::tracker::Tracker;
 use graphhook_processor::publishing::PublishingSettings;
 use graphhook_processor::store::Store;
-use graphhook_processor::testing::fake_graph::{Ending, FakeGraph, Plan, PublishAnswer};
+use graphhook_processor::testing::fake_graph::{Ending, FakeGraph, Grant, Plan, PublishAnswer};
 use graphhook_processor::testing::stack::{token_settings, Stack};
 use graphhook_processor::testing::{apply_events, ManualClock};
 use graphhook_processor::tokens::manager::TokenManager;
@@ -43,7 +43,7 @@ async fn world_on(store: Store, clock: Arc<ManualClock>, fake: Arc<FakeGraph>) -
     let stack = Stack::new(
         &store,
         clock.clone(),
-        &fake.server.uri(),
+        &fake.hosts(),
         token_settings(&[("k1", 3)], "k1"),
         PublishingSettings::default(),
     );
@@ -65,19 +65,34 @@ async fn world(store: Store) -> World {
 }
 
 async fn register_token(world: &World, account: &str, kind: TokenKind) {
+    let (token, grant) = match kind {
+        TokenKind::Page => (
+            format!("PAGE-{account}"),
+            Grant::Page {
+                page_id: account.to_owned(),
+                instagram: None,
+            },
+        ),
+        _ => (
+            format!("IGQVJ-{account}"),
+            Grant::InstagramLogin {
+                user_id: account.to_owned(),
+            },
+        ),
+    };
+    let now = graphhook_processor::clock::Clock::now_ms(&*world.clock);
+    world.fake.issue(&token, grant, now);
     world
         .tokens
         .register(
             APP,
             account,
             TokenRegistration {
-                token: SecretString::from(match kind {
-                    TokenKind::Page => format!("PAGE-{account}"),
-                    _ => format!("IGQVJ-{account}"),
-                }),
+                token: SecretString::from(token),
                 kind,
                 tenant: None,
                 page_id: None,
+                expires_in: None,
             },
         )
         .await

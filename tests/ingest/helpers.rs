@@ -51,6 +51,8 @@ pub fn test_settings() -> Settings {
             secrets: vec![SecretString::from(SECRET)],
             verify_token: Some(SecretString::from(VERIFY_TOKEN)),
             allow_sha1: false,
+            instagram_app_id: None,
+            instagram_app_secret: None,
         },
     );
     settings

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use graphhook_processor::clock::system_clock;
-use graphhook_processor::testing::fake_graph::{Ending, FakeGraph, Plan};
+use graphhook_processor::testing::fake_graph::{Ending, FakeGraph, Grant, Plan};
+use graphhook_processor::testing::stack::{STACK_INSTAGRAM_APP, STACK_INSTAGRAM_SECRET};
 use graphhook_schema::output::{PublishStatus, PublishStatusRecord};
 use graphhook_schema::topics::{PUBLISH_REQUESTS, PUBLISH_STATUS};
 use rdkafka::Message;
@@ -16,7 +17,7 @@ use secrecy::SecretString;
 use serde_json::json;
 
 use crate::harness::pipeline_with;
-use crate::helpers::{metric_value, APP_ID};
+use crate::helpers::{metric_value, APP, APP_ID, SECRET};
 
 const ACCOUNT: &str = "17841400077";
 
@@ -29,10 +30,21 @@ async fn requests_from_the_admin_api_and_the_topic_are_published_and_every_statu
             ending: Ending::Finish,
         })
     });
-    let uri = fake.server.uri();
+    fake.with(|s| s.apps.facebook = (APP_ID.to_owned(), SECRET.to_owned()));
+    fake.issue(
+        "IGQVJ-e2e-token",
+        Grant::InstagramLogin {
+            user_id: ACCOUNT.to_owned(),
+        },
+        graphhook_schema::time::now_millis(),
+    );
+    let hosts = fake.hosts();
     let p = pipeline_with(|s| {
-        s.graph.facebook_url = uri.parse().unwrap();
-        s.graph.instagram_url = uri.parse().unwrap();
+        s.graph.facebook_url = hosts.facebook.parse().unwrap();
+        s.graph.instagram_url = hosts.instagram.parse().unwrap();
+        let app = s.apps.get_mut(APP).expect("the harness app");
+        app.instagram_app_id = Some(STACK_INSTAGRAM_APP.to_owned());
+        app.instagram_app_secret = Some(SecretString::from(STACK_INSTAGRAM_SECRET));
         s.tokens
             .keys
             .insert("k1".into(), SecretString::from(STANDARD.encode([5u8; 32])));

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use graphhook_kafka::logging::LoggedContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::OwnedMessage;
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
@@ -51,14 +52,16 @@ pub fn read_range(
         .set("enable.auto.commit", "false")
         .set("enable.partition.eof", "false");
     let task = tokio::task::spawn_blocking(move || {
-        let consumer: BaseConsumer = config.create().map_err(ReplayError::Kafka)?;
+        let consumer: BaseConsumer<LoggedContext> = config
+            .create_with_context(LoggedContext)
+            .map_err(ReplayError::Kafka)?;
         read(&consumer, &topic, range, &tx)
     });
     (rx, task)
 }
 
 fn read(
-    consumer: &BaseConsumer,
+    consumer: &BaseConsumer<LoggedContext>,
     topic: &str,
     range: TimeRange,
     out: &mpsc::Sender<OwnedMessage>,

@@ -47,7 +47,15 @@ impl BatchAck {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AckContext;
 
-impl ClientContext for AckContext {}
+impl ClientContext for AckContext {
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, log_message: &str) {
+        crate::logging::log_line(level, fac, log_message);
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        crate::logging::log_client_error(&error, reason);
+    }
+}
 
 impl ProducerContext for AckContext {
     type DeliveryOpaque = Arc<BatchAck>;

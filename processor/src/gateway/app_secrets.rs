@@ -2,33 +2,70 @@
 
 use std::collections::BTreeMap;
 
+use graphhook_graph::Host;
 use secrecy::{ExposeSecret, SecretString};
 
-/// The secrets of the configured Meta apps, by app id: the app token
-/// (`<app id>|<secret>`) for `debug_token`, the client secret for
-/// `fb_exchange_token`.
+/// One configured Meta app as the processor calls Meta for it.
+#[derive(Clone)]
+pub struct MetaApp {
+    /// The Facebook app's secret: the app token of `debug_token`, the client
+    /// secret of `fb_exchange_token`, `appsecret_proof` on graph.facebook.com.
+    pub secret: SecretString,
+    /// The Instagram app ("Instagram API with Instagram Login"), when configured:
+    /// its id and secret, for Instagram-login tokens on graph.instagram.com.
+    pub instagram: Option<(String, SecretString)>,
+}
+
+impl MetaApp {
+    /// An app with only a Facebook app secret.
+    pub fn facebook(secret: impl Into<String>) -> Self {
+        MetaApp {
+            secret: SecretString::from(secret.into()),
+            instagram: None,
+        }
+    }
+}
+
+/// The secrets of the configured Meta apps, by (Facebook) app id.
 #[derive(Clone, Default)]
 pub struct AppSecrets {
-    secrets: BTreeMap<String, SecretString>,
+    apps: BTreeMap<String, MetaApp>,
 }
 
 impl std::fmt::Debug for AppSecrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppSecrets")
-            .field("apps", &self.secrets.keys().collect::<Vec<_>>())
+            .field("apps", &self.apps.keys().collect::<Vec<_>>())
             .finish()
     }
 }
 
 impl AppSecrets {
-    /// Secrets by app id.
-    pub fn new(secrets: BTreeMap<String, SecretString>) -> Self {
-        AppSecrets { secrets }
+    /// Apps by app id.
+    pub fn new(apps: BTreeMap<String, MetaApp>) -> Self {
+        AppSecrets { apps }
     }
 
-    /// The app's secret, if the app is configured.
+    /// The Facebook app's secret, if the app is configured.
     pub fn secret(&self, app_id: &str) -> Option<&SecretString> {
-        self.secrets.get(app_id)
+        self.apps.get(app_id).map(|app| &app.secret)
+    }
+
+    /// The Instagram app's id, if configured.
+    pub fn instagram_app_id(&self, app_id: &str) -> Option<&str> {
+        let app = self.apps.get(app_id)?;
+        app.instagram.as_ref().map(|(id, _)| id.as_str())
+    }
+
+    /// The secret `appsecret_proof` is computed with for a token of this app on
+    /// `host`: the Facebook app's on graph.facebook.com, the Instagram app's on
+    /// graph.instagram.com (none when no Instagram app is configured).
+    pub fn proof_key(&self, app_id: &str, host: Host) -> Option<SecretString> {
+        let app = self.apps.get(app_id)?;
+        match host {
+            Host::Facebook => Some(app.secret.clone()),
+            Host::Instagram => app.instagram.as_ref().map(|(_, secret)| secret.clone()),
+        }
     }
 
     /// The app token `<app id>|<secret>`.
@@ -39,6 +76,6 @@ impl AppSecrets {
 
     /// Whether the app is configured.
     pub fn knows(&self, app_id: &str) -> bool {
-        self.secrets.contains_key(app_id)
+        self.apps.contains_key(app_id)
     }
 }

@@ -23,7 +23,7 @@ use crate::pipeline::relay::Relay;
 use crate::store::Store;
 use crate::unit_of_work::{UnitOfWork, WorkError};
 
-pub use app_secrets::AppSecrets;
+pub use app_secrets::{AppSecrets, MetaApp};
 pub use error::GatewayError;
 
 /// The gateway. Cheap to clone.
@@ -34,6 +34,7 @@ pub struct Gateway {
 
 struct Inner {
     client: GraphClient,
+    apps: AppSecrets,
     store: Store,
     clock: SharedClock,
     policy: Policy,
@@ -70,9 +71,11 @@ fn allowed(verdict: Verdict) -> Result<(), GatewayError> {
 }
 
 impl Gateway {
-    /// A gateway calling through `client`.
+    /// A gateway calling through `client`; calls carry `appsecret_proof` with
+    /// the secrets of `apps`.
     pub fn new(
         client: GraphClient,
+        apps: AppSecrets,
         store: Store,
         clock: SharedClock,
         metrics: ProcessorMetrics,
@@ -89,6 +92,7 @@ impl Gateway {
         Gateway {
             inner: Arc::new(Inner {
                 client,
+                apps,
                 store,
                 clock,
                 policy,
@@ -155,7 +159,10 @@ impl Gateway {
                 .inc();
             return Err(refused);
         }
-        let call = call.for_account(app_id, account_id);
+        let mut call = call.for_account(app_id, account_id);
+        if let Some(key) = inner.apps.proof_key(app_id, call.host) {
+            call = call.proved_with(key);
+        }
         let started = Instant::now();
         let result = inner.client.call(&call).await;
         inner

@@ -39,6 +39,9 @@ pub enum ApiError {
     /// Meta refused what was asked (a token it does not accept).
     #[error("refused by Meta: {0}")]
     RefusedByMeta(String),
+    /// The token does not act for the account the path names.
+    #[error("token not for this account: {0}")]
+    TokenNotForAccount(&'static str),
     /// Meta could not be asked now (throttled, unreachable); retry later.
     #[error("Meta is unavailable")]
     MetaUnavailable,
@@ -49,6 +52,10 @@ impl From<crate::tokens::registration::RegistrationError> for ApiError {
         use crate::tokens::registration::RegistrationError::*;
         match error {
             NotConfigured => ApiError::NotConfigured("tokens.keys and tokens.active_key"),
+            NoInstagramApp => ApiError::NotConfigured(
+                "the app's instagram_app_id and instagram_app_secret (Instagram-login tokens are checked on graph.instagram.com with them)",
+            ),
+            NotForAccount(why) => ApiError::TokenNotForAccount(why),
             UnknownApp => ApiError::NotFound("app"),
             Invalid(detail) => ApiError::BadRequest(detail),
             Rejected(detail) => ApiError::RefusedByMeta(detail),
@@ -119,6 +126,11 @@ impl ApiError {
                 "Refused by Meta",
                 detail.clone(),
             ),
+            ApiError::TokenNotForAccount(why) => (
+                "urn:graphhook:problem:token-not-for-account",
+                "Token not for this account",
+                format!("Meta says the token cannot act for this account: {why}."),
+            ),
             ApiError::MetaUnavailable => (
                 "urn:graphhook:problem:meta-unavailable",
                 "Meta unavailable",
@@ -136,7 +148,9 @@ impl ResponseError for ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::NotConfigured(_) => StatusCode::CONFLICT,
-            ApiError::RefusedByMeta(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::RefusedByMeta(_) | ApiError::TokenNotForAccount(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             ApiError::Store(_) | ApiError::NotReady(_) | ApiError::MetaUnavailable => {
                 StatusCode::SERVICE_UNAVAILABLE
             }

@@ -56,6 +56,14 @@ impl ProcessorContext {
 }
 
 impl ClientContext for ProcessorContext {
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, log_message: &str) {
+        graphhook_kafka::logging::log_line(level, fac, log_message);
+    }
+
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        graphhook_kafka::logging::log_client_error(&error, reason);
+    }
+
     /// Offsets of each assigned partition. `consumer_lag` is what is in the log
     /// beyond the committed offset. A committed offset past the high watermark means
     /// the broker's log ended behind what was consumed (the broker lost records or

@@ -9,7 +9,6 @@ use serde_json::Value;
 
 use crate::gateway::{Gateway, GatewayError};
 use crate::tokens::manager::Credentials;
-use crate::tokens::TokenKind;
 
 /// A container's `status_code`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,10 +43,7 @@ pub enum PublishCallError {
 
 /// Where a call with these credentials goes.
 fn host(credentials: &Credentials) -> Host {
-    match credentials.kind {
-        TokenKind::InstagramLogin => Host::Instagram,
-        _ => Host::Facebook,
-    }
+    credentials.kind.host()
 }
 
 fn text(value: &Value, key: &str) -> Option<String> {

@@ -95,6 +95,7 @@ impl Processor {
         );
         let gateway = Gateway::new(
             GraphClient::new(&meta.graph)?,
+            meta.apps.clone(),
             store.clone(),
             meta.clock.clone(),
             metrics.clone(),

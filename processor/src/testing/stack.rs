@@ -13,7 +13,7 @@ use graphhook_kafka::{producer_config, AckedSender, KafkaSettings, Topics};
 use secrecy::SecretString;
 
 use super::ManualClock;
-use crate::gateway::{AppSecrets, Gateway};
+use crate::gateway::{AppSecrets, Gateway, MetaApp};
 use crate::metrics::ProcessorMetrics;
 use crate::pipeline::relay::Relay;
 use crate::publishing::tracker::{Tracker, TrackerParts};
@@ -25,6 +25,48 @@ use crate::tokens::TokenSettings;
 
 /// The app id the stack's app secret is configured for.
 pub const STACK_APP: &str = "1234567890";
+/// The stack app's Facebook app secret.
+pub const STACK_APP_SECRET: &str = "app-secret";
+/// The stack app's Instagram app id (Instagram-login tokens are issued for it).
+pub const STACK_INSTAGRAM_APP: &str = "9876543210";
+/// The stack app's Instagram app secret.
+pub const STACK_INSTAGRAM_SECRET: &str = "ig-app-secret";
+
+/// Where the stack calls the Graph API: one URL per host.
+#[derive(Debug, Clone)]
+pub struct GraphHosts {
+    /// Stands for graph.facebook.com.
+    pub facebook: String,
+    /// Stands for graph.instagram.com.
+    pub instagram: String,
+}
+
+impl GraphHosts {
+    /// Both hosts at one URL (a test server that tells calls apart by path).
+    pub fn same(url: &str) -> Self {
+        GraphHosts {
+            facebook: url.to_owned(),
+            instagram: url.to_owned(),
+        }
+    }
+}
+
+/// The stack's app: [`STACK_APP`] with its Facebook and Instagram secrets.
+pub fn stack_apps() -> AppSecrets {
+    AppSecrets::new(
+        [(
+            STACK_APP.to_owned(),
+            MetaApp {
+                secret: SecretString::from(STACK_APP_SECRET),
+                instagram: Some((
+                    STACK_INSTAGRAM_APP.to_owned(),
+                    SecretString::from(STACK_INSTAGRAM_SECRET),
+                )),
+            },
+        )]
+        .into(),
+    )
+}
 
 /// Token settings with keys of 32 repeated `byte`s, under these ids.
 pub fn token_settings(keys: &[(&str, u8)], active: &str) -> TokenSettings {
@@ -60,22 +102,30 @@ pub struct Stack {
 }
 
 impl Stack {
-    /// Wires the parts on `store` and `clock`, calling the Graph API at
-    /// `graph_url` with `[tokens]` and `[publishing]` as given; the app
-    /// [`STACK_APP`] has the secret `app-secret`.
+    /// Wires the parts on `store` and `clock`, calling the Graph API at `hosts`
+    /// with `[tokens]` and `[publishing]` as given; the app is [`stack_apps`].
     pub fn new(
         store: &Store,
         clock: Arc<ManualClock>,
-        graph_url: &str,
+        hosts: &GraphHosts,
         tokens: TokenSettings,
         publishing: PublishingSettings,
     ) -> Self {
-        let url: url::Url = graph_url
-            .parse()
-            .unwrap_or_else(|_| GraphSettings::default().facebook_url);
+        Self::with_apps(store, clock, hosts, (tokens, publishing), stack_apps())
+    }
+
+    /// [`Stack::new`] with other apps configured.
+    pub fn with_apps(
+        store: &Store,
+        clock: Arc<ManualClock>,
+        hosts: &GraphHosts,
+        (tokens, publishing): (TokenSettings, PublishingSettings),
+        apps: AppSecrets,
+    ) -> Self {
+        let defaults = GraphSettings::default();
         let graph = GraphSettings {
-            facebook_url: url.clone(),
-            instagram_url: url,
+            facebook_url: hosts.facebook.parse().unwrap_or(defaults.facebook_url),
+            instagram_url: hosts.instagram.parse().unwrap_or(defaults.instagram_url),
             read_timeout_ms: 5_000,
             mutation_timeout_ms: 5_000,
             ..GraphSettings::default()
@@ -91,6 +141,7 @@ impl Stack {
         );
         let gateway = Gateway::new(
             GraphClient::new(&graph).expect("the Graph client builds"),
+            apps.clone(),
             store.clone(),
             clock.clone(),
             metrics.clone(),
@@ -102,9 +153,7 @@ impl Stack {
             store: store.clone(),
             cipher,
             gateway: gateway.clone(),
-            apps: AppSecrets::new(
-                [(STACK_APP.to_owned(), SecretString::from("app-secret"))].into(),
-            ),
+            apps,
             settings: tokens,
             clock: clock.clone(),
             topics: topics.clone(),

@@ -3,6 +3,7 @@
 //! [`manager::TokenManager::credentials`], the only way any code gets one.
 
 pub mod cipher;
+pub mod identity;
 pub mod manager;
 pub mod meta;
 pub mod registration;
@@ -35,6 +36,16 @@ impl TokenKind {
             TokenKind::InstagramLogin => "instagram_login",
             TokenKind::FacebookUser => "facebook_user",
             TokenKind::Page => "page",
+        }
+    }
+
+    /// The Graph API host this kind of token is served on: Instagram login on
+    /// graph.instagram.com, Facebook login (user and Page tokens) on
+    /// graph.facebook.com. Meta refuses a token on the other host.
+    pub fn host(self) -> graphhook_graph::Host {
+        match self {
+            TokenKind::InstagramLogin => graphhook_graph::Host::Instagram,
+            TokenKind::FacebookUser | TokenKind::Page => graphhook_graph::Host::Facebook,
         }
     }
 

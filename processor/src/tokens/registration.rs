@@ -1,23 +1,39 @@
-//! Registering a token (`PUT /v1/apps/{app}/accounts/{id}/token`): checked with
-//! `debug_token` (valid, issued for this app, not expired, the kind it claims to
-//! be) before it is stored encrypted. A good token for an account that needed a
-//! reconnect (or was revoked) brings it back to `active`.
+//! Registering a token (`PUT /v1/apps/{app}/accounts/{id}/token`), checked where
+//! Meta serves its kind before it is stored encrypted:
+//! - Facebook login (user and Page tokens): `debug_token` on graph.facebook.com
+//!   (valid, issued for this app, not expired, the kind it claims to be);
+//! - Instagram login: graph.instagram.com, with the app's Instagram app (Meta does
+//!   not parse these tokens on graph.facebook.com);
+//!
+//! and, for every kind, that the token acts for the account the path names
+//! ([`super::identity`]). A good token for an account that needed a reconnect (or
+//! was revoked) brings it back to `active`.
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+use graphhook_schema::graph_error::ErrorClass;
+
 use super::cipher::CipherError;
-use super::manager::{row_context, TokenManager};
+use super::identity::{check_owner, IdentityError};
+use super::manager::{hours, row_context, TokenManager};
 use super::meta::{debug_token, Inspection, TokenCallError};
 use super::TokenKind;
 use crate::domain::account::{Transition, Trigger};
 use crate::domain::content::check_id;
 use crate::domain::transitions::{transition_account, AccountChange};
+use crate::gateway::GatewayError;
 use crate::store::{Registration, StoreError, StoredToken, TokenRecord};
 use crate::unit_of_work::{UnitOfWork, WorkError};
 
 /// The longest token accepted, in bytes.
 const MAX_TOKEN_BYTES: usize = 4_096;
+/// The longest `expires_in` accepted: 60 days and a margin.
+const MAX_EXPIRES_IN_SECS: i64 = 61 * 86_400;
+/// How long a long-lived Instagram-login token lives.
+const INSTAGRAM_LIFETIME_MS: i64 = 60 * 86_400_000;
+/// Instagram-login tokens can be refreshed once they are this old.
+const INSTAGRAM_REFRESHABLE_AFTER_MS: i64 = 86_400_000;
 
 /// What a client sends to register a token.
 #[derive(Deserialize)]
@@ -33,6 +49,12 @@ pub struct TokenRegistration {
     /// The linked Facebook Page.
     #[serde(default)]
     pub page_id: Option<String>,
+    /// Seconds until the token expires, as Meta answered when the client got it
+    /// (Instagram login: Meta has no `debug_token` for these tokens). Without it
+    /// graphhook refreshes the token as soon as Meta allows (24 hours after
+    /// registration) and learns its expiry from the refresh.
+    #[serde(default)]
+    pub expires_in: Option<i64>,
 }
 
 /// Why a token was not registered.
@@ -41,6 +63,12 @@ pub enum RegistrationError {
     /// No encryption keys are configured.
     #[error("tokens are not configured (tokens.keys)")]
     NotConfigured,
+    /// An Instagram-login token for an app without its Instagram app.
+    #[error("the app's Instagram app is not configured")]
+    NoInstagramApp,
+    /// The token does not act for the account the path names.
+    #[error("the token cannot act for this account: {0}")]
+    NotForAccount(&'static str),
     /// The app is not configured.
     #[error("no app with this id is configured")]
     UnknownApp,
@@ -92,7 +120,61 @@ fn check(
             "token must be 1 to {MAX_TOKEN_BYTES} bytes without spaces or control characters"
         )));
     }
-    Ok(())
+    match request.expires_in {
+        Some(seconds) if !(1..=MAX_EXPIRES_IN_SECS).contains(&seconds) => {
+            Err(RegistrationError::Invalid(format!(
+                "expires_in must be 1 to {MAX_EXPIRES_IN_SECS} seconds"
+            )))
+        }
+        Some(_) if request.kind != TokenKind::InstagramLogin => Err(RegistrationError::Invalid(
+            "expires_in is for instagram_login tokens (debug_token tells the others')".to_owned(),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Meta's answer to a token call as the registration's outcome: a token Meta
+/// refuses (reconnect or fix-request class) is refused; anything else is Meta
+/// not being available.
+fn meta_failure(error: TokenCallError) -> RegistrationError {
+    if let TokenCallError::Gateway(GatewayError::Call(call)) = &error {
+        if matches!(call.class, ErrorClass::Reconnect | ErrorClass::FixRequest) {
+            return RegistrationError::Rejected(format!("Meta refused the token ({call})"));
+        }
+    }
+    RegistrationError::Meta(error)
+}
+
+/// What is known of an Instagram-login token without `debug_token`: valid (its
+/// owner check on graph.instagram.com is the proof), and its expiry as the client
+/// gave it; without one, an expiry that starts the refresh as soon as Meta allows
+/// it (the refresh answer then says the real one).
+fn instagram_inspection(
+    expires_in: Option<i64>,
+    now_ms: i64,
+    refresh_window_ms: i64,
+) -> Inspection {
+    let (issued, expires) = match expires_in {
+        Some(seconds) => {
+            let expires = now_ms.saturating_add(seconds.saturating_mul(1000));
+            (now_ms.min(expires - INSTAGRAM_LIFETIME_MS), expires)
+        }
+        None => (
+            now_ms,
+            now_ms + INSTAGRAM_REFRESHABLE_AFTER_MS + refresh_window_ms,
+        ),
+    };
+    Inspection {
+        is_valid: true,
+        app_id: None,
+        kind: Some("USER".to_owned()),
+        issued_at_ms: Some(issued),
+        expires_at_ms: Some(expires),
+        data_access_expires_at_ms: None,
+        scopes: Vec::new(),
+        user_id: None,
+        error: None,
+    }
 }
 
 /// Why Meta's answer about a token does not allow storing it, if it does not.
@@ -135,21 +217,42 @@ impl TokenManager {
             return Err(RegistrationError::UnknownApp);
         }
         check(app_id, account_id, &request)?;
-        let inspection = debug_token(&inner.gateway, &inner.apps, app_id, &request.token)
-            .await
-            .map_err(RegistrationError::Meta)?;
         let now = inner.clock.now_ms();
-        if let Some(why) = refusal(app_id, request.kind, &inspection, now) {
-            tracing::warn!(%app_id, %account_id, kind = request.kind.as_str(), reason = %why, "token refused");
-            return Err(RegistrationError::Rejected(why));
-        }
+        let kind = request.kind.as_str();
+        let inspection = if request.kind == TokenKind::InstagramLogin {
+            if inner.apps.instagram_app_id(app_id).is_none() {
+                return Err(RegistrationError::NoInstagramApp);
+            }
+            let window = hours(inner.settings.refresh_before_days.saturating_mul(24));
+            instagram_inspection(request.expires_in, now, window)
+        } else {
+            let inspection = debug_token(&inner.gateway, &inner.apps, app_id, &request.token)
+                .await
+                .map_err(meta_failure)?;
+            if let Some(why) = refusal(app_id, request.kind, &inspection, now) {
+                tracing::warn!(%app_id, %account_id, kind, reason = %why, "token refused");
+                return Err(RegistrationError::Rejected(why));
+            }
+            inspection
+        };
+        let target = (app_id, account_id);
+        let page_named = request.page_id.as_deref();
+        let identity = check_owner(&inner.gateway, target, request.kind, &request.token, page_named)
+            .await
+            .map_err(|error| match error {
+                IdentityError::NotForAccount(why) => {
+                    tracing::warn!(%app_id, %account_id, kind, reason = why, "token refused: not for this account");
+                    RegistrationError::NotForAccount(why)
+                }
+                IdentityError::Call(error) => meta_failure(error),
+            })?;
         let record = TokenRecord {
             app_id: app_id.to_owned(),
             account_id: account_id.to_owned(),
             kind: request.kind,
             tenant: request.tenant.clone(),
-            page_id: request.page_id.clone(),
-            user_id: inspection.user_id.clone(),
+            page_id: request.page_id.clone().or(identity.page_id),
+            user_id: identity.user_id.or_else(|| inspection.user_id.clone()),
             scopes: inspection.scopes.clone(),
             issued_at_ms: inspection.issued_at_ms.unwrap_or(now),
             expires_at_ms: inspection.expires_at_ms,

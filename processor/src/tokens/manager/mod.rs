@@ -88,7 +88,8 @@ pub struct TokenManagerParts {
     pub metrics: ProcessorMetrics,
 }
 
-fn hours(hours: u64) -> i64 {
+/// `hours` in ms, saturating.
+pub(crate) fn hours(hours: u64) -> i64 {
     i64::try_from(hours).unwrap_or(i64::MAX / HOUR_MS) * HOUR_MS
 }
 

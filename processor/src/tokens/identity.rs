@@ -1,0 +1,168 @@
+//! Which accounts a token can act for, asked of Meta where the token's kind is
+//! served: an Instagram-login token on graph.instagram.com (`/me`: its
+//! `user_id`), a Page token on graph.facebook.com (`/me`: the Page and its
+//! linked Instagram account), a Facebook-login user token on graph.facebook.com
+//! (the Pages it manages and their linked Instagram accounts). Registering a
+//! token under an account it cannot act for is refused, not found out at the
+//! first publish.
+
+use graphhook_graph::Call;
+use graphhook_schema::graph_error::ErrorClass;
+use graphhook_schema::publishing::meta_id_ok;
+use secrecy::SecretString;
+use serde_json::Value;
+
+use super::meta::TokenCallError;
+use super::TokenKind;
+use crate::gateway::{Gateway, GatewayError};
+
+/// What Meta says a token acts for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// The Page the account is reached through, when there is one (Facebook
+    /// login).
+    pub page_id: Option<String>,
+    /// The Instagram-login user id (Instagram login).
+    pub user_id: Option<String>,
+}
+
+/// Why a token may not be registered under an account.
+#[derive(Debug, thiserror::Error)]
+pub enum IdentityError {
+    /// Meta answered, and the account is not one the token acts for.
+    #[error("{0}")]
+    NotForAccount(&'static str),
+    /// Asking Meta failed.
+    #[error(transparent)]
+    Call(#[from] TokenCallError),
+}
+
+fn id_of(value: &Value, key: &str) -> Option<String> {
+    let id = match value.get(key)? {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        _ => return None,
+    };
+    meta_id_ok(&id).then_some(id)
+}
+
+fn linked_instagram(page: &Value) -> Option<String> {
+    page.get("instagram_business_account")
+        .and_then(|linked| id_of(linked, "id"))
+}
+
+/// Asks Meta which accounts `token` acts for and checks that `account_id` is one
+/// of them. `page_id` is the Page the client named (Facebook login).
+pub async fn check_owner(
+    gateway: &Gateway,
+    (app_id, account_id): (&str, &str),
+    kind: TokenKind,
+    token: &SecretString,
+    page_id: Option<&str>,
+) -> Result<Identity, IdentityError> {
+    let host = kind.host();
+    let read = |endpoint: &'static str, path: String, fields: &str| {
+        Call::get(host, endpoint, path)
+            .query("fields", fields)
+            .token(token.clone())
+    };
+    match kind {
+        TokenKind::InstagramLogin => {
+            let me = gateway
+                .call_for_app(
+                    app_id,
+                    read("token_owner", "/me".into(), "user_id,username"),
+                )
+                .await
+                .map_err(TokenCallError::from)?;
+            let user = id_of(&me.body, "user_id").or_else(|| id_of(&me.body, "id"));
+            match user {
+                Some(user) if user == account_id => Ok(Identity {
+                    page_id: None,
+                    user_id: Some(user),
+                }),
+                Some(_) => Err(IdentityError::NotForAccount(
+                    "the token belongs to another Instagram account",
+                )),
+                None => Err(TokenCallError::Malformed("no user_id in /me").into()),
+            }
+        }
+        TokenKind::Page => {
+            let me = gateway
+                .call_for_app(
+                    app_id,
+                    read("token_owner", "/me".into(), "id,instagram_business_account"),
+                )
+                .await
+                .map_err(TokenCallError::from)?;
+            let page = id_of(&me.body, "id").ok_or(TokenCallError::Malformed("no id in /me"))?;
+            if page_id.is_some_and(|named| named != page) {
+                return Err(IdentityError::NotForAccount(
+                    "the token is the token of another Page than page_id",
+                ));
+            }
+            if page == account_id || linked_instagram(&me.body).as_deref() == Some(account_id) {
+                Ok(Identity {
+                    page_id: Some(page),
+                    user_id: None,
+                })
+            } else {
+                Err(IdentityError::NotForAccount(
+                    "the token's Page is neither this account nor linked to it",
+                ))
+            }
+        }
+        TokenKind::FacebookUser => {
+            let pages = match page_id {
+                Some(page) => {
+                    let fields = "id,instagram_business_account";
+                    let call = read("token_owner", format!("/{page}"), fields);
+                    match gateway.call_for_app(app_id, call).await {
+                        Ok(answer) => vec![answer.body],
+                        // "Object does not exist, cannot be loaded due to missing
+                        // permissions": the token does not manage that Page.
+                        Err(GatewayError::Call(error)) if error.class == ErrorClass::FixRequest => {
+                            return Err(IdentityError::NotForAccount(
+                                "the token does not manage the Page named by page_id",
+                            ))
+                        }
+                        Err(error) => return Err(TokenCallError::from(error).into()),
+                    }
+                }
+                None => {
+                    let call = read(
+                        "token_pages",
+                        "/me/accounts".into(),
+                        "id,instagram_business_account",
+                    )
+                    .query("limit", "100");
+                    let answer = gateway
+                        .call_for_app(app_id, call)
+                        .await
+                        .map_err(TokenCallError::from)?;
+                    match answer.body.get("data") {
+                        Some(Value::Array(pages)) => pages.clone(),
+                        _ => {
+                            return Err(TokenCallError::Malformed("no data in /me/accounts").into())
+                        }
+                    }
+                }
+            };
+            pages
+                .iter()
+                .find_map(|page| {
+                    let id = id_of(page, "id")?;
+                    let acts =
+                        id == account_id || linked_instagram(page).as_deref() == Some(account_id);
+                    acts.then_some(id)
+                })
+                .map(|page| Identity {
+                    page_id: Some(page),
+                    user_id: None,
+                })
+                .ok_or(IdentityError::NotForAccount(
+                    "none of the token's Pages is this account or linked to it",
+                ))
+        }
+    }
+}
