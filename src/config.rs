@@ -55,6 +55,47 @@ pub struct Settings {
     /// `[log]`: log format and level.
     #[serde(default)]
     pub log: LogSettings,
+    /// `GRAPHHOOK_` environment variables that name no section and were ignored
+    /// (a Kubernetes Service named `graphhook` injects `GRAPHHOOK_PORT`,
+    /// `GRAPHHOOK_SERVICE_HOST`, ... into every pod): their names, for one
+    /// warning line.
+    #[serde(skip)]
+    pub ignored_env: Vec<String>,
+}
+
+/// The sections a `GRAPHHOOK_<SECTION>__...` variable may name.
+const SECTIONS: [&str; 8] = [
+    "ingest",
+    "apps",
+    "kafka",
+    "processor",
+    "graph",
+    "tokens",
+    "publishing",
+    "log",
+];
+
+/// Whether the environment variable key (prefix removed, levels split by `__`)
+/// names a section of the configuration.
+fn names_a_section(key: &str) -> bool {
+    let section = key.split("__").next().unwrap_or_default();
+    SECTIONS.iter().any(|s| s.eq_ignore_ascii_case(section))
+}
+
+/// The `GRAPHHOOK_` variables that name no section (`GRAPHHOOK_CONFIG`, the
+/// command line's, aside).
+fn stray_variables() -> Vec<String> {
+    let mut names: Vec<String> = std::env::vars_os()
+        .filter_map(|(name, _)| name.into_string().ok())
+        .filter(|name| {
+            name.get(..ENV_PREFIX.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(ENV_PREFIX))
+                && !name[ENV_PREFIX.len()..].eq_ignore_ascii_case("config")
+                && !names_a_section(&name[ENV_PREFIX.len()..])
+        })
+        .collect();
+    names.sort();
+    names
 }
 
 /// Why configuration could not be loaded.
@@ -70,6 +111,40 @@ pub enum ConfigError {
     /// A value is well-typed but cannot work.
     #[error("invalid configuration")]
     Rejected(#[from] SettingsError),
+    /// The file is not TOML. Where and what, never the line itself: it may hold
+    /// a secret.
+    #[error("{file}:{line}:{column}: not valid TOML: {message} (the line is not shown: it may hold a secret)")]
+    Syntax {
+        /// The file.
+        file: String,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// The parser's message, without the source text.
+        message: String,
+    },
+}
+
+/// Checks that `path` parses as TOML; the error names the place, not the text.
+fn check_toml_syntax(path: &Path) -> Result<(), ConfigError> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        // figment reports an unreadable file itself.
+        return Ok(());
+    };
+    let Err(error) = toml::from_str::<toml::Table>(&text) else {
+        return Ok(());
+    };
+    let offset = error.span().map_or(0, |span| span.start).min(text.len());
+    let before = text.get(..offset).unwrap_or_default();
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    Err(ConfigError::Syntax {
+        file: path.display().to_string(),
+        line,
+        column,
+        message: error.message().to_owned(),
+    })
 }
 
 /// Configuration keys whose values are secrets, wherever they appear.
@@ -143,18 +218,25 @@ impl Settings {
             if !path.exists() {
                 return Err(ConfigError::MissingFile(path.display().to_string()));
             }
+            check_toml_syntax(path)?;
             figment = figment.merge(Toml::file_exact(path));
         }
-        figment = figment.merge(Env::prefixed(ENV_PREFIX).split("__").ignore(&["config"]));
+        let env = Env::prefixed(ENV_PREFIX)
+            .split("__")
+            .filter(|key| names_a_section(&key.as_str().replace('.', "__")));
+        figment = figment.merge(env);
         let invalid = |e| ConfigError::Invalid(Box::new(redact_secrets(e)));
         let mut merged: Value = figment.extract().map_err(invalid)?;
-        if !secret_files::has_file_keys(&merged, is_secret_path) {
-            return figment.extract().map_err(invalid);
-        }
-        secret_files::resolve(&mut merged, is_secret_path)?;
-        Figment::from(Serialized::defaults(merged))
-            .extract()
-            .map_err(invalid)
+        let mut settings: Settings = if secret_files::has_file_keys(&merged, is_secret_path) {
+            secret_files::resolve(&mut merged, is_secret_path)?;
+            Figment::from(Serialized::defaults(merged))
+                .extract()
+                .map_err(invalid)?
+        } else {
+            figment.extract().map_err(invalid)?
+        };
+        settings.ignored_env = stray_variables();
+        Ok(settings)
     }
 
     /// Checks what ingest needs.
@@ -175,6 +257,7 @@ impl Settings {
         self.graph.validate()?;
         self.tokens.validate()?;
         self.publishing.validate()?;
+        self.publishing.validate_with(&self.graph)?;
         self.log.validate()?;
         Ok(())
     }
@@ -339,6 +422,80 @@ mod tests {
             for secret in ["db-pa55word", "admin-t0ken", "sasl-pa55word", "from-file"] {
                 assert!(!debug.contains(secret), "{secret} in {debug}");
             }
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn variables_that_name_no_section_are_ignored_and_listed() {
+        Jail::expect_with(|jail| {
+            jail.create_file("graphhook.toml", FILE)?;
+            jail.set_env("GRAPHHOOK_PORT", "tcp://10.0.0.7:8080");
+            jail.set_env("GRAPHHOOK_SERVICE_HOST", "10.0.0.7");
+            jail.set_env("GRAPHHOOK_PORT_8080_TCP_ADDR", "10.0.0.7");
+            jail.set_env("GRAPHHOOK_BIN", "/usr/local/bin/graphhook");
+            jail.set_env("GRAPHHOOK_KAFKA__BROKERS", "k2:9092");
+            let settings = load(jail).expect("stray variables do not stop graphhook");
+            assert_eq!(settings.kafka.brokers, "k2:9092", "sections still apply");
+            assert_eq!(
+                settings.ignored_env,
+                [
+                    "GRAPHHOOK_BIN",
+                    "GRAPHHOOK_PORT",
+                    "GRAPHHOOK_PORT_8080_TCP_ADDR",
+                    "GRAPHHOOK_SERVICE_HOST"
+                ]
+            );
+            jail.set_env("GRAPHHOOK_KAFKA__NO_SUCH_KEY", "1");
+            let error = format!("{:#}", anyhow::Error::from(load(jail).unwrap_err()));
+            assert!(
+                error.contains("no_such_key"),
+                "a typo inside a section still fails: {error}"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_toml_syntax_error_names_the_place_and_never_prints_the_line() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "graphhook.toml",
+                "[apps.main]\napp_id = \"123\"\nsecrets = [\"leaked-s3cret\", \"other-s3cret\"\n",
+            )?;
+            let error = format!("{:#}", anyhow::Error::from(load(jail).unwrap_err()));
+            assert!(!error.contains("s3cret"), "{error}");
+            assert!(error.contains("graphhook.toml:"), "{error}");
+            assert!(error.contains("not valid TOML"), "{error}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_list_that_does_not_parse_is_refused_not_taken_as_one_secret() {
+        Jail::expect_with(|jail| {
+            jail.create_file("graphhook.toml", FILE)?;
+            jail.set_env("GRAPHHOOK_APPS__MAIN__SECRETS", r#"["leaked-s3cret","#);
+            let error = format!("{:#}", anyhow::Error::from(load(jail).unwrap_err()));
+            assert!(!error.contains("leaked-s3cret"), "{error}");
+            assert!(error.to_lowercase().contains("secrets"), "{error}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn token_key_ids_from_the_environment_match_whatever_their_case() {
+        Jail::expect_with(|jail| {
+            jail.create_file("graphhook.toml", FILE)?;
+            jail.set_env(
+                "GRAPHHOOK_TOKENS__KEYS__K2026_11",
+                "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+            );
+            jail.set_env("GRAPHHOOK_TOKENS__ACTIVE_KEY", "K2026_11");
+            let settings = load(jail).expect("loads");
+            settings
+                .validate_processor()
+                .expect("K2026_11 names k2026_11");
             Ok(())
         });
     }

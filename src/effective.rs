@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 
 use graphhook_ingest::validate_apps;
+use graphhook_processor::settings::guessable_token;
 use secrecy::ExposeSecret;
 
 use crate::config::{ConfigError, Settings};
@@ -80,6 +81,29 @@ impl Settings {
     /// What works but is probably not what the operator wants, for `role`.
     pub fn warnings_for(&self, role: Role) -> Vec<String> {
         let mut warnings = Vec::new();
+        if !self.ignored_env.is_empty() {
+            warnings.push(format!(
+                "ignored environment variables that name no configuration section: {} \
+                 (Kubernetes injects GRAPHHOOK_PORT, GRAPHHOOK_SERVICE_HOST, ... for a Service named graphhook; \
+                 set enableServiceLinks: false on the pod)",
+                self.ignored_env.join(", ")
+            ));
+        }
+        if role.receives() && role != Role::Replay {
+            for (name, app) in &self.apps {
+                if app.verify_token.is_none() {
+                    warnings.push(format!(
+                        "apps.{name}.verify_token is not set: Meta's subscription handshake for this app is refused (403)"
+                    ));
+                }
+            }
+            if self.ingest.public_base_url.is_none() {
+                warnings.push(
+                    "ingest.public_base_url is not set: data-deletion callbacks are refused (Meta needs a status URL in the answer)"
+                        .to_owned(),
+                );
+            }
+        }
         if role.receives() {
             if let Some(url) = &self.ingest.public_base_url {
                 if url.scheme() == "http" {
@@ -105,6 +129,13 @@ impl Settings {
             warnings.extend(exposed("processor.ops_listen", self.processor.ops_listen));
             if self.processor.admin_token.is_empty() {
                 warnings.push("processor.admin_token is not set: the admin API is off".to_owned());
+            }
+            for (i, token) in self.processor.admin_token.iter().enumerate() {
+                if let Some(why) = guessable_token(token.expose_secret()) {
+                    warnings.push(format!(
+                        "processor.admin_token[{i}] is guessable ({why}): replace it with openssl rand -hex 32"
+                    ));
+                }
             }
             if self.tokens.keys.is_empty() {
                 warnings.push(
@@ -185,7 +216,8 @@ mod tests {
         settings.processor.database_url =
             SecretString::from("postgres://graphhook:db-pa55@db/graphhook");
         settings.processor.admin_token =
-            vec![SecretString::from("0f1e2d3c4b5a69788796a5b4c3d2e1f0-Token")];
+            vec![SecretString::from("0f1e2d3c4b5a69788796a5b4c3d2e1f0-Xq7")];
+        settings.ingest.public_base_url = Some("https://hooks.example.com".parse().expect("url"));
         settings
             .kafka
             .client
@@ -288,5 +320,25 @@ mod tests {
         assert!(warnings.contains("ingest.ops_listen"), "{warnings}");
         let defaults = settings().warnings_for(Role::Ingest);
         assert!(defaults.is_empty(), "{defaults:?}");
+        let mut bare = settings();
+        bare.ingest.public_base_url = None;
+        if let Some(app) = bare.apps.get_mut("main") {
+            app.verify_token = None;
+        }
+        bare.processor.admin_token = vec![SecretString::from(
+            "example-Admin-token-0123456789-change-me",
+        )];
+        bare.ignored_env = vec!["GRAPHHOOK_PORT".into(), "GRAPHHOOK_BIN".into()];
+        let warnings = bare.warnings_for(Role::Run).join("\n");
+        for expected in [
+            "apps.main.verify_token is not set",
+            "ingest.public_base_url is not set",
+            "processor.admin_token[0] is guessable",
+            "GRAPHHOOK_PORT, GRAPHHOOK_BIN",
+            "enableServiceLinks",
+        ] {
+            assert!(warnings.contains(expected), "{expected}: {warnings}");
+        }
+        assert!(!warnings.contains("0123456789-change-me"), "{warnings}");
     }
 }

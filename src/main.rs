@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use graphhook::cli::{Cli, Command, TokensCommand};
 use graphhook::config::Settings;
+use graphhook::effective::Role;
 use graphhook::{commands, effective, telemetry};
 
 /// glibc's allocator showed as ~15% of ingest's CPU under load; mimalloc is faster
@@ -56,14 +57,27 @@ async fn graphhook_main() -> ExitCode {
         }
     };
     telemetry::init(&settings.log, std::io::stdout);
-    if matches!(
-        cli.command,
-        Command::Run | Command::Ingest | Command::Process
-    ) {
+    let serving = match cli.command {
+        Command::Run => Some(Role::Run),
+        Command::Ingest => Some(Role::Ingest),
+        Command::Process => Some(Role::Process),
+        _ => None,
+    };
+    if let Some(role) = serving {
         tracing::info!(
             version = env!("CARGO_PKG_VERSION"),
             config = %settings.effective_json(),
             "graphhook starting"
+        );
+        for warning in settings.warnings_for(role) {
+            tracing::warn!(%warning, "configuration");
+        }
+    } else if !settings.ignored_env.is_empty()
+        && !matches!(cli.command, Command::CheckConfig { .. })
+    {
+        tracing::warn!(
+            variables = %settings.ignored_env.join(", "),
+            "ignored environment variables that name no configuration section"
         );
     }
     let result = match cli.command {

@@ -128,6 +128,36 @@ pub fn weak_token(token: &str) -> Option<&'static str> {
     None
 }
 
+/// Why a token that passes [`weak_token`] is still guessable, if it is: a
+/// common word, a run of six ascending characters (`123456`, `abcdef`), or a
+/// six-character piece repeated. `openssl rand -hex 32` makes none of these
+/// but once in many thousand tokens.
+pub fn guessable_token(token: &str) -> Option<&'static str> {
+    const WORDS: [&str; 9] = [
+        "password", "passwort", "change", "example", "secret", "admin", "token", "qwerty",
+        "letmein",
+    ];
+    let lower = token.to_ascii_lowercase();
+    if WORDS.iter().any(|word| lower.contains(word)) {
+        return Some("contains a common word");
+    }
+    let bytes = lower.as_bytes();
+    if bytes
+        .windows(6)
+        .any(|w| w.windows(2).all(|p| p[1] == p[0].wrapping_add(1)))
+    {
+        return Some("contains a sequence");
+    }
+    let repeated = (0..bytes.len().saturating_sub(6)).any(|i| {
+        let piece = &bytes[i..i + 6];
+        bytes[i + 6..].windows(6).any(|w| w == piece)
+    });
+    if repeated {
+        return Some("repeats itself");
+    }
+    None
+}
+
 impl ProcessorSettings {
     /// The database URL without its password.
     pub fn database_url_redacted(&self) -> String {
@@ -253,6 +283,24 @@ mod tests {
             ..Default::default()
         };
         assert!(forever.validate().is_ok());
+    }
+
+    #[test]
+    fn guessable_admin_tokens_are_told_apart_from_random_ones() {
+        for guessable in [
+            "example-Admin-token-0123456789-change-me",
+            "passwordpassword1234567890123456",
+            "Zq7vB3xK9mW2pL5nR8tY4cF6hJ1gD0sQ-abcdefgh",
+            "q8Zr2Lx9Wv4Kt7Pq8Zr2Lx9Wv4Kt7Pm1Nb6Hc3Dy5",
+        ] {
+            assert!(guessable_token(guessable).is_some(), "{guessable} passed");
+        }
+        for random in [
+            "f8ae2cbd747466ce557c739911537ff789d44a99297a35c9acdd15d224843ccf",
+            "NgJvYB6rhlRvWsmtoL8nbGc+KrE7EuvfOEpdhgZJY4s=",
+        ] {
+            assert_eq!(guessable_token(random), None, "{random} warned about");
+        }
     }
 
     #[test]

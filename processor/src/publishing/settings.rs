@@ -1,6 +1,7 @@
 //! The `[publishing]` configuration section: Meta's polling schedule and the
 //! tracker's pacing.
 
+use graphhook_graph::GraphSettings;
 use graphhook_kafka::SettingsError;
 use serde::{Deserialize, Serialize};
 
@@ -123,5 +124,55 @@ impl PublishingSettings {
             ));
         }
         Ok(())
+    }
+
+    /// Checks the lease against the Graph API's mutation timeout: an owner holds
+    /// its lease through a `media_publish` that may take the whole timeout, so a
+    /// shorter lease lets a successor take the publication over mid-call and
+    /// publish it a second time.
+    pub fn validate_with(&self, graph: &GraphSettings) -> Result<(), SettingsError> {
+        let needed_ms = graph.mutation_timeout_ms.saturating_add(LEASE_MARGIN_MS);
+        if self.lease_secs.saturating_mul(1000) < needed_ms {
+            return Err(SettingsError::new(
+                "publishing.lease_secs",
+                format!(
+                    "must be at least graph.mutation_timeout_ms + {} s ({} s with graph.mutation_timeout_ms = {}): \
+                     a shorter lease lets another replica publish during a slow media_publish",
+                    LEASE_MARGIN_MS / 1000,
+                    needed_ms.div_ceil(1000),
+                    graph.mutation_timeout_ms
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// What a lease must outlast besides the mutation itself: the store writes
+/// before and after it.
+const LEASE_MARGIN_MS: u64 = 10_000;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lease_shorter_than_a_slow_media_publish_is_refused_naming_both_keys() {
+        let graph = GraphSettings::default();
+        PublishingSettings::default()
+            .validate_with(&graph)
+            .expect("the defaults fit");
+        let short = PublishingSettings {
+            lease_secs: 20,
+            ..PublishingSettings::default()
+        };
+        let error = short.validate_with(&graph).unwrap_err().to_string();
+        assert!(error.contains("publishing.lease_secs"), "{error}");
+        assert!(error.contains("graph.mutation_timeout_ms"), "{error}");
+        let slow = GraphSettings {
+            mutation_timeout_ms: 120_000,
+            ..GraphSettings::default()
+        };
+        assert!(PublishingSettings::default().validate_with(&slow).is_err());
     }
 }

@@ -12,7 +12,7 @@ use base64::Engine;
 use graphhook_kafka::SettingsError;
 use secrecy::{ExposeSecret, SecretString};
 
-use super::settings::key_bytes;
+use super::settings::{key_bytes, key_id};
 use super::TokenSettings;
 
 /// A token as stored: the key it is encrypted under, the nonce and the ciphertext
@@ -56,15 +56,17 @@ impl std::fmt::Debug for TokenCipher {
 
 impl TokenCipher {
     /// The cipher of validated settings; `None` when no keys are configured.
+    /// Key ids are case-insensitive (environment variable names are lower-cased
+    /// on the way in: `GRAPHHOOK_TOKENS__KEYS__K1` is the key `k1`).
     pub fn from_settings(settings: &TokenSettings) -> Result<Option<Self>, SettingsError> {
-        let Some(active) = settings.active_key.clone() else {
+        let Some(active) = settings.active_key.as_deref().map(key_id) else {
             return Ok(None);
         };
         let mut keys = BTreeMap::new();
         for (id, key) in &settings.keys {
             let bytes = key_bytes(id, key)?;
             keys.insert(
-                id.clone(),
+                key_id(id),
                 Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&bytes)),
             );
         }
@@ -106,7 +108,7 @@ impl TokenCipher {
     pub fn open(&self, context: &str, sealed: &Sealed) -> Result<SecretString, CipherError> {
         let cipher = self
             .keys
-            .get(&sealed.key_id)
+            .get(&key_id(&sealed.key_id))
             .ok_or_else(|| CipherError::UnknownKey(sealed.key_id.clone()))?;
         let nonce = STANDARD
             .decode(&sealed.nonce)

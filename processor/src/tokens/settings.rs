@@ -55,6 +55,21 @@ impl Default for TokenSettings {
     }
 }
 
+/// A key id as the cipher knows it: ids are case-insensitive, because
+/// environment variable names are lower-cased on the way in.
+pub(crate) fn key_id(id: &str) -> String {
+    id.to_ascii_lowercase()
+}
+
+/// Whether `id` can be a key id: letters, digits, `_` and `-`, at most 64 (only
+/// `_` works in an environment variable's name: `GRAPHHOOK_TOKENS__KEYS__K2026_11`).
+fn valid_key_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
 /// The bytes of key `id`, or why they are not a key.
 pub(crate) fn key_bytes(id: &str, key: &SecretString) -> Result<[u8; 32], SettingsError> {
     let bytes = STANDARD
@@ -71,11 +86,24 @@ pub(crate) fn key_bytes(id: &str, key: &SecretString) -> Result<[u8; 32], Settin
 impl TokenSettings {
     /// Checks values that deserialize but cannot work.
     pub fn validate(&self) -> Result<(), SettingsError> {
+        let mut ids = std::collections::BTreeSet::new();
         for (id, key) in &self.keys {
+            if !valid_key_id(id) {
+                return Err(SettingsError::new(
+                    "tokens.keys",
+                    "key ids are letters, digits, '_' and '-' (at most 64); use '_' where an environment variable names the key",
+                ));
+            }
+            if !ids.insert(key_id(id)) {
+                return Err(SettingsError::new(
+                    format!("tokens.keys.{id}"),
+                    "differs from another key id only in case (key ids are case-insensitive)",
+                ));
+            }
             key_bytes(id, key)?;
         }
         match &self.active_key {
-            Some(active) if !self.keys.contains_key(active) => {
+            Some(active) if !ids.contains(&key_id(active)) => {
                 return Err(SettingsError::new(
                     "tokens.active_key",
                     format!("names no key under tokens.keys ({active:?})"),
@@ -129,6 +157,8 @@ mod tests {
         assert_eq!(settings.validate().unwrap_err().key, "tokens.active_key");
         settings.active_key = Some("k2".into());
         assert_eq!(settings.validate().unwrap_err().key, "tokens.active_key");
+        settings.active_key = Some("K1".into());
+        settings.validate().expect("key ids are case-insensitive");
         settings.active_key = Some("k1".into());
         settings.validate().unwrap();
         settings.keys.insert(
