@@ -229,6 +229,7 @@ fn public_server(
     let address = settings.listen.to_string();
     let mut server = HttpServer::new(move || {
         App::new()
+            .wrap(from_fn(graphhook_web::refuse_control_characters))
             .wrap(from_fn(request_metrics))
             .wrap(from_fn(access_log))
             .wrap(TracingLogger::<RequestSpan>::new())
@@ -260,6 +261,7 @@ fn ops_server(
         .unwrap_or_default();
     let server = HttpServer::new(move || {
         App::new()
+            .wrap(from_fn(graphhook_web::refuse_control_characters))
             .wrap(from_fn(access_log))
             .wrap(TracingLogger::<RequestSpan>::new())
             .app_data(log.clone())

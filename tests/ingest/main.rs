@@ -2,6 +2,7 @@
 //! `KAFKA_BROKERS`, else the in-process cluster).
 
 mod admin;
+mod attacker;
 mod callbacks;
 mod deliveries;
 mod edge;

@@ -8,12 +8,14 @@ pub mod access_log;
 pub mod body;
 pub mod log_limit;
 pub mod readiness;
+pub mod request_text;
 
 pub use access_log::{
     access_log, printable_within, AccessLog, RequestLogSettings, RequestSpan, SuccessLevel,
 };
 pub use body::{read_body, Body, BodyBudget, BodyError, BodyLimits};
 pub use readiness::Readiness;
+pub use request_text::refuse_control_characters;
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};

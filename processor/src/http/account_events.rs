@@ -10,6 +10,7 @@ use serde_json::json;
 use tracing_actix_web::RequestId;
 
 use super::admin::{checked_ids, AccountView, Admin};
+use super::json::JsonBody;
 use super::problems::ApiError;
 use super::ProcessorState;
 use crate::domain::account::Trigger;
@@ -43,7 +44,7 @@ pub async fn post_account_event(
     _: Admin,
     state: web::Data<ProcessorState>,
     path: web::Path<(String, String)>,
-    body: web::Json<EventBody>,
+    body: JsonBody<EventBody>,
     request_id: RequestId,
 ) -> Result<HttpResponse, ApiError> {
     let (app_id, account_id) = checked_ids(path.into_inner())?;

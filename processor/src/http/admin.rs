@@ -13,6 +13,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use super::json::JsonBody;
 use super::problems::ApiError;
 use super::ProcessorState;
 use crate::domain::content::check_id;
@@ -126,7 +127,7 @@ pub async fn put_account(
     _: Admin,
     state: web::Data<ProcessorState>,
     path: web::Path<(String, String)>,
-    body: web::Json<Registration>,
+    body: JsonBody<Registration>,
 ) -> Result<HttpResponse, ApiError> {
     let (app_id, account_id) = checked_ids(path.into_inner())?;
     for (what, value) in [
@@ -238,7 +239,7 @@ pub async fn put_metrics(
     _: Admin,
     state: web::Data<ProcessorState>,
     path: web::Path<MetricsPath>,
-    body: web::Json<FreshValues>,
+    body: JsonBody<FreshValues>,
 ) -> Result<HttpResponse, ApiError> {
     let media_id = path.media_id.as_deref().unwrap_or("");
     checked_ids((path.app_id.clone(), path.account_id.clone()))?;

@@ -4,6 +4,7 @@
 
 mod account_events;
 mod admin;
+mod json;
 mod ops;
 mod problems;
 mod publications;
@@ -14,7 +15,6 @@ use std::net::TcpListener;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
-use actix_web::error::JsonPayloadError;
 use actix_web::middleware::{from_fn, Next};
 use actix_web::{web, App, HttpResponse, HttpServer};
 use graphhook_kafka::Topics;
@@ -79,6 +79,7 @@ pub fn serve(
     let log = web::Data::new(AccessLog::new(requests, level, route_of));
     Ok(HttpServer::new(move || {
         App::new()
+            .wrap(from_fn(graphhook_web::refuse_control_characters))
             .wrap(from_fn(count_requests))
             .wrap(from_fn(access_log))
             .wrap(TracingLogger::<RequestSpan>::new())
@@ -110,63 +111,67 @@ pub fn public_routes(cfg: &mut web::ServiceConfig, state: web::Data<ProcessorSta
 
 /// Registers the operations and admin routes.
 pub fn ops_routes(cfg: &mut web::ServiceConfig, state: web::Data<ProcessorState>) {
-    let json_errors = web::JsonConfig::default()
-        .limit(state.max_body_bytes)
-        .error_handler(|error, _| match error {
-            JsonPayloadError::Overflow { limit }
-            | JsonPayloadError::OverflowKnownLength { limit, .. } => {
-                ApiError::PayloadTooLarge(limit).into()
-            }
-            other => ApiError::BadRequest(other.to_string()).into(),
-        });
-    let query_errors = web::QueryConfig::default()
-        .error_handler(|error, _| ApiError::BadRequest(error.to_string()).into());
+    let bodies = web::PayloadConfig::new(state.max_body_bytes);
+    let query_errors =
+        web::QueryConfig::default().error_handler(|error, _| json::query_error(error).into());
     cfg.app_data(state)
-        .app_data(json_errors)
+        .app_data(bodies)
         .app_data(query_errors)
         .route("/healthz", web::get().to(ops::healthz))
         .route("/readyz", web::get().to(ops::readyz))
         .route("/metrics", web::get().to(ops::metrics))
         .service(
             web::scope("/v1/apps/{app_id}/accounts")
-                .route("", web::get().to(admin::list_accounts))
+                .service(admin_resource("", "GET").route(web::get().to(admin::list_accounts)))
                 .service(
-                    web::resource("/{account_id}")
+                    admin_resource("/{account_id}", "GET, PUT")
                         .route(web::get().to(admin::get_account))
                         .route(web::put().to(admin::put_account)),
                 )
-                .route(
-                    "/{account_id}/events",
-                    web::post().to(account_events::post_account_event),
+                .service(
+                    admin_resource("/{account_id}/events", "POST")
+                        .route(web::post().to(account_events::post_account_event)),
                 )
                 .service(
-                    web::resource("/{account_id}/publications")
+                    admin_resource("/{account_id}/publications", "GET, POST")
                         .route(web::get().to(publications::list_publications))
                         .route(web::post().to(publications::post_publication)),
                 )
-                .route(
-                    "/{account_id}/publications/{request_id}",
-                    web::get().to(publications::get_publication),
-                )
-                .route(
-                    "/{account_id}/publications/{request_id}/publish",
-                    web::post().to(publications::publish_publication),
+                .service(
+                    admin_resource("/{account_id}/publications/{request_id}", "GET")
+                        .route(web::get().to(publications::get_publication)),
                 )
                 .service(
-                    web::resource("/{account_id}/token")
+                    admin_resource("/{account_id}/publications/{request_id}/publish", "POST")
+                        .route(web::post().to(publications::publish_publication)),
+                )
+                .service(
+                    admin_resource("/{account_id}/token", "GET, PUT")
                         .route(web::get().to(tokens::get_token))
                         .route(web::put().to(tokens::put_token)),
                 )
                 .service(
-                    web::resource([
-                        "/{account_id}/metrics",
-                        "/{account_id}/media/{media_id}/metrics",
-                    ])
-                    .route(web::get().to(admin::get_metrics))
-                    .route(web::put().to(admin::put_metrics)),
+                    admin_resource("/{account_id}/metrics", "GET, PUT")
+                        .route(web::get().to(admin::get_metrics))
+                        .route(web::put().to(admin::put_metrics)),
+                )
+                .service(
+                    admin_resource("/{account_id}/media/{media_id}/metrics", "GET, PUT")
+                        .route(web::get().to(admin::get_metrics))
+                        .route(web::put().to(admin::put_metrics)),
                 ),
         )
         .default_service(web::to(not_found));
+}
+
+/// An admin API resource at `path` serving the methods `allow` lists. Another
+/// method gets a `405` problem with `Allow` only with the admin token; without
+/// it, the same `401` (or `404` when the API is off) as any admin path, so
+/// that a stranger learns nothing of the routes.
+fn admin_resource(path: &str, allow: &'static str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(move |_: admin::Admin| async move {
+        Err::<HttpResponse, ApiError>(ApiError::MethodNotAllowed(allow))
+    }))
 }
 
 /// Counts every request by route pattern (unmatched paths count as `unmatched`).

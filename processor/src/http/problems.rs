@@ -4,9 +4,10 @@
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
+use graphhook_web::log_limit::LogLimiter;
 use graphhook_web::Problem;
 
-use crate::store::StoreError;
+use crate::store::{Disposition, StoreError};
 use crate::unit_of_work::WorkError;
 
 /// Everything the processor's handlers can answer besides success.
@@ -29,7 +30,10 @@ pub enum ApiError {
     PayloadTooLarge(usize),
     /// The database failed.
     #[error("database unavailable")]
-    Store(#[from] StoreError),
+    Store(StoreError),
+    /// A method the route does not serve (to a caller with the admin token).
+    #[error("method not allowed")]
+    MethodNotAllowed(&'static str),
     /// The processor is stalled (readiness).
     #[error("not ready: {0}")]
     NotReady(String),
@@ -63,8 +67,22 @@ impl From<crate::tokens::registration::RegistrationError> for ApiError {
                 tracing::warn!(%error, "token registration: Meta could not be asked");
                 ApiError::MetaUnavailable
             }
-            Store(error) => ApiError::Store(error),
+            Store(error) => error.into(),
             Cipher(error) => ApiError::Store(crate::store::StoreError::Corrupt(error.to_string())),
+        }
+    }
+}
+
+/// A database that refused what the request asked it to store or compare is a
+/// bad request, not an outage: never a `503` that invites the caller to retry.
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error.disposition() {
+            Disposition::Refused(why) => {
+                tracing::debug!(reason = %why, "the database refused a value from a request");
+                ApiError::BadRequest("a value in the request cannot be stored".to_owned())
+            }
+            Disposition::Transient => ApiError::Store(error),
         }
     }
 }
@@ -72,7 +90,7 @@ impl From<crate::tokens::registration::RegistrationError> for ApiError {
 impl From<WorkError> for ApiError {
     fn from(error: WorkError) -> Self {
         match error {
-            WorkError::Store(error) => ApiError::Store(error),
+            WorkError::Store(error) => error.into(),
             WorkError::Rejected(rejection) => ApiError::BadRequest(rejection.0),
         }
     }
@@ -111,6 +129,11 @@ impl ApiError {
                 "Temporarily unavailable",
                 "The database is not available; retry later.".into(),
             ),
+            ApiError::MethodNotAllowed(_) => (
+                "urn:graphhook:problem:method-not-allowed",
+                "Method not allowed",
+                "This route does not serve the method; Allow lists those it serves.".into(),
+            ),
             ApiError::NotReady(reason) => (
                 "urn:graphhook:problem:not-ready",
                 "Not ready",
@@ -140,6 +163,12 @@ impl ApiError {
     }
 }
 
+/// Lines about requests failed on the database: 5 a minute.
+fn store_log() -> &'static LogLimiter {
+    static LIMITER: std::sync::OnceLock<LogLimiter> = std::sync::OnceLock::new();
+    LIMITER.get_or_init(|| LogLimiter::new(5, std::time::Duration::from_secs(60)))
+}
+
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
@@ -147,6 +176,7 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::NotConfigured(_) => StatusCode::CONFLICT,
             ApiError::RefusedByMeta(_) | ApiError::TokenNotForAccount(_) => {
                 StatusCode::UNPROCESSABLE_ENTITY
@@ -159,10 +189,18 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         if let ApiError::Store(error) = self {
-            tracing::warn!(%error, cause = ?std::error::Error::source(error), "request failed on the database");
+            // A database outage fails every request: a few lines a minute say so.
+            if let Some(left_out) = store_log().admit("store") {
+                tracing::warn!(%error, cause = ?std::error::Error::source(error), left_out, "request failed on the database");
+            }
         }
         let (kind, title, detail) = self.problem();
         let mut response = Problem::new(self.status_code(), kind, title, detail).response();
+        if let ApiError::MethodNotAllowed(allow) = self {
+            response
+                .headers_mut()
+                .insert(header::ALLOW, header::HeaderValue::from_static(allow));
+        }
         if matches!(self, ApiError::Unauthorized) {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

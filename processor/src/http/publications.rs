@@ -13,6 +13,7 @@ use serde_json::json;
 use tracing_actix_web::RequestId;
 
 use super::admin::{checked_ids, Admin};
+use super::json::JsonBody;
 use super::problems::ApiError;
 use super::ProcessorState;
 use crate::domain::publication::Publication;
@@ -93,7 +94,7 @@ pub async fn post_publication(
     _: Admin,
     state: web::Data<ProcessorState>,
     path: web::Path<(String, String)>,
-    body: web::Json<PublishRequest>,
+    body: JsonBody<PublishRequest>,
     request_id: RequestId,
 ) -> Result<HttpResponse, ApiError> {
     let (app_id, account_id) = checked_ids(path.into_inner())?;

@@ -6,6 +6,7 @@ use actix_web::{web, HttpResponse};
 use serde_json::json;
 
 use super::admin::{checked_ids, Admin};
+use super::json::JsonBody;
 use super::problems::ApiError;
 use super::ProcessorState;
 use crate::tokens::registration::TokenRegistration;
@@ -15,7 +16,7 @@ pub async fn put_token(
     _: Admin,
     state: web::Data<ProcessorState>,
     path: web::Path<(String, String)>,
-    body: web::Json<TokenRegistration>,
+    body: JsonBody<TokenRegistration>,
 ) -> Result<HttpResponse, ApiError> {
     let (app_id, account_id) = checked_ids(path.into_inner())?;
     let (record, transition) = state
