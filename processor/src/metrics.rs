@@ -94,6 +94,9 @@ pub struct ProcessorMetrics {
     /// `graphhook_publication_quota_waits_total`: publications that waited for
     /// quota.
     pub publication_quota_waits: IntCounter,
+    /// `graphhook_publication_holds_total{reason}`: publications held, by why
+    /// (`token_unreadable`, `token_missing`, `budget_held`, ...).
+    pub publication_holds: IntCounterVec,
     /// `graphhook_publication_unknown_outcomes_total{resolution}`: unknown
     /// publish outcomes reconciled by a status read, by what it found.
     pub publication_unknown_outcomes: IntCounterVec,
@@ -294,6 +297,12 @@ impl ProcessorMetrics {
             publication_quota_waits: register_int_counter_with_registry!(
                 "graphhook_publication_quota_waits_total",
                 "Publications that found the publishing quota used up.",
+                r
+            )?,
+            publication_holds: register_int_counter_vec_with_registry!(
+                "graphhook_publication_holds_total",
+                "Publications held (or held for a new reason), by reason.",
+                &["reason"],
                 r
             )?,
             publication_unknown_outcomes: register_int_counter_vec_with_registry!(

@@ -20,6 +20,9 @@ const DEAD_LETTER_CAUSES: [&str; 5] = [
 ];
 /// The `cause` labels of `graphhook_processor_retries_total`.
 const RETRY_CAUSES: [&str; 2] = ["database", "kafka"];
+/// The `reason` labels of `graphhook_publication_holds_total` that alerts watch:
+/// the causes an operator must fix.
+const HOLD_REASONS: [&str; 3] = ["token_unreadable", "tokens_not_configured", "token_missing"];
 /// The `outcome` labels of `graphhook_token_refreshes_total`.
 const TOKEN_OUTCOMES: [&str; 7] = [
     "refreshed",
@@ -56,6 +59,9 @@ impl ProcessorMetrics {
         }
         for cause in RETRY_CAUSES {
             self.retries.with_label_values(&[cause]);
+        }
+        for reason in HOLD_REASONS {
+            self.publication_holds.with_label_values(&[reason]);
         }
         for kind in TokenKind::PREFERENCE {
             for outcome in TOKEN_OUTCOMES {

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use graphhook_kafka::Topics;
 use graphhook_processor::domain::publication::Publication;
+use graphhook_processor::metrics::ProcessorMetrics;
 use graphhook_processor::publishing::intake::{accept, Intake};
 use graphhook_processor::publishing::tracker::Tracker;
 use graphhook_processor::publishing::PublishingSettings;
@@ -17,7 +18,7 @@ use graphhook_processor::testing::stack::{token_settings, Stack};
 use graphhook_processor::testing::{apply_events, ManualClock};
 use graphhook_processor::tokens::manager::TokenManager;
 use graphhook_processor::tokens::registration::TokenRegistration;
-use graphhook_processor::tokens::TokenKind;
+use graphhook_processor::tokens::{TokenKind, TokenSettings};
 use graphhook_processor::unit_of_work::UnitOfWork;
 use graphhook_schema::output::{PublishStatus, PublishStatusRecord};
 use graphhook_schema::publishing::PublishRequest;
@@ -37,14 +38,24 @@ struct World {
     fake: Arc<FakeGraph>,
     tokens: TokenManager,
     tracker: Tracker,
+    metrics: ProcessorMetrics,
 }
 
 async fn world_on(store: Store, clock: Arc<ManualClock>, fake: Arc<FakeGraph>) -> World {
+    world_with(store, clock, fake, token_settings(&[("k1", 3)], "k1"))
+}
+
+fn world_with(
+    store: Store,
+    clock: Arc<ManualClock>,
+    fake: Arc<FakeGraph>,
+    tokens: TokenSettings,
+) -> World {
     let stack = Stack::new(
         &store,
         clock.clone(),
         &fake.hosts(),
-        token_settings(&[("k1", 3)], "k1"),
+        tokens,
         PublishingSettings::default(),
     );
     World {
@@ -53,6 +64,7 @@ async fn world_on(store: Store, clock: Arc<ManualClock>, fake: Arc<FakeGraph>) -
         fake,
         tokens: stack.tokens,
         tracker: stack.tracker,
+        metrics: stack.metrics,
     }
 }
 
@@ -747,5 +759,63 @@ async fn a_page_post_is_confirmed_by_its_feed_webhook_or_read_once_without_one()
             .unwrap();
         assert_eq!(p.state, PublishStatus::Published);
         assert_eq!(world.fake.calls_to("GET /v24.0/55_2"), 1, "read once");
+    }
+}
+
+/// The publication is held with `reason`, said once on `publish-status.v1` and
+/// counted once.
+async fn assert_held(world: &World, request_id: &str, reason: &str) {
+    let p = publication(world, request_id).await;
+    assert_eq!(p.state, PublishStatus::Held, "{request_id}");
+    assert_eq!(p.reason.as_deref(), Some(reason), "{request_id}");
+    let records = statuses(world, request_id).await;
+    let held: Vec<_> = records
+        .iter()
+        .filter(|r| r.status == PublishStatus::Held)
+        .collect();
+    assert_eq!(held.len(), 1, "one held record: {records:?}");
+    assert_eq!(held[0].reason.as_deref(), Some(reason));
+    let counted = world
+        .metrics
+        .publication_holds
+        .with_label_values(&[reason])
+        .get();
+    assert_eq!(counted, 1, "{reason}");
+}
+
+#[tokio::test]
+async fn a_token_that_cannot_be_used_holds_the_publication_with_its_own_reason() {
+    for store in stores().await {
+        let clock = ManualClock::at(NOW);
+        let fake = Arc::new(FakeGraph::start(clock.clone()).await);
+        // No tokens.keys at all.
+        let keyless = world_with(
+            store.clone(),
+            clock.clone(),
+            fake.clone(),
+            TokenSettings::default(),
+        );
+        request(&keyless, image("keyless")).await;
+        keyless.tracker.run_pass().await.unwrap();
+        assert_held(&keyless, "keyless", "tokens_not_configured").await;
+
+        let first = world_on(store.clone(), clock.clone(), fake.clone()).await;
+        register_token(&first, ACCOUNT, TokenKind::InstagramLogin).await;
+        // k1, the token's key, removed from tokens.keys.
+        let rotated = world_with(store, clock, fake, token_settings(&[("k2", 4)], "k2"));
+        request(&rotated, image("unreadable")).await;
+        // A Page post needs a Page token; the account has none.
+        let post: PublishRequest = serde_json::from_value(json!({"request_id": "no-page-token",
+            "app_id": APP, "account_id": ACCOUNT, "kind": "page_post", "message": "Hello"}))
+        .unwrap();
+        request(&rotated, post).await;
+        rotated.tracker.run_pass().await.unwrap();
+        assert_held(&rotated, "unreadable", "token_unreadable").await;
+        assert_held(&rotated, "no-page-token", "token_missing").await;
+        assert_eq!(
+            rotated.fake.calls_to("/media"),
+            0,
+            "nothing was sent to Meta"
+        );
     }
 }

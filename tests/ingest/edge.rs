@@ -99,6 +99,9 @@ async fn each_listener_serves_only_its_routes() {
     let client = &p.app.client;
     let public = &p.app.address;
     let ops = &p.app.ops_address;
+    // Readiness is a cached check that a loaded machine may not have passed yet;
+    // what is tested here is which listener serves the route.
+    p.app.readiness_becomes(200).await;
     for path in ["/metrics", "/readyz", "/healthz"] {
         let (status, problem) = status_of(client, format!("{public}{path}")).await;
         assert_eq!(status, 404, "ingest's public {path}");

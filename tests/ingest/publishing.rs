@@ -74,6 +74,46 @@ async fn requests_from_the_admin_api_and_the_topic_are_published_and_every_statu
         .await
         .unwrap();
     assert_eq!(created.status(), 201);
+    let created: serde_json::Value = created.json().await.unwrap();
+    assert_eq!(created["token"], json!({"usable": true, "reason": null}));
+    // Accepted for an account that cannot get a token yet, and the answer says why.
+    let elsewhere = p
+        .admin(
+            Method::POST,
+            &format!("/v1/apps/{APP_ID}/accounts/17841400078/publications"),
+        )
+        .json(&json!({"request_id": "early", "kind": "image", "image_url": "https://cdn.example/e.jpg"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.status(), 201);
+    let elsewhere: serde_json::Value = elsewhere.json().await.unwrap();
+    assert_eq!(
+        elsewhere["token"],
+        json!({"usable": false, "reason": "account_unknown"})
+    );
+    // A token that acts for another account is refused, and the problem says why.
+    let stranger = p
+        .admin(
+            Method::PUT,
+            &format!("/v1/apps/{APP_ID}/accounts/17841400078/token"),
+        )
+        .json(&json!({"token": "IGQVJ-e2e-token", "kind": "instagram_login"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stranger.status(), 422);
+    let problem: serde_json::Value = stranger.json().await.unwrap();
+    assert_eq!(
+        problem["type"],
+        "urn:graphhook:problem:token-not-for-account"
+    );
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("another Instagram account")),
+        "{problem}"
+    );
     let again = p
         .admin(Method::POST, &publications)
         .json(&json!({"request_id": "api-1", "kind": "image", "image_url": "https://cdn.example/a.jpg", "caption": "hi"}))

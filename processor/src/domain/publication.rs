@@ -68,6 +68,9 @@ pub struct Publication {
     pub next_action_at_ms: i64,
     /// The fencing value of the current lease.
     pub fence: i64,
+    /// Why it entered its state, when the state says less than an operator
+    /// needs (`token_unreadable`, `budget_held`, `reconciled`, ...).
+    pub reason: Option<String>,
 }
 
 impl Publication {
@@ -103,6 +106,7 @@ impl Publication {
                 next
             },
             fence: 0,
+            reason: None,
             request,
         }
     }

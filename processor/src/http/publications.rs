@@ -18,6 +18,7 @@ use super::problems::ApiError;
 use super::ProcessorState;
 use crate::domain::publication::Publication;
 use crate::publishing::intake::{accept, Intake};
+use crate::tokens::TokenKind;
 use crate::unit_of_work::UnitOfWork;
 
 /// Largest page of a listing.
@@ -29,6 +30,7 @@ pub struct PublicationView {
     request_id: String,
     kind: PublicationKind,
     state: PublishStatus,
+    reason: Option<String>,
     publish: bool,
     container_id: Option<String>,
     children: Vec<Option<String>>,
@@ -52,6 +54,7 @@ impl From<Publication> for PublicationView {
             request_id: p.request_id,
             kind: p.kind,
             state: p.state,
+            reason: p.reason,
             publish: p.publish,
             container_id: p.container_id,
             children: p.children.into_iter().map(|c| c.id).collect(),
@@ -79,13 +82,20 @@ async fn take(
     Ok(intake)
 }
 
-fn answer(intake: Intake) -> HttpResponse {
-    let (status, created) = match &intake {
-        Intake::Created(_) => (actix_web::http::StatusCode::CREATED, true),
-        _ => (actix_web::http::StatusCode::OK, false),
-    };
+/// The answer's body: the publication, and whether the request created it.
+fn answer(intake: Intake) -> serde_json::Value {
+    let created = matches!(intake, Intake::Created(_));
     let view = PublicationView::from(intake.publication().clone());
-    HttpResponse::build(status).json(json!({"publication": view, "created": created}))
+    json!({"publication": view, "created": created})
+}
+
+/// `201` for a body of a publication just created, `200` otherwise.
+fn created_or_ok(body: serde_json::Value) -> HttpResponse {
+    let status = match body["created"] {
+        serde_json::Value::Bool(true) => actix_web::http::StatusCode::CREATED,
+        _ => actix_web::http::StatusCode::OK,
+    };
+    HttpResponse::build(status).json(body)
 }
 
 /// Accepts a request; `201` when it is new, `200` when its `request_id` was seen
@@ -109,8 +119,22 @@ pub async fn post_publication(
     request.app_id = app_id;
     request.account_id = account_id;
     request.validate().map_err(ApiError::BadRequest)?;
+    let kinds: &[TokenKind] = if request.kind == PublicationKind::PagePost {
+        &[TokenKind::Page]
+    } else {
+        &TokenKind::PREFERENCE
+    };
+    let (app_id, account_id) = (request.app_id.clone(), request.account_id.clone());
     let intake = take(&state, request, &format!("admin/{request_id}")).await?;
-    Ok(answer(intake))
+    // Accepted either way (a scheduler may ask before the account's token is
+    // registered); the answer says whether it can go on now, and why not.
+    let token = match state.tokens.usable(&app_id, &account_id, kinds).await {
+        Ok(()) => json!({"usable": true, "reason": null}),
+        Err(error) => json!({"usable": false, "reason": error.reason()}),
+    };
+    let mut response = answer(intake);
+    response["token"] = token;
+    Ok(created_or_ok(response))
 }
 
 /// The path of one publication.
@@ -154,7 +178,7 @@ pub async fn publish_publication(
     let mut request = existing.request;
     request.publish = true;
     let intake = take(&state, request, &format!("admin/{request_id}")).await?;
-    Ok(answer(intake))
+    Ok(created_or_ok(answer(intake)))
 }
 
 /// Query of a listing.

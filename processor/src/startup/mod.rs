@@ -32,6 +32,7 @@ use crate::settings::ProcessorSettings;
 use crate::store::Store;
 use crate::tokens::cipher::TokenCipher;
 use crate::tokens::manager::{TokenManager, TokenManagerParts};
+use crate::tokens::rotation::unreadable_keys;
 
 pub use error::StartError;
 pub use meta_config::MetaConfig;
@@ -127,6 +128,10 @@ impl Processor {
             tracing::warn!(
                 "tokens.keys is not set: tokens cannot be registered and nothing calls Meta"
             );
+        }
+        let cipher = TokenCipher::from_settings(&meta.tokens)?;
+        for (key_id, count) in unreadable_keys(&store, cipher.as_ref()).await? {
+            tracing::error!(%key_id, tokens = count, "stored tokens are under a key tokens.keys does not have: they cannot be decrypted, and their accounts' publications are held (token_unreadable) until the key is configured again");
         }
         let mut config = base_config(kafka, bootstrap);
         config

@@ -13,7 +13,7 @@ use crate::domain::publication::{Child, Publication};
 const COLUMNS: &str = "app_id, account_id, request_id, kind, request, publish, state, held_from, container_id, \
     children, media_id, post_id, publish_sent, error_class, error_code, error_subcode, error_text, attempts, reads, \
     calls, created_at_ms, container_created_at_ms, last_not_ready_at_ms, ready_at_ms, done_at_ms, \
-    next_action_at_ms, fence";
+    next_action_at_ms, fence, reason";
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -43,6 +43,7 @@ struct Row {
     done_at_ms: Option<i64>,
     next_action_at_ms: i64,
     fence: i64,
+    reason: Option<String>,
 }
 
 impl TryFrom<Row> for Publication {
@@ -83,6 +84,7 @@ impl TryFrom<Row> for Publication {
             done_at_ms: row.done_at_ms,
             next_action_at_ms: row.next_action_at_ms,
             fence: row.fence,
+            reason: row.reason,
         })
     }
 }
@@ -109,7 +111,7 @@ impl StoreTx {
         let inserted = sqlx::query(&format!(
             "INSERT INTO publications ({COLUMNS}, lease_owner, lease_until_ms, updated_at_ms) VALUES \
              ($1, $2, $3, $4, $5, $6, $7, NULL, NULL, $8, NULL, NULL, 0, NULL, NULL, NULL, NULL, 0, 0, 0, $9, \
-              NULL, NULL, NULL, NULL, $10, 0, NULL, 0, $9) ON CONFLICT (app_id, account_id, request_id) DO NOTHING"
+              NULL, NULL, NULL, NULL, $10, 0, NULL, NULL, 0, $9) ON CONFLICT (app_id, account_id, request_id) DO NOTHING"
         ))
         .bind(&p.app_id)
         .bind(&p.account_id)
@@ -174,7 +176,7 @@ impl StoreTx {
              media_id = $6, post_id = $7, publish_sent = $8, error_class = $9, error_code = $10, error_subcode = $11, \
              error_text = $12, attempts = $13, reads = $14, calls = $15, container_created_at_ms = $16, \
              last_not_ready_at_ms = $17, ready_at_ms = $18, done_at_ms = $19, next_action_at_ms = $20, \
-             fence = $21, updated_at_ms = $22 \
+             fence = $21, updated_at_ms = $22, reason = $27 \
              WHERE app_id = $23 AND account_id = $24 AND request_id = $25 AND fence = $26",
         )
         .bind(i64::from(p.publish))
@@ -203,6 +205,7 @@ impl StoreTx {
         .bind(&p.account_id)
         .bind(&p.request_id)
         .bind(p.fence)
+        .bind(p.reason.as_deref())
         .execute(&mut *self.tx)
         .await?;
         Ok(updated.rows_affected() == 1)

@@ -76,6 +76,11 @@ impl TokenCipher {
         Ok(Some(TokenCipher { active, keys }))
     }
 
+    /// Whether a token stored under `key_id` can be decrypted.
+    pub fn knows(&self, key_id: &str) -> bool {
+        self.keys.contains_key(&self::key_id(key_id))
+    }
+
     /// The id of the key new tokens are encrypted under.
     pub fn active_key(&self) -> &str {
         &self.active

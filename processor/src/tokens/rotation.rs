@@ -43,3 +43,19 @@ pub async fn rotate_key(store: &Store, cipher: &TokenCipher) -> Result<usize, Ro
         }
     }
 }
+
+/// Stored tokens no configured key decrypts, by key id: tokens under a key
+/// removed from `tokens.keys` (or any token when no keys are configured). Their
+/// accounts' publications are held with `token_unreadable` (or
+/// `tokens_not_configured`) until the key is back.
+pub async fn unreadable_keys(
+    store: &Store,
+    cipher: Option<&TokenCipher>,
+) -> Result<Vec<(String, i64)>, StoreError> {
+    Ok(store
+        .tokens_by_key()
+        .await?
+        .into_iter()
+        .filter(|(key, count)| *count > 0 && !cipher.is_some_and(|c| c.knows(key)))
+        .collect())
+}

@@ -8,10 +8,28 @@ use graphhook_schema::publishing::PublicationKind;
 
 use super::step::{Failed, Step};
 use super::Tracker;
+use crate::publishing::intake::Change;
 use crate::publishing::meta::Caller;
 use crate::publishing::PublishingSettings;
 use crate::tokens::manager::{Credentials, CredentialsError};
 use crate::tokens::TokenKind;
+
+/// One line when a publication is held for want of a token: ERROR where only
+/// the operator can help (a key removed from `tokens.keys`, no keys at all),
+/// WARN where the account's owner must reconnect or register a token.
+fn log_hold(step: &Step, reason: &'static str, error: &CredentialsError) {
+    let p = &step.p;
+    match error {
+        CredentialsError::NotConfigured | CredentialsError::Unreadable(_) => tracing::error!(
+            app_id = %p.app_id, account_id = %p.account_id, request_id = %p.request_id, reason, %error,
+            "publication held: the account's token cannot be used until the operator fixes [tokens]"
+        ),
+        _ => tracing::warn!(
+            app_id = %p.app_id, account_id = %p.account_id, request_id = %p.request_id, reason, %error,
+            "publication held until the account has a usable token"
+        ),
+    }
+}
 
 impl Tracker {
     /// The account's token, or the publication is held.
@@ -30,24 +48,36 @@ impl Tracker {
                 step.p.next_action_at_ms = step.now + self.retry_ms(1);
                 None
             }
-            Err(_) => {
-                self.hold(
-                    step,
-                    "account_not_active",
-                    step.now + PublishingSettings::ms(self.inner.settings.held_recheck_secs),
-                );
+            Err(error) => {
+                let reason = error.reason();
+                let recheck = PublishingSettings::ms(self.inner.settings.held_recheck_secs);
+                if self.hold(step, reason, step.now + recheck) {
+                    log_hold(step, reason, &error);
+                }
                 None
             }
         }
     }
 
-    /// Holds the publication (remembering the state it was in) until `until_ms`.
-    pub(super) fn hold(&self, step: &mut Step, reason: &'static str, until_ms: i64) {
+    /// Holds the publication (remembering the state it was in) until `until_ms`;
+    /// `true` when that is news (it was not held, or held for another reason),
+    /// which writes a `held` record with the reason.
+    pub(super) fn hold(&self, step: &mut Step, reason: &'static str, until_ms: i64) -> bool {
+        step.p.next_action_at_ms = until_ms;
         if step.p.state != PublishStatus::Held {
             step.p.held_from = Some(step.p.state);
             step.enter(PublishStatus::Held, Some(reason));
+            return true;
         }
-        step.p.next_action_at_ms = until_ms;
+        if step.p.reason.as_deref() != Some(reason) {
+            step.p.reason = Some(reason.to_owned());
+            step.changes.push(Change {
+                status: PublishStatus::Held,
+                reason: Some(reason),
+            });
+            return true;
+        }
+        false
     }
 
     /// The wait before retry `attempt`: doubling from `retry_initial_secs`, at
@@ -68,7 +98,9 @@ impl Tracker {
             Failed::Budget {
                 held: true,
                 until_ms,
-            } => self.hold(step, "budget_held", *until_ms),
+            } => {
+                self.hold(step, "budget_held", *until_ms);
+            }
             Failed::Budget {
                 held: false,
                 until_ms,
@@ -76,11 +108,10 @@ impl Tracker {
             Failed::Call {
                 class: ErrorClass::Reconnect,
                 ..
-            } => self.hold(
-                step,
-                "account_not_active",
-                step.now + PublishingSettings::ms(self.inner.settings.held_recheck_secs),
-            ),
+            } => {
+                let recheck = PublishingSettings::ms(self.inner.settings.held_recheck_secs);
+                self.hold(step, "account_not_active", step.now + recheck);
+            }
             _ => return false,
         }
         true

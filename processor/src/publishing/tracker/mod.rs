@@ -185,6 +185,10 @@ impl Tracker {
         for change in &step.changes {
             match change.status {
                 PublishStatus::QuotaWait => metrics.publication_quota_waits.inc(),
+                PublishStatus::Held => metrics
+                    .publication_holds
+                    .with_label_values(&[change.reason.unwrap_or("unknown")])
+                    .inc(),
                 PublishStatus::Ready => {
                     if let Some(not_ready) = step
                         .p

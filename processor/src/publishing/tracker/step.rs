@@ -24,6 +24,7 @@ impl Step {
             return;
         }
         self.p.state = status;
+        self.p.reason = reason.map(str::to_owned);
         if status.is_final() {
             self.p.done_at_ms = Some(self.now);
         }

@@ -54,3 +54,37 @@ pub enum CredentialsError {
     #[error(transparent)]
     Store(#[from] StoreError),
 }
+
+impl CredentialsError {
+    /// The reason a publication is held for it (`publish-status.v1`, the admin
+    /// API, `graphhook_publication_holds_total{reason}`).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            CredentialsError::NotConfigured => "tokens_not_configured",
+            CredentialsError::NoAccount => "account_unknown",
+            CredentialsError::NotActive { .. } => "account_not_active",
+            CredentialsError::NoToken => "token_missing",
+            CredentialsError::Expired => "token_expired",
+            CredentialsError::RefreshFailed(_) => "token_refresh_failed",
+            CredentialsError::Unreadable(_) => "token_unreadable",
+            CredentialsError::Store(_) => "store_unavailable",
+        }
+    }
+}
+
+impl super::TokenManager {
+    /// Whether the account could get a token of one of `kinds` now, without
+    /// refreshing anything: what `POST .../publications` answers beside the
+    /// accepted publication.
+    pub async fn usable(
+        &self,
+        app_id: &str,
+        account_id: &str,
+        kinds: &[TokenKind],
+    ) -> Result<(), CredentialsError> {
+        let cipher = self.callable(app_id, account_id).await?;
+        let stored = self.pick(app_id, account_id, kinds).await?;
+        self.open_unexpired(cipher, &stored)?;
+        Ok(())
+    }
+}

@@ -147,25 +147,7 @@ impl TokenManager {
         kinds: &[TokenKind],
     ) -> Result<Credentials, CredentialsError> {
         let inner = &self.inner;
-        let cipher = inner
-            .cipher
-            .as_ref()
-            .ok_or(CredentialsError::NotConfigured)?;
-        let account = inner
-            .store
-            .account(app_id, account_id)
-            .await?
-            .ok_or(CredentialsError::NoAccount)?;
-        // While a refresh is in progress the token still works, and a caller inside
-        // the hard margin shares that refresh below.
-        if !matches!(
-            account.snapshot.state,
-            AccountState::Active | AccountState::Refreshing
-        ) {
-            return Err(CredentialsError::NotActive {
-                state: account.snapshot.state,
-            });
-        }
+        let cipher = self.callable(app_id, account_id).await?;
         let mut stored = self.pick(app_id, account_id, kinds).await?;
         let now = inner.clock.now_ms();
         let margin = hours(inner.settings.hard_margin_hours);
@@ -177,18 +159,56 @@ impl TokenManager {
             self.refresh_shared(&stored).await?;
             stored = self.pick(app_id, account_id, &[stored.record.kind]).await?;
         }
-        if stored
-            .record
-            .expires_at_ms
-            .is_some_and(|e| e <= inner.clock.now_ms())
-        {
-            return Err(CredentialsError::Expired);
-        }
-        let token = cipher.open(&row_context(&stored.record), &stored.sealed)?;
+        let token = self.open_unexpired(cipher, &stored)?;
         Ok(Credentials {
             kind: stored.record.kind,
             token,
         })
+    }
+
+    /// The cipher, once the account may be called for: known, and active (or
+    /// refreshing: while a refresh is in progress the token still works, and a
+    /// caller inside the hard margin shares that refresh).
+    pub(super) async fn callable(
+        &self,
+        app_id: &str,
+        account_id: &str,
+    ) -> Result<&TokenCipher, CredentialsError> {
+        let inner = &self.inner;
+        let cipher = inner
+            .cipher
+            .as_deref()
+            .ok_or(CredentialsError::NotConfigured)?;
+        let account = inner
+            .store
+            .account(app_id, account_id)
+            .await?
+            .ok_or(CredentialsError::NoAccount)?;
+        if !matches!(
+            account.snapshot.state,
+            AccountState::Active | AccountState::Refreshing
+        ) {
+            return Err(CredentialsError::NotActive {
+                state: account.snapshot.state,
+            });
+        }
+        Ok(cipher)
+    }
+
+    /// The stored token decrypted, unless it has expired.
+    pub(super) fn open_unexpired(
+        &self,
+        cipher: &TokenCipher,
+        stored: &StoredToken,
+    ) -> Result<secrecy::SecretString, CredentialsError> {
+        if stored
+            .record
+            .expires_at_ms
+            .is_some_and(|e| e <= self.inner.clock.now_ms())
+        {
+            return Err(CredentialsError::Expired);
+        }
+        Ok(cipher.open(&row_context(&stored.record), &stored.sealed)?)
     }
 
     async fn pick(
