@@ -246,3 +246,131 @@ async fn requests_from_the_admin_api_and_the_topic_are_published_and_every_statu
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_requests_are_refused_on_the_api_and_dead_lettered_from_the_topic() {
+    let p = pipeline_with(|_| {}).await;
+    let publications = format!("/v1/apps/{APP_ID}/accounts/{ACCOUNT}/publications");
+    let image = |extra: serde_json::Value| {
+        let mut body =
+            json!({"request_id": "x-1", "kind": "image", "image_url": "https://cdn.example/a.jpg"});
+        if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+            body.extend(extra.clone());
+        }
+        body
+    };
+    for (extra, field) in [
+        (json!({"image_url": "https://"}), "image_url"),
+        (json!({"options": {"method": "delete"}}), "options.method"),
+        (
+            json!({"options": {"suppress_http_code": "1"}}),
+            "options.suppress_http_code",
+        ),
+        (json!({"not_before_ms": i64::MAX}), "not_before_ms"),
+        (json!({"not_before_ms": -5}), "not_before_ms"),
+        (json!({"caption": "ring\u{7}"}), "caption"),
+        (json!({"message": "only for Page posts"}), "message"),
+    ] {
+        let response = p
+            .admin(Method::POST, &publications)
+            .json(&image(extra.clone()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "{extra}");
+        let problem: serde_json::Value = response.json().await.unwrap();
+        assert!(
+            problem["detail"]
+                .as_str()
+                .is_some_and(|d| d.starts_with(field)),
+            "{problem}"
+        );
+    }
+    let first = p
+        .admin(Method::POST, &publications)
+        .json(&image(json!({"caption": "a"})))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status(), 201);
+    let different = p
+        .admin(Method::POST, &publications)
+        .json(&image(json!({"caption": "b"})))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(different.status(), 409);
+    let problem: serde_json::Value = different.json().await.unwrap();
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|d| d.ends_with("differs in: caption")),
+        "{problem}"
+    );
+    for account in ["%3Cscript%3E", "..%2F..%2Fx", "a.b"] {
+        let response = p
+            .admin(
+                Method::PUT,
+                &format!("/v1/apps/{APP_ID}/accounts/{account}"),
+            )
+            .json(&json!({"tenant": "acme"}))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            matches!(response.status().as_u16(), 400 | 404),
+            "{account}: {}",
+            response.status()
+        );
+    }
+
+    let request = |request_id: &str, app: &str, caption: &str| {
+        json!({"request_id": request_id, "app_id": app, "account_id": ACCOUNT, "kind": "image",
+            "image_url": "https://cdn.example/t.jpg", "caption": caption})
+        .to_string()
+    };
+    p.write_raw(PUBLISH_REQUESTS, ACCOUNT, &request("t-app", "999", "a"))
+        .await;
+    p.write_raw(
+        PUBLISH_REQUESTS,
+        "17841400099",
+        &request("t-key", APP_ID, "a"),
+    )
+    .await;
+    p.write_raw(PUBLISH_REQUESTS, ACCOUNT, &request("t-same", APP_ID, "a"))
+        .await;
+    p.write_raw(PUBLISH_REQUESTS, ACCOUNT, &request("t-same", APP_ID, "b"))
+        .await;
+    let dead: Vec<graphhook_schema::output::DeadLetterRecord> = p
+        .app
+        .read_records(graphhook_schema::topics::DLQ, 3)
+        .await
+        .iter()
+        .map(|m| serde_json::from_slice(m.payload().unwrap()).unwrap())
+        .collect();
+    let reasons: Vec<&str> = dead.iter().map(|d| d.error.as_str()).collect();
+    assert_eq!(reasons.len(), 3, "{reasons:?}");
+    // Records under different keys may be in different partitions: any order.
+    for expected in [
+        "app_id names no app",
+        "key is not its account_id",
+        "differs in caption",
+    ] {
+        assert!(
+            reasons.iter().any(|r| r.contains(expected)),
+            "{expected}: {reasons:?}"
+        );
+    }
+    for request_id in ["t-app", "t-key"] {
+        let response = p
+            .admin(Method::GET, &format!("{publications}/{request_id}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            404,
+            "{request_id} never became a publication"
+        );
+    }
+}

@@ -18,6 +18,7 @@ use super::problems::ApiError;
 use super::ProcessorState;
 use crate::domain::content::check_id;
 use crate::store::{AccountRow, MetricsEntry, Registration};
+use graphhook_schema::publishing::meta_id_ok;
 
 /// Transitions shown with an account.
 const RECENT_TRANSITIONS: i64 = 20;
@@ -88,9 +89,35 @@ fn tokens_match(expected: &str, given: &str) -> bool {
 pub(super) fn checked_ids(
     (app_id, account_id): (String, String),
 ) -> Result<(String, String), ApiError> {
-    check_id("app id", &app_id).map_err(|r| ApiError::BadRequest(r.0))?;
-    check_id("account id", &account_id).map_err(|r| ApiError::BadRequest(r.0))?;
+    for (what, id) in [("app id", &app_id), ("account id", &account_id)] {
+        if !meta_id_ok(id) {
+            return Err(ApiError::BadRequest(format!(
+                "{what} must be a Meta id (1 to 64 letters, digits, '_' and '-')"
+            )));
+        }
+    }
     Ok((app_id, account_id))
+}
+
+/// The page size of a listing: `limit`, 100 by default, at most [`MAX_PAGE`].
+pub(super) fn page_limit(limit: Option<i64>) -> Result<i64, ApiError> {
+    let limit = limit.unwrap_or(100);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::BadRequest(format!(
+            "limit must be between 1 and {MAX_PAGE}"
+        )));
+    }
+    Ok(limit)
+}
+
+/// The media id of a metrics path (`""` for the account's own), its ids checked.
+fn checked_metrics_path(path: &MetricsPath) -> Result<&str, ApiError> {
+    checked_ids((path.app_id.clone(), path.account_id.clone()))?;
+    let media_id = path.media_id.as_deref().unwrap_or("");
+    if !media_id.is_empty() && !meta_id_ok(media_id) {
+        return Err(ApiError::BadRequest("media id must be a Meta id".into()));
+    }
+    Ok(media_id)
 }
 
 /// An account as the API shows it.
@@ -155,7 +182,7 @@ pub async fn get_account(
     state: web::Data<ProcessorState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (app_id, account_id) = path.into_inner();
+    let (app_id, account_id) = checked_ids(path.into_inner())?;
     let (row, transitions) = state
         .store
         .account_with_transitions(&app_id, &account_id, RECENT_TRANSITIONS)
@@ -186,11 +213,11 @@ pub async fn list_accounts(
     path: web::Path<String>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let limit = query.limit.unwrap_or(100);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(ApiError::BadRequest(format!(
-            "limit must be between 1 and {MAX_PAGE}"
-        )));
+    let limit = page_limit(query.limit)?;
+    if !query.after.is_empty() && !meta_id_ok(&query.after) {
+        return Err(ApiError::BadRequest(
+            "after must be an account id from next_after".into(),
+        ));
     }
     let rows = state
         .store
@@ -217,7 +244,7 @@ async fn metrics_entry(
     state: &ProcessorState,
     path: &MetricsPath,
 ) -> Result<MetricsEntry, ApiError> {
-    let media_id = path.media_id.as_deref().unwrap_or("");
+    let media_id = checked_metrics_path(path)?;
     state
         .store
         .metrics_entry(&path.app_id, &path.account_id, media_id)
@@ -241,9 +268,7 @@ pub async fn put_metrics(
     path: web::Path<MetricsPath>,
     body: JsonBody<FreshValues>,
 ) -> Result<HttpResponse, ApiError> {
-    let media_id = path.media_id.as_deref().unwrap_or("");
-    checked_ids((path.app_id.clone(), path.account_id.clone()))?;
-    check_id("media id", media_id).map_err(|r| ApiError::BadRequest(r.0))?;
+    let media_id = checked_metrics_path(&path)?;
     let values =
         serde_json::to_string(&body.values).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let now = now_millis();

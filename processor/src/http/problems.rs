@@ -31,6 +31,10 @@ pub enum ApiError {
     /// The database failed.
     #[error("database unavailable")]
     Store(StoreError),
+    /// The request conflicts with an earlier one (the same `request_id` for a
+    /// different request).
+    #[error("conflict: {0}")]
+    Conflict(String),
     /// A method the route does not serve (to a caller with the admin token).
     #[error("method not allowed")]
     MethodNotAllowed(&'static str),
@@ -129,6 +133,9 @@ impl ApiError {
                 "Temporarily unavailable",
                 "The database is not available; retry later.".into(),
             ),
+            ApiError::Conflict(detail) => {
+                ("urn:graphhook:problem:conflict", "Conflict", detail.clone())
+            }
             ApiError::MethodNotAllowed(_) => (
                 "urn:graphhook:problem:method-not-allowed",
                 "Method not allowed",
@@ -177,7 +184,7 @@ impl ResponseError for ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::NotConfigured(_) => StatusCode::CONFLICT,
+            ApiError::NotConfigured(_) | ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::RefusedByMeta(_) | ApiError::TokenNotForAccount(_) => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }

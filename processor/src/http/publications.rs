@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tracing_actix_web::RequestId;
 
-use super::admin::{checked_ids, Admin};
+use super::admin::{checked_ids, page_limit, Admin};
 use super::json::JsonBody;
 use super::problems::ApiError;
 use super::ProcessorState;
@@ -20,9 +20,6 @@ use crate::domain::publication::Publication;
 use crate::publishing::intake::{accept, Intake};
 use crate::tokens::TokenKind;
 use crate::unit_of_work::UnitOfWork;
-
-/// Largest page of a listing.
-const MAX_PAGE: i64 = 1_000;
 
 /// A publication as the API shows it.
 #[derive(Debug, Serialize)]
@@ -82,11 +79,18 @@ async fn take(
     Ok(intake)
 }
 
-/// The answer's body: the publication, and whether the request created it.
-fn answer(intake: Intake) -> serde_json::Value {
+/// The answer's body: the publication, and whether the request created it; a
+/// conflict is a `409` naming the fields that differ.
+fn answer(intake: Intake) -> Result<serde_json::Value, ApiError> {
+    if let Intake::Conflict(_, fields) = &intake {
+        return Err(ApiError::Conflict(format!(
+            "request_id was used for a different request; it differs in: {}",
+            fields.join(", ")
+        )));
+    }
     let created = matches!(intake, Intake::Created(_));
     let view = PublicationView::from(intake.publication().clone());
-    json!({"publication": view, "created": created})
+    Ok(json!({"publication": view, "created": created}))
 }
 
 /// `201` for a body of a publication just created, `200` otherwise.
@@ -132,7 +136,7 @@ pub async fn post_publication(
         Ok(()) => json!({"usable": true, "reason": null}),
         Err(error) => json!({"usable": false, "reason": error.reason()}),
     };
-    let mut response = answer(intake);
+    let mut response = answer(intake)?;
     response["token"] = token;
     Ok(created_or_ok(response))
 }
@@ -178,7 +182,7 @@ pub async fn publish_publication(
     let mut request = existing.request;
     request.publish = true;
     let intake = take(&state, request, &format!("admin/{request_id}")).await?;
-    Ok(created_or_ok(answer(intake)))
+    Ok(created_or_ok(answer(intake)?))
 }
 
 /// Query of a listing.
@@ -200,11 +204,12 @@ pub async fn list_publications(
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (app_id, account_id) = checked_ids(path.into_inner())?;
-    let limit = query.limit.unwrap_or(100);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(ApiError::BadRequest(format!(
-            "limit must be between 1 and {MAX_PAGE}"
-        )));
+    let limit = page_limit(query.limit)?;
+    let cursor = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-');
+    if query.after.len() > 128 || !query.after.chars().all(cursor) {
+        return Err(ApiError::BadRequest(
+            "after must be a request id from next_after".into(),
+        ));
     }
     let rows = state
         .store

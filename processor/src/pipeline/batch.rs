@@ -13,13 +13,15 @@
 use std::ops::Range;
 
 use graphhook_kafka::Topics;
-use rdkafka::message::OwnedMessage;
+use graphhook_schema::publishing::PublishRequest;
+use rdkafka::message::{Message, OwnedMessage};
 
 use super::dead_letter::{dead_letter, Cause};
 use super::handler::{check_report, handle_events, handle_graph_error, Planned};
 use super::records::{content_id, read, Consumed};
 use crate::domain::plan::plan;
-use crate::publishing::intake::accept;
+use crate::gateway::AppSecrets;
+use crate::publishing::intake::{accept, Intake};
 use crate::report::WorkReport;
 use crate::store::{OutboxClaim, OutboxRow, Store, StoreError};
 use crate::unit_of_work::{Committed, UnitOfWork, WorkError};
@@ -38,6 +40,9 @@ pub struct BatchProgress {
     pub claim: Option<OutboxClaim>,
     /// Those of `outbox_ids` written claimed.
     pub claimed: Vec<OutboxRow>,
+    /// The configured apps: a publish request for another app is dead-lettered,
+    /// never held forever (`None`: not checked).
+    pub known_apps: Option<AppSecrets>,
 }
 
 /// Applies `batch[progress.next..]`, splitting it where the database refuses a
@@ -58,7 +63,9 @@ pub async fn apply_batch(
             continue;
         }
         let claim = progress.claim.as_ref();
-        let error = match apply_range(store, topics, &batch[range.clone()], now_ms, claim).await {
+        let apps = progress.known_apps.as_ref();
+        let records = &batch[range.clone()];
+        let error = match apply_range(store, topics, records, now_ms, (claim, apps)).await {
             Ok(committed) => {
                 absorb(progress, committed);
                 progress.next = range.end;
@@ -103,7 +110,7 @@ async fn apply_range(
     topics: &Topics,
     records: &[OwnedMessage],
     now_ms: i64,
-    claim: Option<&OutboxClaim>,
+    (claim, apps): (Option<&OutboxClaim>, Option<&AppSecrets>),
 ) -> Result<Committed, WorkError> {
     let mut uow = UnitOfWork::begin(store, topics, now_ms).await?;
     // Consecutive events are handled together; anything else in between ends the
@@ -133,9 +140,17 @@ async fn apply_range(
             Consumed::PublishRequest(request) => {
                 handle_run(&mut uow, &mut run).await?;
                 let source = content_id(message);
-                match request.validate() {
+                match checked_request(message, &request, apps) {
                     Ok(()) => {
-                        accept(&mut uow, *request, &source).await?;
+                        if let Intake::Conflict(_, fields) =
+                            accept(&mut uow, *request, &source).await?
+                        {
+                            let reason = format!(
+                                "request_id was used for a different request (differs in {})",
+                                fields.join(", ")
+                            );
+                            dead_letter(&mut uow, message, &source, reason, Cause::Rejected).await?
+                        }
                     }
                     Err(reason) => {
                         dead_letter(&mut uow, message, &source, reason, Cause::Rejected).await?
@@ -151,6 +166,27 @@ async fn apply_range(
     }
     handle_run(&mut uow, &mut run).await?;
     Ok(uow.commit_claimed(claim).await?)
+}
+
+/// A publish request from the topic: valid, keyed by its account (the topic is
+/// keyed by account id, so a record under another key would publish for an
+/// account its producer did not mean), and for a configured app.
+fn checked_request(
+    message: &OwnedMessage,
+    request: &PublishRequest,
+    apps: Option<&AppSecrets>,
+) -> Result<(), String> {
+    request.validate()?;
+    if message.key() != Some(request.account_id.as_bytes()) {
+        return Err(
+            "the record's key is not its account_id (publish-requests.v1 is keyed by account id)"
+                .to_owned(),
+        );
+    }
+    if apps.is_some_and(|apps| !apps.knows(&request.app_id)) {
+        return Err("app_id names no app configured under [apps]".to_owned());
+    }
+    Ok(())
 }
 
 async fn handle_run(uow: &mut UnitOfWork<'_>, run: &mut Vec<Planned>) -> Result<(), WorkError> {

@@ -22,6 +22,7 @@ use super::backoff::{stopping, Backoff};
 use super::batch::{apply_batch, BatchProgress};
 use super::context::{OffsetWatch, ProcessorContext};
 use super::relay::{Relay, RelayError};
+use crate::gateway::AppSecrets;
 use crate::health::Health;
 use crate::metrics::ProcessorMetrics;
 use crate::store::{Store, StoreError};
@@ -56,6 +57,8 @@ pub struct EventLoop {
     pub(crate) consumer: ProcessorConsumer,
     pub(crate) relay: Relay,
     pub(crate) topics: Topics,
+    /// The configured apps (publish requests for others are dead-lettered).
+    pub(crate) apps: AppSecrets,
     pub(crate) batch_size: usize,
     pub(crate) batch_wait: Duration,
     pub(crate) retry_initial: Duration,
@@ -149,6 +152,7 @@ impl EventLoop {
         let mut backoff = Backoff::new(self.retry_initial);
         let mut progress = BatchProgress {
             claim: Some(self.relay.direct_claim()),
+            known_apps: Some(self.apps.clone()),
             ..BatchProgress::default()
         };
         let mut paused: Option<TopicPartitionList> = None;

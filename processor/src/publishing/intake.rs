@@ -1,7 +1,9 @@
 //! Requests become publications, from `publish-requests.v1` or the admin API, in
 //! the caller's unit of work. The same `request_id` twice is one publication; a
 //! repeat that asks to publish what was created with `publish: false` is the
-//! second call that publishes it.
+//! second call that publishes it; the same `request_id` with a different request
+//! is a conflict (`409` on the admin API, dead-lettered from the topic), as
+//! idempotency keys are elsewhere.
 
 use graphhook_schema::output::{
     PublicationError, PublishStatus, PublishStatusRecord, PublishedObject, OUTPUT_VERSION,
@@ -22,13 +24,19 @@ pub enum Intake {
     Existing(Publication),
     /// The request was seen before with `publish: false`; it is now to publish.
     PublishRequested(Publication),
+    /// The `request_id` was used before for a different request: nothing
+    /// changed; the fields that differ.
+    Conflict(Publication, Vec<&'static str>),
 }
 
 impl Intake {
     /// The publication.
     pub fn publication(&self) -> &Publication {
         match self {
-            Intake::Created(p) | Intake::Existing(p) | Intake::PublishRequested(p) => p,
+            Intake::Created(p)
+            | Intake::Existing(p)
+            | Intake::PublishRequested(p)
+            | Intake::Conflict(p, _) => p,
         }
     }
 }
@@ -117,6 +125,11 @@ pub async fn accept(
         )
         .await?
         .ok_or_else(|| Rejection("the publication vanished".into()))?;
+    let differences = existing.request.differences(&publication.request);
+    if !differences.is_empty() {
+        uow.report.count("publish_request", "request", "conflict");
+        return Ok(Intake::Conflict(existing, differences));
+    }
     if asks_to_publish && !existing.publish && !existing.state.is_final() {
         existing.publish = true;
         existing.next_action_at_ms = uow.now_ms;

@@ -164,7 +164,7 @@ impl Processor {
             readiness: readiness.clone(),
             metrics: metrics.clone(),
             admin_tokens: settings.admin_token.clone(),
-            apps: meta.apps,
+            apps: meta.apps.clone(),
             max_body_bytes: settings.max_body_bytes,
             tokens: tokens.clone(),
         });
@@ -192,6 +192,7 @@ impl Processor {
                 consumer,
                 relay: relay.clone(),
                 topics,
+                apps: meta.apps.clone(),
                 batch_size: settings.batch_size,
                 batch_wait: Duration::from_millis(settings.batch_wait_ms),
                 retry_initial: Duration::from_millis(settings.retry_initial_ms),

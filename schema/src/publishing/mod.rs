@@ -4,6 +4,8 @@
 
 use std::collections::BTreeMap;
 
+mod checks;
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -103,30 +105,8 @@ pub struct PublishRequest {
     pub link: Option<String>,
 }
 
-/// Parameters graphhook sets itself; `options` may not carry them.
-const RESERVED_OPTIONS: [&str; 12] = [
-    "image_url",
-    "video_url",
-    "media_type",
-    "caption",
-    "children",
-    "is_carousel_item",
-    "access_token",
-    "creation_id",
-    "message",
-    "link",
-    "url",
-    "published",
-];
-
 /// The most items of a carousel.
 pub const MAX_CAROUSEL_CHILDREN: usize = 10;
-
-fn url_ok(url: &str) -> bool {
-    (url.starts_with("https://") || url.starts_with("http://"))
-        && url.len() <= 4_096
-        && !url.chars().any(|c| c.is_whitespace() || c.is_control())
-}
 
 /// Whether `id` looks like an id Meta gives (an app, account, Page, container,
 /// media or post id): 1 to 64 ASCII letters, digits, `_` and `-`. Ids from requests and
@@ -152,123 +132,6 @@ pub fn clean_text(text: &str, max: usize) -> String {
 
 /// The longest Facebook Page post text Meta takes.
 pub const MAX_PAGE_POST_MESSAGE: usize = 63_206;
-
-fn id_ok(id: &str, max: usize) -> bool {
-    !id.is_empty()
-        && id.len() <= max
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-'))
-}
-
-impl PublishRequest {
-    /// Checks the request; the error names the field and the problem.
-    pub fn validate(&self) -> Result<(), String> {
-        if !id_ok(&self.request_id, 128) {
-            return Err("request_id must be 1 to 128 of A-Z a-z 0-9 . _ : -".into());
-        }
-        for (field, id) in [("app_id", &self.app_id), ("account_id", &self.account_id)] {
-            if !meta_id_ok(id) {
-                return Err(format!("{field} must be a Meta id"));
-            }
-        }
-        if let Some(container) = &self.container_id {
-            if !meta_id_ok(container) {
-                return Err("container_id must be a Meta id".into());
-            }
-            if self.kind == PublicationKind::PagePost {
-                return Err("container_id cannot be tracked for a page_post".into());
-            }
-        }
-        for (field, url) in [
-            ("image_url", &self.image_url),
-            ("video_url", &self.video_url),
-            ("link", &self.link),
-        ] {
-            if url.as_deref().is_some_and(|u| !url_ok(u)) {
-                return Err(format!("{field} must be an absolute http(s) URL"));
-            }
-        }
-        if self
-            .caption
-            .as_deref()
-            .is_some_and(|c| c.chars().count() > 2_200)
-        {
-            return Err("caption is longer than Instagram's 2,200 characters".into());
-        }
-        if self
-            .message
-            .as_deref()
-            .is_some_and(|m| m.chars().count() > MAX_PAGE_POST_MESSAGE)
-        {
-            return Err("message is longer than Facebook's 63,206 characters".into());
-        }
-        for (field, text) in [("caption", &self.caption), ("message", &self.message)] {
-            if text.as_deref().is_some_and(|t| t.contains('\0')) {
-                return Err(format!("{field} contains a NUL character"));
-            }
-        }
-        if let Some((key, _)) = self
-            .options
-            .iter()
-            .find(|(_, v)| v.contains('\0') || v.len() > 8_192)
-        {
-            return Err(format!(
-                "options.{key} must be at most 8,192 bytes without NUL characters"
-            ));
-        }
-        if let Some(key) = self.options.keys().find(|k| {
-            RESERVED_OPTIONS.contains(&k.as_str())
-                || k.is_empty()
-                || !k.chars().all(|c| c.is_ascii_lowercase() || c == '_')
-        }) {
-            return Err(format!(
-                "options.{key} is not a parameter graphhook passes on"
-            ));
-        }
-        let tracking = self.container_id.is_some();
-        let (image, video) = (self.image_url.is_some(), self.video_url.is_some());
-        match self.kind {
-            PublicationKind::Image if !tracking && (!image || video) => {
-                Err("an image needs image_url (a JPEG) and no video_url".into())
-            }
-            PublicationKind::Reel if !tracking && (!video || image) => {
-                Err("a reel needs video_url and no image_url".into())
-            }
-            PublicationKind::Story if !tracking && image == video => {
-                Err("a story needs image_url or video_url".into())
-            }
-            PublicationKind::Carousel if !tracking => self.validate_children(),
-            PublicationKind::PagePost
-                if self.message.is_none() && self.link.is_none() && !image =>
-            {
-                Err("a page_post needs message, link or image_url".into())
-            }
-            _ => Ok(()),
-        }
-    }
-
-    fn validate_children(&self) -> Result<(), String> {
-        if !(2..=MAX_CAROUSEL_CHILDREN).contains(&self.children.len()) {
-            return Err(format!(
-                "a carousel needs 2 to {MAX_CAROUSEL_CHILDREN} children"
-            ));
-        }
-        for (index, child) in self.children.iter().enumerate() {
-            let urls = [&child.image_url, &child.video_url];
-            if urls.iter().filter(|u| u.is_some()).count() != 1 {
-                return Err(format!("children[{index}] needs image_url or video_url"));
-            }
-            if urls
-                .iter()
-                .any(|u| u.as_deref().is_some_and(|u| !url_ok(u)))
-            {
-                return Err(format!("children[{index}]: URLs must be absolute http(s)"));
-            }
-        }
-        Ok(())
-    }
-}
 
 #[cfg(test)]
 mod tests {
