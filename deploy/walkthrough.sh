@@ -92,6 +92,13 @@ if GRAPHHOOK_KAFKA__BROKERS= "$BIN" check-config --for process >/dev/null 2>"$WO
   fail "check-config --for process accepted no brokers"
 fi
 grep -q kafka.brokers "$WORK/check-embedded.txt" || fail "the refusal does not name kafka.brokers"
+# A Kubernetes Service named graphhook injects GRAPHHOOK_PORT and friends into
+# every pod: ignored, with one warning naming them.
+GRAPHHOOK_PORT=tcp://10.0.0.7:8080 GRAPHHOOK_SERVICE_HOST=10.0.0.7 \
+  "$BIN" check-config --for process >"$WORK/check-service-links.txt" ||
+  fail "check-config stopped at GRAPHHOOK_PORT"
+grep -q 'warning: ignored environment variables .*GRAPHHOOK_PORT' "$WORK/check-service-links.txt" ||
+  fail "no warning about GRAPHHOOK_PORT"
 
 step "4. graphhook migrate"
 "$BIN" migrate | contains 'migrations applied (postgres)' || fail "migrate"

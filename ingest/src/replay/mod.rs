@@ -5,6 +5,7 @@
 
 mod deliveries;
 mod dlq;
+mod ends;
 mod reader;
 mod sender;
 
@@ -39,9 +40,9 @@ pub enum ReplayError {
     /// The reading thread ended abnormally.
     #[error("the reader failed")]
     ReaderFailed,
-    /// Nothing could be read for too long.
-    #[error("no record could be read for {0:?}")]
-    Stalled(Duration),
+    /// Nothing could be read for too long; where each partition stands.
+    #[error("no record could be read for {0:?}; {where_}", where_ = .1.join("; "))]
+    Stalled(Duration, Vec<String>),
 }
 
 /// What a replay did.
@@ -53,6 +54,8 @@ pub struct ReplayReport {
     pub skipped: BTreeMap<String, u64>,
     /// Records written, by topic.
     pub written: BTreeMap<String, u64>,
+    /// Per partition: where reading stopped, and why.
+    pub stops: Vec<String>,
 }
 
 impl ReplayReport {
@@ -71,8 +74,14 @@ impl std::fmt::Display for ReplayReport {
         for (topic, n) in &self.written {
             writeln!(f, "re-driven to {topic}: {n}")?;
         }
+        if self.skipped.is_empty() {
+            writeln!(f, "skipped: 0")?;
+        }
         for (reason, n) in &self.skipped {
             writeln!(f, "skipped ({reason}): {n}")?;
+        }
+        for stop in &self.stops {
+            writeln!(f, "{stop}")?;
         }
         Ok(())
     }
@@ -104,6 +113,10 @@ where
         sender.settle_some().await?;
     }
     sender.settle_all().await?;
-    reading.await.map_err(|_| ReplayError::ReaderFailed)??;
+    let summary = reading.await.map_err(|_| ReplayError::ReaderFailed)??;
+    if summary.read != report.read {
+        return Err(ReplayError::ReaderFailed);
+    }
+    report.stops = summary.stops;
     Ok(report)
 }

@@ -1,7 +1,15 @@
 //! Reads every record of a topic whose timestamp lies in a range, from all
-//! partitions, up to the high watermarks seen at the start (records written during
-//! the replay are not read). Runs on a blocking thread and hands records over a
-//! bounded channel, so a long range is streamed, not held in memory.
+//! partitions, to the end of the log as the broker serves it. Runs on a blocking
+//! thread and hands records over a bounded channel, so a long range is streamed,
+//! not held in memory.
+//!
+//! The high watermark a broker reports is not trusted as the end: tansu 0.6
+//! reports the last record batch's base offset + 1, so a replay that stopped there
+//! missed the rest of the last batch without a word. A partition is done when a
+//! record past the starting watermark is later than the range (records written
+//! during the replay are not re-driven), or when nothing more arrives for
+//! [`IDLE_END`] once the watermark is reached; where and why each partition
+//! stopped is part of the report.
 
 use std::time::Duration;
 
@@ -11,10 +19,23 @@ use rdkafka::message::OwnedMessage;
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 use tokio::sync::mpsc;
 
+use super::ends::Ends;
 use super::ReplayError;
+
+/// What reading did: records in the range, and where each partition stopped.
+#[derive(Debug, Default)]
+pub struct ReadSummary {
+    /// Records in the range.
+    pub read: u64,
+    /// Per partition: where and why reading stopped.
+    pub stops: Vec<String>,
+}
 
 /// How long reading may make no progress before it gives up.
 const STALL_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long nothing must arrive, past the high watermark, for a partition's log
+/// to have ended.
+const IDLE_END: Duration = Duration::from_secs(2);
 /// Metadata and offset lookups.
 const LOOKUP_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -41,7 +62,7 @@ pub fn read_range(
     range: TimeRange,
 ) -> (
     mpsc::Receiver<OwnedMessage>,
-    tokio::task::JoinHandle<Result<u64, ReplayError>>,
+    tokio::task::JoinHandle<Result<ReadSummary, ReplayError>>,
 ) {
     let (tx, rx) = mpsc::channel(1_000);
     config
@@ -65,7 +86,7 @@ fn read(
     topic: &str,
     range: TimeRange,
     out: &mpsc::Sender<OwnedMessage>,
-) -> Result<u64, ReplayError> {
+) -> Result<ReadSummary, ReplayError> {
     let metadata = consumer
         .fetch_metadata(Some(topic), LOOKUP_TIMEOUT)
         .map_err(ReplayError::Kafka)?;
@@ -87,7 +108,7 @@ fn read(
         .offsets_for_times(wanted, LOOKUP_TIMEOUT)
         .map_err(ReplayError::Kafka)?;
     let mut assignment = TopicPartitionList::new();
-    let mut ends = std::collections::HashMap::new();
+    let mut ends = Ends::default();
     for element in starts.elements() {
         let (low, high) = consumer
             .fetch_watermarks(topic, element.partition(), LOOKUP_TIMEOUT)
@@ -102,40 +123,40 @@ fn read(
             assignment
                 .add_partition_offset(topic, element.partition(), Offset::Offset(start))
                 .map_err(ReplayError::Kafka)?;
-            ends.insert(element.partition(), high);
+            ends.start(element.partition(), start, high);
         }
     }
-    if ends.is_empty() {
-        return Ok(0);
+    if !ends.open() {
+        return Ok(ReadSummary::default());
     }
     consumer.assign(&assignment).map_err(ReplayError::Kafka)?;
     let mut read = 0;
-    let mut last_progress = std::time::Instant::now();
-    while !ends.is_empty() {
+    let mut last_record = std::time::Instant::now();
+    while ends.open() {
         let Some(result) = consumer.poll(Duration::from_millis(200)) else {
-            if last_progress.elapsed() > STALL_TIMEOUT {
-                return Err(ReplayError::Stalled(STALL_TIMEOUT));
+            let idle = last_record.elapsed();
+            if idle >= IDLE_END {
+                ends.idle();
+            }
+            if ends.open() && idle > STALL_TIMEOUT {
+                return Err(ReplayError::Stalled(STALL_TIMEOUT, ends.describe()));
             }
             continue;
         };
         let message = result.map_err(ReplayError::Kafka)?;
-        last_progress = std::time::Instant::now();
-        if ends
-            .get(&message.partition())
-            .is_some_and(|high| message.offset() + 1 >= *high)
-        {
-            ends.remove(&message.partition());
-        }
-        let in_range = message
-            .timestamp()
-            .to_millis()
-            .is_some_and(|ms| range.contains(ms));
-        if in_range {
+        last_record = std::time::Instant::now();
+        let at = message.timestamp().to_millis();
+        let after_range = at.is_some_and(|ms| ms > range.to_ms);
+        ends.record(message.partition(), message.offset(), after_range);
+        if at.is_some_and(|ms| range.contains(ms)) {
             read += 1;
             if out.blocking_send(message.detach()).is_err() {
                 break;
             }
         }
     }
-    Ok(read)
+    Ok(ReadSummary {
+        read,
+        stops: ends.describe(),
+    })
 }

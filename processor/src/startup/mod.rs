@@ -124,11 +124,6 @@ impl Processor {
             relay: relay.clone(),
             metrics: metrics.clone(),
         });
-        if !tokens.configured() {
-            tracing::warn!(
-                "tokens.keys is not set: tokens cannot be registered and nothing calls Meta"
-            );
-        }
         let cipher = TokenCipher::from_settings(&meta.tokens)?;
         for (key_id, count) in unreadable_keys(&store, cipher.as_ref()).await? {
             tracing::error!(%key_id, tokens = count, "stored tokens are under a key tokens.keys does not have: they cannot be decrypted, and their accounts' publications are held (token_unreadable) until the key is configured again");
@@ -182,9 +177,6 @@ impl Processor {
                     source,
                 }
             })?;
-        if settings.admin_token.is_empty() {
-            tracing::warn!("processor.admin_token is not set: the admin API is off");
-        }
         tracing::info!(engine = store.engine().name(), database = %settings.database_url_redacted(), group = %settings.group_id, port, ops_port, "processor started");
         Ok(Processor {
             event_loop: EventLoop {
