@@ -114,7 +114,10 @@ mod tests {
         ends.start(0, 0, 3);
         ends.start(1, 5, 9);
         ends.record(0, 1, true);
-        assert!(ends.open(), "a late record before the watermark does not end it");
+        assert!(
+            ends.open(),
+            "a late record before the watermark does not end it"
+        );
         ends.record(0, 3, true);
         ends.idle();
         assert!(ends.open(), "partition 1 has not reached its watermark");

@@ -5,7 +5,7 @@
 //! every publish per container, so that double posts are caught. Tests and the
 //! publishing benchmark use it.
 //!
-//! It refuses what Meta refuses ([`auth`]): two servers stand for the two hosts,
+//! It refuses what Meta refuses (see [`Grant`]): two servers stand for the two hosts,
 //! and a call is answered only with a token the fake issued (the test grants
 //! them), on its kind's host, with `appsecret_proof`, for an object the token acts
 //! for.
