@@ -56,6 +56,30 @@ async fn register(
         .map(|(record, _)| record)
 }
 
+fn rejected(error: &RegistrationError) -> bool {
+    matches!(error, RegistrationError::Rejected(_))
+}
+
+fn not_for_account(error: &RegistrationError) -> bool {
+    matches!(error, RegistrationError::NotForAccount(_))
+}
+
+/// Registers (account, token, kind, Page) and expects the refusal `expected`
+/// tells; returns its text.
+async fn refused(
+    tokens: &TokenManager,
+    (account, token, kind, page): (&str, &str, TokenKind, Option<&str>),
+    expected: fn(&RegistrationError) -> bool,
+) -> String {
+    match register(tokens, account, token, kind, page).await {
+        Ok(_) => panic!("{token} registered under {account}"),
+        Err(error) => {
+            assert!(expected(&error), "{error}");
+            error.to_string()
+        }
+    }
+}
+
 /// Every request either server received carried `appsecret_proof`.
 async fn every_call_proved(fake: &FakeGraph) -> usize {
     let mut requests = fake.facebook.received_requests().await.unwrap_or_default();
@@ -108,14 +132,9 @@ async fn an_instagram_login_token_is_checked_on_the_instagram_host_and_refused_o
         assert_eq!(credentials.kind.host(), graphhook_graph::Host::Instagram);
 
         // Claimed to be a Facebook-login token: debug_token cannot parse it.
-        let refused = register(&tokens, ACCOUNT, "IGAA-good", TokenKind::FacebookUser, None)
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(refused, RegistrationError::Rejected(_)),
-            "{refused}"
-        );
-        assert!(refused.to_string().contains("not valid"), "{refused}");
+        let claimed = (ACCOUNT, "IGAA-good", TokenKind::FacebookUser, None);
+        let why = refused(&tokens, claimed, rejected).await;
+        assert!(why.contains("not valid"), "{why}");
         assert!(every_call_proved(&fake).await >= 2);
     }
 }
@@ -125,23 +144,9 @@ async fn a_token_is_registered_only_under_an_account_it_can_act_for() {
     for store in stores().await {
         let (fake, tokens) = world(&store, stack_apps()).await;
         fake.issue("IGAA-mine", instagram_grant(ACCOUNT), NOW);
-        let other = register(
-            &tokens,
-            OTHER_ACCOUNT,
-            "IGAA-mine",
-            TokenKind::InstagramLogin,
-            None,
-        )
-        .await
-        .unwrap_err();
-        assert!(
-            matches!(other, RegistrationError::NotForAccount(_)),
-            "{other}"
-        );
-        assert!(
-            other.to_string().contains("another Instagram account"),
-            "{other}"
-        );
+        let other = (OTHER_ACCOUNT, "IGAA-mine", TokenKind::InstagramLogin, None);
+        let why = refused(&tokens, other, not_for_account).await;
+        assert!(why.contains("another Instagram account"), "{why}");
 
         // A Facebook-login user token managing Page 1050, linked to ACCOUNT.
         let user = Grant::FacebookUser {
@@ -167,13 +172,8 @@ async fn a_token_is_registered_only_under_an_account_it_can_act_for() {
         .await
         .expect("with the Page named");
         for (account, page) in [(OTHER_ACCOUNT, None), (ACCOUNT, Some("2222"))] {
-            let refused = register(&tokens, account, "EAAB-user", TokenKind::FacebookUser, page)
-                .await
-                .unwrap_err();
-            assert!(
-                matches!(refused, RegistrationError::NotForAccount(_)),
-                "{refused}"
-            );
+            let target = (account, "EAAB-user", TokenKind::FacebookUser, page);
+            refused(&tokens, target, not_for_account).await;
         }
 
         // A Page token: its Page and the Page's linked account, nothing else.
@@ -187,13 +187,8 @@ async fn a_token_is_registered_only_under_an_account_it_can_act_for() {
                 .await
                 .unwrap_or_else(|e| panic!("{account}: {e}"));
         }
-        let refused = register(&tokens, OTHER_ACCOUNT, "EAAB-page", TokenKind::Page, None)
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(refused, RegistrationError::NotForAccount(_)),
-            "{refused}"
-        );
+        let target = (OTHER_ACCOUNT, "EAAB-page", TokenKind::Page, None);
+        refused(&tokens, target, not_for_account).await;
         assert_eq!(
             tokens
                 .tokens_of(STACK_APP, OTHER_ACCOUNT)
@@ -223,19 +218,8 @@ async fn calls_without_the_right_appsecret_proof_are_refused_and_an_instagram_to
         );
         let (fake, tokens) = world(&store, wrong).await;
         fake.issue("IGAA-good", instagram_grant(ACCOUNT), NOW);
-        let refused = register(
-            &tokens,
-            ACCOUNT,
-            "IGAA-good",
-            TokenKind::InstagramLogin,
-            None,
-        )
-        .await
-        .unwrap_err();
-        assert!(
-            matches!(refused, RegistrationError::Rejected(_)),
-            "{refused}"
-        );
+        let good = (ACCOUNT, "IGAA-good", TokenKind::InstagramLogin, None);
+        refused(&tokens, good, rejected).await;
         assert_eq!(fake.refusals(), ["wrong appsecret_proof"]);
 
         // No Instagram app configured: not registered, and Meta is not asked.
@@ -243,19 +227,10 @@ async fn calls_without_the_right_appsecret_proof_are_refused_and_an_instagram_to
             AppSecrets::new([(STACK_APP.to_owned(), MetaApp::facebook("app-secret"))].into());
         let (fake, tokens) = world(&store, facebook_only).await;
         fake.issue("IGAA-good", instagram_grant(ACCOUNT), NOW);
-        let refused = register(
-            &tokens,
-            ACCOUNT,
-            "IGAA-good",
-            TokenKind::InstagramLogin,
-            None,
-        )
-        .await
-        .unwrap_err();
-        assert!(
-            matches!(refused, RegistrationError::NoInstagramApp),
-            "{refused}"
-        );
+        refused(&tokens, good, |e| {
+            matches!(e, RegistrationError::NoInstagramApp)
+        })
+        .await;
         assert_eq!(fake.with(|s| s.calls.len()), 0);
     }
 }

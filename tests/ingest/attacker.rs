@@ -7,7 +7,7 @@ use graphhook_processor::testing::test_database_urls;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::harness::pipeline_on;
+use crate::harness::{pipeline, pipeline_on};
 use crate::helpers::APP_ID;
 
 async fn problem(response: reqwest::Response, status: StatusCode) -> Value {
@@ -48,8 +48,7 @@ async fn a_nul_in_a_path_or_query_is_a_400_on_every_listener_and_engine() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn problem_bodies_name_the_field_never_the_value() {
-    let database = test_database_urls().await.expect("databases").remove(0);
-    let p = pipeline_on(database, |_| {}).await;
+    let p = pipeline().await;
     let token = format!("/v1/apps/{APP_ID}/accounts/17841400000/token");
     let leaked = "EAABleakedTokenValue0123456789";
     for body in [
@@ -87,8 +86,7 @@ async fn problem_bodies_name_the_field_never_the_value() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_wrong_method_is_a_405_problem_for_the_admin_and_a_401_for_a_stranger() {
-    let database = test_database_urls().await.expect("databases").remove(0);
-    let p = pipeline_on(database, |_| {}).await;
+    let p = pipeline().await;
     let account = format!("/v1/apps/{APP_ID}/accounts/17841400000");
     let stranger = p.app.client.post(p.url(&account)).send().await.unwrap();
     assert!(stranger.headers().get("allow").is_none());

@@ -51,6 +51,15 @@ fn linked_instagram(page: &Value) -> Option<String> {
         .and_then(|linked| id_of(linked, "id"))
 }
 
+/// Asks Meta `call` on the app's behalf; the answer's body.
+async fn ask(gateway: &Gateway, app_id: &str, call: Call) -> Result<Value, IdentityError> {
+    let answer = gateway
+        .call_for_app(app_id, call)
+        .await
+        .map_err(TokenCallError::from)?;
+    Ok(answer.body)
+}
+
 /// Asks Meta which accounts `token` acts for and checks that `account_id` is one
 /// of them. `page_id` is the Page the client named (Facebook login).
 pub async fn check_owner(
@@ -60,23 +69,21 @@ pub async fn check_owner(
     token: &SecretString,
     page_id: Option<&str>,
 ) -> Result<Identity, IdentityError> {
-    let host = kind.host();
-    let read = |endpoint: &'static str, path: String, fields: &str| {
-        Call::get(host, endpoint, path)
+    let read = |endpoint: &'static str, path: &str, fields: &str| {
+        Call::get(kind.host(), endpoint, path)
             .query("fields", fields)
             .token(token.clone())
     };
+    let page_fields = "id,instagram_business_account";
     match kind {
         TokenKind::InstagramLogin => {
-            let me = gateway
-                .call_for_app(
-                    app_id,
-                    read("token_owner", "/me".into(), "user_id,username"),
-                )
-                .await
-                .map_err(TokenCallError::from)?;
-            let user = id_of(&me.body, "user_id").or_else(|| id_of(&me.body, "id"));
-            match user {
+            let me = ask(
+                gateway,
+                app_id,
+                read("token_owner", "/me", "user_id,username"),
+            )
+            .await?;
+            match id_of(&me, "user_id").or_else(|| id_of(&me, "id")) {
                 Some(user) if user == account_id => Ok(Identity {
                     page_id: None,
                     user_id: Some(user),
@@ -88,59 +95,39 @@ pub async fn check_owner(
             }
         }
         TokenKind::Page => {
-            let me = gateway
-                .call_for_app(
-                    app_id,
-                    read("token_owner", "/me".into(), "id,instagram_business_account"),
-                )
-                .await
-                .map_err(TokenCallError::from)?;
-            let page = id_of(&me.body, "id").ok_or(TokenCallError::Malformed("no id in /me"))?;
+            let me = ask(gateway, app_id, read("token_owner", "/me", page_fields)).await?;
+            let page = id_of(&me, "id").ok_or(TokenCallError::Malformed("no id in /me"))?;
             if page_id.is_some_and(|named| named != page) {
                 return Err(IdentityError::NotForAccount(
                     "the token is the token of another Page than page_id",
                 ));
             }
-            if page == account_id || linked_instagram(&me.body).as_deref() == Some(account_id) {
-                Ok(Identity {
-                    page_id: Some(page),
-                    user_id: None,
-                })
-            } else {
-                Err(IdentityError::NotForAccount(
-                    "the token's Page is neither this account nor linked to it",
-                ))
-            }
+            acting_page(std::slice::from_ref(&me), account_id).ok_or(IdentityError::NotForAccount(
+                "the token's Page is neither this account nor linked to it",
+            ))
         }
         TokenKind::FacebookUser => {
             let pages = match page_id {
                 Some(page) => {
-                    let fields = "id,instagram_business_account";
-                    let call = read("token_owner", format!("/{page}"), fields);
-                    match gateway.call_for_app(app_id, call).await {
-                        Ok(answer) => vec![answer.body],
+                    let call = read("token_owner", &format!("/{page}"), page_fields);
+                    match ask(gateway, app_id, call).await {
+                        Ok(body) => vec![body],
                         // "Object does not exist, cannot be loaded due to missing
                         // permissions": the token does not manage that Page.
-                        Err(GatewayError::Call(error)) if error.class == ErrorClass::FixRequest => {
+                        Err(IdentityError::Call(TokenCallError::Gateway(GatewayError::Call(
+                            error,
+                        )))) if error.class == ErrorClass::FixRequest => {
                             return Err(IdentityError::NotForAccount(
                                 "the token does not manage the Page named by page_id",
                             ))
                         }
-                        Err(error) => return Err(TokenCallError::from(error).into()),
+                        Err(error) => return Err(error),
                     }
                 }
                 None => {
-                    let call = read(
-                        "token_pages",
-                        "/me/accounts".into(),
-                        "id,instagram_business_account",
-                    )
-                    .query("limit", "100");
-                    let answer = gateway
-                        .call_for_app(app_id, call)
-                        .await
-                        .map_err(TokenCallError::from)?;
-                    match answer.body.get("data") {
+                    let call =
+                        read("token_pages", "/me/accounts", page_fields).query("limit", "100");
+                    match ask(gateway, app_id, call).await?.get("data") {
                         Some(Value::Array(pages)) => pages.clone(),
                         _ => {
                             return Err(TokenCallError::Malformed("no data in /me/accounts").into())
@@ -148,21 +135,22 @@ pub async fn check_owner(
                     }
                 }
             };
-            pages
-                .iter()
-                .find_map(|page| {
-                    let id = id_of(page, "id")?;
-                    let acts =
-                        id == account_id || linked_instagram(page).as_deref() == Some(account_id);
-                    acts.then_some(id)
-                })
-                .map(|page| Identity {
-                    page_id: Some(page),
-                    user_id: None,
-                })
-                .ok_or(IdentityError::NotForAccount(
-                    "none of the token's Pages is this account or linked to it",
-                ))
+            acting_page(&pages, account_id).ok_or(IdentityError::NotForAccount(
+                "none of the token's Pages is this account or linked to it",
+            ))
         }
     }
+}
+
+/// The first of `pages` that is `account_id` or linked to it, as the identity
+/// the token acts through.
+fn acting_page(pages: &[Value], account_id: &str) -> Option<Identity> {
+    pages.iter().find_map(|page| {
+        let id = id_of(page, "id")?;
+        let acts = id == account_id || linked_instagram(page).as_deref() == Some(account_id);
+        acts.then_some(Identity {
+            page_id: Some(id),
+            user_id: None,
+        })
+    })
 }
