@@ -147,8 +147,12 @@ pub struct PublishStatusRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media_id: Option<String>,
     /// Why the status changed, when it says more than the status
-    /// (`reconciled`, `quota_full`, `account_not_active`, `budget_held`,
-    /// `media_not_ready`, `new_container`, `webhook`, ...).
+    /// (`reconciled`, `quota_full`, `budget_held`, `media_not_ready`,
+    /// `new_container`, `webhook`, ...; for `held` without a usable token:
+    /// `token_missing`, `token_unreadable`, `tokens_not_configured`,
+    /// `token_expired`, `token_refresh_failed`, `account_unknown`,
+    /// `account_not_active`). A `held` publication whose cause changes gets
+    /// another `held` record with the new reason.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// For failures: the class, code, subcode and text.
