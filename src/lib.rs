@@ -1,6 +1,8 @@
 //! The `graphhook` binary's library: configuration, telemetry and the commands, so
 //! that end-to-end tests drive exactly what the binary runs.
 
+#![forbid(unsafe_code)]
+
 pub mod cli;
 pub mod commands;
 pub mod config;

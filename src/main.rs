@@ -19,6 +19,7 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 /// Memory freed after a burst (bodies held by slow senders) goes back to the
 /// system at once rather than after mimalloc's delay, which in measurements often
 /// kept it resident for good. `MIMALLOC_PURGE_DELAY`, when set, decides instead.
+#[allow(unsafe_code)]
 fn return_freed_memory_promptly() {
     if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
         // SAFETY: called first thing in `main`, before any other thread exists

@@ -2,6 +2,8 @@
 //! bare-producer baseline, an open-loop load generator, hostile clients, and the
 //! kill loop's tools.
 
+#![forbid(unsafe_code)]
+
 pub mod bare_producer;
 pub mod deliveries;
 pub mod edge;

@@ -9,6 +9,8 @@
 //! processor's business: it calls through this client and keeps the rest in its
 //! store.
 
+#![forbid(unsafe_code)]
+
 mod call;
 mod client;
 mod flight;

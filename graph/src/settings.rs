@@ -1,6 +1,6 @@
 //! The `[graph]` configuration section.
 
-use graphhook_kafka::SettingsError;
+use graphhook_schema::SettingsError;
 use serde::{Deserialize, Serialize};
 use url::Url;
 

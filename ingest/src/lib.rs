@@ -1,6 +1,8 @@
 //! graphhook's webhook receiver. Verifies Meta's deliveries and callbacks and
 //! answers 200 only once Kafka has acknowledged every record they produce.
 
+#![forbid(unsafe_code)]
+
 pub mod apps;
 mod body;
 pub mod metrics;

@@ -2,6 +2,8 @@
 //! topic names and creation, the embedded in-process cluster, and the one way to
 //! send records and await their acknowledgements.
 
+#![forbid(unsafe_code)]
+
 mod bus;
 mod client;
 pub mod lenient;

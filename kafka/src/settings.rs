@@ -146,25 +146,7 @@ impl Default for KafkaSettings {
     }
 }
 
-/// A configuration value that cannot work, naming its key.
-#[derive(Debug, thiserror::Error)]
-#[error("{key}: {problem}")]
-pub struct SettingsError {
-    /// The full configuration key, e.g. `kafka.partitions`.
-    pub key: String,
-    /// What is wrong with it.
-    pub problem: String,
-}
-
-impl SettingsError {
-    /// A problem with `key`.
-    pub fn new(key: impl Into<String>, problem: impl Into<String>) -> Self {
-        SettingsError {
-            key: key.into(),
-            problem: problem.into(),
-        }
-    }
-}
+pub use graphhook_schema::SettingsError;
 
 /// Properties graphhook sets itself; overriding them would break its guarantees.
 const RESERVED: [&str; 5] = [

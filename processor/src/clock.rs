@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 /// Epoch milliseconds, now.
-pub trait Clock: Send + Sync {
+pub trait Clock: Send + Sync + std::fmt::Debug {
     /// The current time, epoch milliseconds.
     fn now_ms(&self) -> i64;
 }

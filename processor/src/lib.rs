@@ -7,6 +7,8 @@
 //! `http/`. A change of state is made in a [`unit_of_work::UnitOfWork`], whoever
 //! makes it.
 
+#![forbid(unsafe_code)]
+
 pub mod clock;
 pub mod domain;
 pub mod gateway;

@@ -78,6 +78,9 @@ pub struct ProcessorMetrics {
     /// `graphhook_graph_usage_ratio{app_id,type}`: the latest usage share Meta
     /// reported (`app` for `X-App-Usage`, the use case for business usage).
     pub graph_usage: GaugeVec,
+    /// `graphhook_graph_bookkeeping_failures_total{endpoint}`: calls made whose
+    /// usage could not be recorded (their result still stands).
+    pub graph_bookkeeping_failures: IntCounterVec,
     /// `graphhook_graph_accounts_held`: accounts nothing is called for now.
     pub graph_accounts_held: IntGauge,
     /// `graphhook_token_refreshes_total{kind,outcome}`: what the token jobs did.
@@ -263,6 +266,12 @@ impl ProcessorMetrics {
                 "graphhook_graph_usage_ratio",
                 "The latest usage share Meta reported, by app and type (1 = allowance used up).",
                 &["app_id", "type"],
+                r
+            )?,
+            graph_bookkeeping_failures: register_int_counter_vec_with_registry!(
+                "graphhook_graph_bookkeeping_failures_total",
+                "Graph API calls made whose usage could not be recorded in the store; their result stands.",
+                &["endpoint"],
                 r
             )?,
             graph_accounts_held: register_int_gauge_with_registry!(

@@ -181,3 +181,63 @@ async fn a_throttle_answer_without_headers_holds_the_account_for_the_configured_
         assert_eq!(server.received_requests().await.unwrap().len(), 2);
     }
 }
+
+#[tokio::test]
+async fn a_call_made_keeps_its_answer_when_its_bookkeeping_fails() {
+    use sqlx::Connection;
+    for url in databases().await {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/v24.0/a1/media_publish"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({"id": "m-1"}))
+                    .insert_header(
+                        "x-app-usage",
+                        r#"{"call_count":10,"total_cputime":1,"total_time":1}"#,
+                    )
+                    .set_delay(std::time::Duration::from_millis(1_500)),
+            )
+            .mount(&server)
+            .await;
+        let stack = Stack::new(
+            &connect(&url).await,
+            ManualClock::at(NOW),
+            &GraphHosts::same(&server.uri()),
+            graphhook_processor::tokens::TokenSettings::default(),
+            graphhook_processor::publishing::PublishingSettings::default(),
+        );
+        let gateway = stack.gateway.clone();
+        let call = Call::post(Host::Facebook, "media_publish", "/a1/media_publish")
+            .form("creation_id", "c1");
+        let pending = tokio::spawn(async move { gateway.call_for_account(APP, "a1", call).await });
+        // Once the publish is at Meta, the store loses the budget's table.
+        for _ in 0..100 {
+            if !server
+                .received_requests()
+                .await
+                .unwrap_or_default()
+                .is_empty()
+            {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let mut admin = sqlx::AnyConnection::connect(&url).await.unwrap();
+        sqlx::query("DROP TABLE graph_budget")
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        let answer = pending
+            .await
+            .unwrap()
+            .expect("the call's answer, not the bookkeeping's failure");
+        assert_eq!(answer.body["id"], "m-1", "{url}: the media id is not lost");
+        let failures = stack
+            .metrics
+            .graph_bookkeeping_failures
+            .with_label_values(&["media_publish"])
+            .get();
+        assert_eq!(failures, 1, "{url}");
+    }
+}

@@ -7,7 +7,7 @@ mod support;
 
 use graphhook_processor::store::OutboxEntry;
 
-use support::stores;
+use support::{connect, databases, stores};
 
 #[tokio::test]
 async fn an_event_is_claimed_once_and_a_rolled_back_claim_is_forgotten() {
@@ -317,5 +317,78 @@ async fn a_batch_writes_its_outputs_claimed_unless_an_earlier_row_of_their_key_i
             .unwrap();
         let sources: Vec<&str> = later.iter().map(|r| r.source_event_id.as_str()).collect();
         assert_eq!(sources, ["e0", "e1", "e2", "e3", "e4", "e5"]);
+    }
+}
+
+/// The migration files of one engine, by name.
+fn migration_files(engine: &str) -> Vec<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../migrations")
+        .join(engine);
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("the migrations folder")
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Tables, their columns and their indexes, as the engine reports them after
+/// every migration (`_sqlx_migrations` and primary-key indexes aside).
+async fn schema_of(url: &str) -> (Vec<String>, Vec<String>) {
+    let store = connect(url).await;
+    store.migrate().await.expect("migrations apply");
+    drop(store);
+    let mut db = <sqlx::AnyConnection as sqlx::Connection>::connect(url)
+        .await
+        .expect("database");
+    let (columns, indexes) = if url.starts_with("sqlite") {
+        (
+            "SELECT m.name || '.' || p.name FROM sqlite_master m, pragma_table_info(m.name) p \
+             WHERE m.type = 'table' AND m.name NOT LIKE '\\_sqlx%' ESCAPE '\\' AND m.name NOT LIKE 'sqlite%'",
+            "SELECT tbl_name || '.' || name FROM sqlite_master WHERE type = 'index' \
+             AND name NOT LIKE 'sqlite_autoindex%'",
+        )
+    } else {
+        (
+            "SELECT table_name || '.' || column_name FROM information_schema.columns \
+             WHERE table_schema = current_schema() AND table_name NOT LIKE '\\_sqlx%'",
+            "SELECT tablename || '.' || indexname FROM pg_indexes WHERE schemaname = current_schema() \
+             AND indexname NOT LIKE '%\\_pkey' AND tablename NOT LIKE '\\_sqlx%'",
+        )
+    };
+    let columns = names(&mut db, columns).await;
+    let indexes = names(&mut db, indexes).await;
+    (columns, indexes)
+}
+
+/// The first column of every row `sql` answers, sorted.
+async fn names(db: &mut sqlx::AnyConnection, sql: &str) -> Vec<String> {
+    use sqlx::Row;
+    let rows = sqlx::query(sql).fetch_all(db).await.expect("catalog query");
+    let mut names: Vec<String> = rows.iter().map(|r| r.get::<String, _>(0)).collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn both_engines_migrate_to_the_same_tables_columns_and_indexes() {
+    assert_eq!(
+        migration_files("postgres"),
+        migration_files("sqlite"),
+        "every migration exists for both engines, under the same name"
+    );
+    let urls = databases().await;
+    let schemas = {
+        let mut schemas = Vec::new();
+        for url in &urls {
+            schemas.push(schema_of(url).await);
+        }
+        schemas
+    };
+    assert!(!schemas[0].0.is_empty(), "SQLite reported no columns");
+    if let [sqlite, postgres] = schemas.as_slice() {
+        assert_eq!(sqlite.0, postgres.0, "the same tables and columns");
+        assert_eq!(sqlite.1, postgres.1, "the same indexes");
     }
 }

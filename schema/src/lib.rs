@@ -4,6 +4,8 @@
 //! Nothing in this crate performs I/O; it can be used from tests, benchmarks and
 //! consumers alike.
 
+#![forbid(unsafe_code)]
+
 pub mod account;
 pub mod callback;
 mod envelope;
@@ -15,6 +17,7 @@ pub mod lenient;
 pub mod normalize;
 pub mod output;
 pub mod publishing;
+mod settings_error;
 pub mod time;
 pub mod topics;
 
@@ -25,3 +28,4 @@ pub use callback::{
 pub use event::{DeliveryContext, EventSource, InboundEvent, INBOUND_EVENT_VERSION};
 pub use event_id::EventId;
 pub use normalize::{normalize_delivery, NormalizeError};
+pub use settings_error::SettingsError;

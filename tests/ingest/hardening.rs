@@ -231,6 +231,7 @@ async fn a_fatally_failed_producer_is_replaced_and_deliveries_are_stored_again()
     // librdkafka's own hook for testing fatal errors: every later produce fails.
     // SAFETY: the client pointer is valid while `producer` is held, and the
     // reason is a NUL-terminated string that outlives the call.
+    #[allow(unsafe_code)]
     unsafe {
         rdkafka::bindings::rd_kafka_test_fatal_error(
             producer.client().native_ptr(),

@@ -4,6 +4,8 @@
 //! read under a deadline and a shared byte budget, cached readiness with a drain
 //! on shutdown, and request logs.
 
+#![forbid(unsafe_code)]
+
 pub mod access_log;
 pub mod body;
 pub mod log_limit;

@@ -139,6 +139,9 @@ impl Gateway {
         self.call(app_id, "", call).await
     }
 
+    #[tracing::instrument(name = "graph_call", skip_all, fields(
+        app_id = %app_id, account_id = %account_id, endpoint = call.endpoint,
+    ))]
     async fn call(
         &self,
         app_id: &str,
@@ -183,6 +186,30 @@ impl Gateway {
             .graph_calls
             .with_label_values(&[endpoint, class])
             .inc();
+        // The call was made: its result stands whatever happens to the
+        // bookkeeping (a published media's id must never be lost to a failed
+        // budget write).
+        if let Err(error) = self.record_usage(app_id, account_id, usage, failure).await {
+            inner
+                .metrics
+                .graph_bookkeeping_failures
+                .with_label_values(&[endpoint])
+                .inc();
+            tracing::warn!(%error, endpoint, %app_id, %account_id, "the Graph call's usage could not be recorded; its result stands");
+        }
+        Ok(result?)
+    }
+
+    /// Records what an answer's usage headers and failure say about the budgets,
+    /// and the held-accounts gauge.
+    async fn record_usage(
+        &self,
+        app_id: &str,
+        account_id: &str,
+        usage: &graphhook_graph::Usage,
+        failure: Option<(ErrorClass, Option<i64>, Option<i64>)>,
+    ) -> Result<(), crate::store::StoreError> {
+        let inner = &self.inner;
         let now = self.now_ms();
         for observation in observe(&inner.policy, now, usage, failure, account_id) {
             let kind = USAGE_KINDS
@@ -203,7 +230,7 @@ impl Gateway {
             .metrics
             .graph_accounts_held
             .set(inner.store.held_objects(now).await?);
-        Ok(result?)
+        Ok(())
     }
 
     /// Refuses a held or spaced call; otherwise takes the next slot of every budget

@@ -4,7 +4,6 @@
 //! `accounts.v1` like any other.
 
 use actix_web::{web, HttpResponse};
-use graphhook_schema::time::now_millis;
 use serde::Deserialize;
 use serde_json::json;
 use tracing_actix_web::RequestId;
@@ -53,7 +52,7 @@ pub async fn post_account_event(
         AccountEvent::RefreshStarted => Trigger::RefreshStarted,
         AccountEvent::RefreshCompleted => Trigger::RefreshCompleted,
     };
-    let now = now_millis();
+    let now = state.clock.now_ms();
     let source = format!("admin/{request_id}");
     let mut uow = UnitOfWork::begin(&state.store, &state.topics, now).await?;
     let change = AccountChange {

@@ -6,7 +6,6 @@ use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use graphhook_schema::account::{AccountState, Reason};
-use graphhook_schema::time::now_millis;
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -168,7 +167,7 @@ pub async fn put_account(
     }
     let mut tx = state.store.begin().await?;
     let row = tx
-        .register(&app_id, &account_id, &body, now_millis())
+        .register(&app_id, &account_id, &body, state.clock.now_ms())
         .await?;
     tx.commit().await?;
     tracing::info!(%app_id, %account_id, "account registered");
@@ -271,7 +270,7 @@ pub async fn put_metrics(
     let media_id = checked_metrics_path(&path)?;
     let values =
         serde_json::to_string(&body.values).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let now = now_millis();
+    let now = state.clock.now_ms();
     let mut tx = state.store.begin().await?;
     tx.ensure_account(&path.app_id, &path.account_id, now)
         .await?;

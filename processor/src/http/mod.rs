@@ -52,6 +52,9 @@ pub struct ProcessorState {
     pub relay: Relay,
     /// The token manager (registration and metadata).
     pub tokens: TokenManager,
+    /// The clock the API stamps changes with: the jobs' and the call budget's
+    /// (tests set it).
+    pub clock: crate::clock::SharedClock,
 }
 
 /// Which of the two listeners.

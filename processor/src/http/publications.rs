@@ -7,7 +7,6 @@
 use actix_web::{web, HttpResponse};
 use graphhook_schema::output::{PublicationError, PublishStatus};
 use graphhook_schema::publishing::{PublicationKind, PublishRequest};
-use graphhook_schema::time::now_millis;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tracing_actix_web::RequestId;
@@ -72,7 +71,7 @@ async fn take(
     request: PublishRequest,
     source: &str,
 ) -> Result<Intake, ApiError> {
-    let now = now_millis();
+    let now = state.clock.now_ms();
     let mut uow = UnitOfWork::begin(&state.store, &state.topics, now).await?;
     let intake = accept(&mut uow, request, source).await?;
     uow.commit_and_wake(&state.metrics, &state.relay).await?;

@@ -143,6 +143,7 @@ impl EventLoop {
     /// Applies `batch` and awaits its outputs' acknowledgement, retrying until it
     /// succeeds, or `None` when shutdown (or a crash point) stops it. Records that
     /// arrive while retrying are kept in `carry`.
+    #[tracing::instrument(name = "batch", skip_all, fields(records = batch.len()))]
     async fn apply_with_retry(
         &self,
         batch: &[OwnedMessage],

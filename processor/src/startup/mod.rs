@@ -120,7 +120,7 @@ impl Processor {
             gateway,
             tokens: tokens.clone(),
             settings: meta.publishing,
-            clock: meta.clock,
+            clock: meta.clock.clone(),
             relay: relay.clone(),
             metrics: metrics.clone(),
         });
@@ -162,6 +162,7 @@ impl Processor {
             apps: meta.apps.clone(),
             max_body_bytes: settings.max_body_bytes,
             tokens: tokens.clone(),
+            clock: meta.clock.clone(),
         });
         let server =
             serve(Listener::Public, listener, &state, &meta.request_log).map_err(|source| {

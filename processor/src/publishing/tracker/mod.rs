@@ -127,6 +127,10 @@ impl Tracker {
     }
 
     /// Moves `p` one step and records it, if this replica still owns it.
+    #[tracing::instrument(name = "publication_step", skip_all, fields(
+        app_id = %p.app_id, account_id = %p.account_id, request_id = %p.request_id,
+        state = p.state.as_str(),
+    ))]
     async fn step(&self, p: Publication) {
         let mut step = Step {
             now: self.inner.clock.now_ms(),

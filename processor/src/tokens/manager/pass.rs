@@ -88,6 +88,10 @@ impl TokenManager {
     }
 
     /// Refreshes one user token if this replica can claim it.
+    #[tracing::instrument(name = "token_refresh", skip_all, fields(
+        app_id = %stored.record.app_id, account_id = %stored.record.account_id,
+        kind = stored.record.kind.as_str(),
+    ))]
     pub(super) async fn refresh_one(&self, stored: &StoredToken, now: i64) -> Refresh {
         let record = &stored.record;
         let key = record.key();
