@@ -53,3 +53,73 @@ fn the_schema_crate_does_no_io() {
         "schema/ is pure types: no runtime, no broker, no store, no HTTP",
     );
 }
+
+/// Every `.rs` file below `dir`, with its text.
+fn sources(dir: &Path) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return found;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(sources(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            found.push((path.display().to_string(), text));
+        }
+    }
+    found
+}
+
+#[test]
+fn the_processors_domain_is_pure() {
+    let domain = Path::new(env!("CARGO_MANIFEST_DIR")).join("processor/src/domain");
+    let files = sources(&domain);
+    assert!(files.len() >= 5, "processor/src/domain/ was not found");
+    let forbidden = [
+        ("sqlx", "SQL belongs in store/"),
+        ("rdkafka", "Kafka belongs in the pipeline and the outbox"),
+        ("tokio", "domain/ does no I/O and awaits nothing"),
+        ("reqwest", "HTTP belongs in graph/"),
+        ("crate::store", "domain/ decides; store/ keeps"),
+        (
+            "crate::unit_of_work",
+            "a unit of work is applied above domain/ (apply/)",
+        ),
+        (
+            "crate::apply",
+            "apply/ stands on domain/, not the other way",
+        ),
+        (
+            "crate::pipeline",
+            "the pipeline stands on domain/, not the other way",
+        ),
+        ("crate::gateway", "Graph calls are made above domain/"),
+        (
+            "crate::http",
+            "the admin API stands on domain/, not the other way",
+        ),
+        ("crate::jobs", "jobs stand on domain/, not the other way"),
+        (
+            "crate::publishing",
+            "publishing stands on domain/, not the other way",
+        ),
+        (
+            "crate::tokens",
+            "tokens stand on domain/, not the other way",
+        ),
+    ];
+    for (file, text) in &files {
+        for line in text.lines() {
+            let code = line.split("//").next().unwrap_or_default();
+            for (path, rule) in forbidden {
+                let named = code.contains(&format!("{path}::"))
+                    || code.contains(&format!("{path};"))
+                    || code.contains(&format!("{path} "))
+                    || code.contains(&format!("{path}{{"));
+                assert!(!named, "{file} uses {path}: {rule}\n  {}", line.trim());
+            }
+        }
+    }
+}

@@ -9,6 +9,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod apply;
 pub mod clock;
 pub mod domain;
 pub mod gateway;

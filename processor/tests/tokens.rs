@@ -561,8 +561,8 @@ async fn after_rotate_key_the_old_key_can_be_removed_and_every_token_still_decry
 #[tokio::test]
 async fn an_account_whose_token_is_being_refreshed_still_gets_its_token() {
     use graphhook_kafka::Topics;
+    use graphhook_processor::apply::transitions::{transition_account, AccountChange};
     use graphhook_processor::domain::account::Trigger;
-    use graphhook_processor::domain::transitions::{transition_account, AccountChange};
     use graphhook_processor::unit_of_work::UnitOfWork;
     for store in stores().await {
         let (_server, _, tokens) =

@@ -14,10 +14,10 @@ use graphhook_graph::{Answer, Call, CallError, GraphClient};
 use graphhook_kafka::Topics;
 use graphhook_schema::graph_error::ErrorClass;
 
+use crate::apply::transitions::{transition_account, AccountChange};
 use crate::clock::SharedClock;
 use crate::domain::account::Trigger;
 use crate::domain::budget::{observe, spacing_ms, verdict, Policy, Scope, Verdict};
-use crate::domain::transitions::{transition_account, AccountChange};
 use crate::metrics::ProcessorMetrics;
 use crate::pipeline::relay::Relay;
 use crate::store::Store;

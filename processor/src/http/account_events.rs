@@ -12,8 +12,8 @@ use super::admin::{checked_ids, AccountView, Admin};
 use super::json::JsonBody;
 use super::problems::ApiError;
 use super::ProcessorState;
+use crate::apply::transitions::{transition_account, AccountChange};
 use crate::domain::account::Trigger;
-use crate::domain::transitions::{transition_account, AccountChange};
 use crate::unit_of_work::UnitOfWork;
 
 /// What happened to the account.

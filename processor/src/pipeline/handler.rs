@@ -11,12 +11,12 @@ use graphhook_schema::InboundEvent;
 
 use super::accounts::{named_accounts, RunAccounts};
 use super::posts::RunPosts;
+use crate::apply::cache::PendingCache;
+use crate::apply::deletion::carry_out;
+use crate::apply::transitions::{transition_account, AccountChange};
 use crate::domain::account::Trigger;
-use crate::domain::cache::PendingCache;
 use crate::domain::content::{check_id, Rejection};
-use crate::domain::deletion::carry_out;
 use crate::domain::plan::EventPlan;
-use crate::domain::transitions::{transition_account, AccountChange};
 use crate::domain::triggers::Target;
 use crate::unit_of_work::{UnitOfWork, WorkError};
 

@@ -1,8 +1,8 @@
 //! What tokens mean for their accounts: flagging an account whose token expires
 //! unrefreshed, applying token triggers to accounts, auditing Page tokens.
 
+use crate::apply::transitions::{transition_account, AccountChange};
 use crate::domain::account::{Transition, Trigger};
-use crate::domain::transitions::{transition_account, AccountChange};
 use crate::store::{StoredToken, TokenRecord};
 use crate::unit_of_work::{UnitOfWork, WorkError};
 

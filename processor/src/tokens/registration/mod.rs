@@ -16,8 +16,8 @@ mod checks;
 
 use checks::{check, instagram_inspection, meta_failure, refusal};
 
+use crate::apply::transitions::{transition_account, AccountChange};
 use crate::domain::account::{Transition, Trigger};
-use crate::domain::transitions::{transition_account, AccountChange};
 use crate::store::{Registration, StoreError, StoredToken, TokenRecord};
 use crate::tokens::cipher::CipherError;
 use crate::tokens::identity::{check_owner, IdentityError};

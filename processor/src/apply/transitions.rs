@@ -5,7 +5,7 @@
 use graphhook_schema::output::{AccountTransitionRecord, OUTPUT_VERSION};
 use graphhook_schema::topics::ACCOUNTS;
 
-use super::account::{apply, Transition, Trigger};
+use crate::domain::account::{apply, Transition, Trigger};
 use crate::unit_of_work::{UnitOfWork, WorkError};
 
 /// A trigger for one account, and where it came from.
