@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use graphhook_schema::time::now_millis;
 use prometheus::IntCounter;
 use tokio::sync::watch;
 
@@ -19,6 +18,7 @@ const CHUNK: i64 = 10_000;
 /// nothing.
 pub async fn prune_until_stopped(
     store: Store,
+    clock: crate::clock::SharedClock,
     retention_hours: u64,
     pruned: IntCounter,
     mut shutdown: watch::Receiver<bool>,
@@ -28,7 +28,7 @@ pub async fn prune_until_stopped(
     }
     let retention_ms = i64::try_from(retention_hours.saturating_mul(3_600_000)).unwrap_or(i64::MAX);
     loop {
-        prune_once(&store, now_millis().saturating_sub(retention_ms), &pruned).await;
+        prune_once(&store, clock.now_ms().saturating_sub(retention_ms), &pruned).await;
         tokio::select! {
             _ = tokio::time::sleep(INTERVAL) => {}
             _ = shutdown.changed() => return,

@@ -11,7 +11,6 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use graphhook_kafka::Topics;
-use graphhook_schema::time::now_millis;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::OwnedMessage;
 use rdkafka::{Message, Offset, TopicPartitionList};
@@ -59,6 +58,8 @@ pub struct EventLoop {
     pub(crate) topics: Topics,
     /// The configured apps (publish requests for others are dead-lettered).
     pub(crate) apps: AppSecrets,
+    /// The processor's clock: the time a batch is applied at.
+    pub(crate) clock: crate::clock::SharedClock,
     pub(crate) batch_size: usize,
     pub(crate) batch_wait: Duration,
     pub(crate) retry_initial: Duration,
@@ -100,7 +101,7 @@ impl EventLoop {
                 elapsed_ms = started.elapsed().as_millis() as u64,
                 "batch applied"
             );
-            progress.report.record(&self.metrics, now_millis());
+            progress.report.record(&self.metrics, self.clock.now_ms());
             self.metrics
                 .batch_duration
                 .observe(started.elapsed().as_secs_f64());
@@ -204,9 +205,15 @@ impl EventLoop {
     ) -> Result<(), Attempt> {
         if progress.next < batch.len() {
             let started = Instant::now();
-            apply_batch(&self.store, &self.topics, batch, progress, now_millis())
-                .await
-                .map_err(|e| Attempt::Failed(e.into()))?;
+            apply_batch(
+                &self.store,
+                &self.topics,
+                batch,
+                progress,
+                self.clock.now_ms(),
+            )
+            .await
+            .map_err(|e| Attempt::Failed(e.into()))?;
             tracing::trace!(
                 records = batch.len(),
                 elapsed_us = started.elapsed().as_micros() as u64,

@@ -186,6 +186,7 @@ impl Processor {
                 relay: relay.clone(),
                 topics,
                 apps: meta.apps.clone(),
+                clock: meta.clock.clone(),
                 batch_size: settings.batch_size,
                 batch_wait: Duration::from_millis(settings.batch_wait_ms),
                 retry_initial: Duration::from_millis(settings.retry_initial_ms),
@@ -280,6 +281,7 @@ impl Processor {
         ));
         let pruning = tokio::spawn(prune_until_stopped(
             self.event_loop.store.clone(),
+            self.event_loop.clock.clone(),
             self.retention_hours,
             self.event_loop.metrics.pruned.clone(),
             shutdown.clone(),
