@@ -10,4 +10,5 @@ pub mod engagement;
 pub mod feed;
 pub mod plan;
 pub mod publication;
+pub mod token;
 pub mod triggers;

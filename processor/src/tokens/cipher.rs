@@ -15,17 +15,7 @@ use secrecy::{ExposeSecret, SecretString};
 use super::settings::{key_bytes, key_id};
 use super::TokenSettings;
 
-/// A token as stored: the key it is encrypted under, the nonce and the ciphertext
-/// (both base64).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Sealed {
-    /// The key id.
-    pub key_id: String,
-    /// The nonce, base64.
-    pub nonce: String,
-    /// The ciphertext with its tag, base64.
-    pub ciphertext: String,
-}
+pub use crate::domain::token::Sealed;
 
 /// Why a token cannot be decrypted or encrypted. Never says anything about the
 /// token.

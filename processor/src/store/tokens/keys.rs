@@ -2,8 +2,8 @@
 //! one token's ciphertext, and how many tokens each key holds.
 
 use super::{bind_key, tokens, Row, StoredToken, TokenKey, COLUMNS};
+use crate::domain::token::Sealed;
 use crate::store::{Store, StoreError};
-use crate::tokens::cipher::Sealed;
 
 impl Store {
     /// Up to `limit` tokens not encrypted under `key_id`, for re-encryption.

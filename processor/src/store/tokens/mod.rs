@@ -10,8 +10,8 @@ use serde::Serialize;
 
 use super::transaction::name;
 use super::{Store, StoreError};
-use crate::tokens::cipher::Sealed;
-use crate::tokens::TokenKind;
+use crate::domain::token::Sealed;
+use crate::domain::token::TokenKind;
 
 /// A token's metadata: what the admin API shows (never the token).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

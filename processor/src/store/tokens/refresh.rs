@@ -2,8 +2,8 @@
 //! a failure and when to try again, or the time of a check with Meta.
 
 use super::{bind_key, TokenKey};
+use crate::domain::token::Sealed;
 use crate::store::{Store, StoreError};
-use crate::tokens::cipher::Sealed;
 
 impl Store {
     /// Claims a token's refresh for `owner` until `until_ms`; `false` when another
