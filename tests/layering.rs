@@ -116,6 +116,28 @@ fn the_store_knows_domain_types_and_sql_only() {
 }
 
 #[test]
+fn the_outbox_is_woken_through_the_store_not_held() {
+    let rule = "work that writes outputs tells the store (UnitOfWork::commit_and_wake); only the pipeline and start-up hold the relay";
+    for dir in [
+        "gateway",
+        "jobs",
+        "tokens",
+        "publishing",
+        "apply",
+        "http",
+        "store",
+    ] {
+        assert_no_imports(dir, &[("crate::pipeline", rule)]);
+    }
+    let unit_of_work = Path::new(env!("CARGO_MANIFEST_DIR")).join("processor/src/unit_of_work.rs");
+    let text = std::fs::read_to_string(unit_of_work).expect("unit_of_work.rs");
+    assert!(
+        !text.contains("crate::pipeline"),
+        "unit_of_work.rs uses crate::pipeline: {rule}"
+    );
+}
+
+#[test]
 fn the_processors_domain_is_pure() {
     let forbidden = [
         ("sqlx", "SQL belongs in store/"),

@@ -7,7 +7,6 @@ use graphhook_kafka::Topics;
 
 use crate::metrics::ProcessorMetrics;
 use crate::outputs::Outputs;
-use crate::pipeline::relay::Relay;
 use crate::report::WorkReport;
 use crate::store::{OutboxClaim, OutboxRow, Store, StoreError, StoreTx};
 
@@ -21,6 +20,8 @@ pub struct UnitOfWork<'t> {
     pub report: WorkReport,
     /// The time the work is done at, epoch milliseconds.
     pub now_ms: i64,
+    /// The store it works on, told when outbox rows are committed.
+    store: Store,
 }
 
 /// A committed unit of work.
@@ -43,6 +44,7 @@ impl<'t> UnitOfWork<'t> {
             outputs: Outputs::new(topics),
             report: WorkReport::default(),
             now_ms,
+            store: store.clone(),
         })
     }
 
@@ -51,19 +53,20 @@ impl<'t> UnitOfWork<'t> {
         self.commit_claimed(None).await
     }
 
-    /// Commits, counts what was done in `metrics`, and wakes `relay` when output
-    /// records were written: how the admin API and the jobs end their work (the
-    /// relay task sends the records; nobody waits for Kafka).
+    /// Commits, counts what was done in `metrics`, and tells the store when
+    /// output records were written, which wakes its relay: how the admin API and
+    /// the jobs end their work (the relay task sends the records; nobody waits for
+    /// Kafka, and nobody holds the relay).
     pub async fn commit_and_wake(
         self,
         metrics: &ProcessorMetrics,
-        relay: &Relay,
     ) -> Result<Committed, StoreError> {
         let now_ms = self.now_ms;
+        let store = self.store.clone();
         let committed = self.commit().await?;
         committed.report.record(metrics, now_ms);
         if !committed.outbox_ids.is_empty() {
-            relay.wake();
+            store.outbox_written();
         }
         Ok(committed)
     }

@@ -19,7 +19,6 @@ use crate::clock::SharedClock;
 use crate::domain::account::Trigger;
 use crate::domain::budget::{observe, spacing_ms, verdict, Policy, Scope, Verdict};
 use crate::metrics::ProcessorMetrics;
-use crate::pipeline::relay::Relay;
 use crate::store::Store;
 use crate::unit_of_work::{UnitOfWork, WorkError};
 
@@ -40,7 +39,6 @@ struct Inner {
     policy: Policy,
     metrics: ProcessorMetrics,
     topics: Topics,
-    relay: Relay,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -80,7 +78,6 @@ impl Gateway {
         clock: SharedClock,
         metrics: ProcessorMetrics,
         topics: Topics,
-        relay: Relay,
     ) -> Self {
         let settings = client.settings();
         let policy = Policy {
@@ -98,7 +95,6 @@ impl Gateway {
                 policy,
                 metrics,
                 topics,
-                relay,
             }),
         }
     }
@@ -289,7 +285,7 @@ impl Gateway {
             source_id: &source,
         };
         let transition = transition_account(&mut uow, &change).await?;
-        uow.commit_and_wake(&inner.metrics, &inner.relay).await?;
+        uow.commit_and_wake(&inner.metrics).await?;
         if transition.is_some() {
             tracing::warn!(%app_id, %account_id, endpoint = error.endpoint, "a Graph API answer needs the account reconnected");
         }

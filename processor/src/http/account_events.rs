@@ -69,7 +69,7 @@ pub async fn post_account_event(
         .await?
         .ok_or(ApiError::NotFound("account"))?;
     // The relay task sends the record; the request does not wait for Kafka.
-    uow.commit_and_wake(&state.metrics, &state.relay).await?;
+    uow.commit_and_wake(&state.metrics).await?;
     if let Some(transition) = &transition {
         tracing::info!(%app_id, %account_id, to = transition.to.as_str(), "account changed through the admin API");
     }

@@ -26,7 +26,6 @@ pub use problems::ApiError;
 
 use crate::gateway::AppSecrets;
 use crate::metrics::ProcessorMetrics;
-use crate::pipeline::relay::Relay;
 use crate::store::Store;
 use crate::tokens::manager::TokenManager;
 
@@ -48,8 +47,6 @@ pub struct ProcessorState {
     pub max_body_bytes: usize,
     /// Topic names (account changes made through the API write `accounts.v1`).
     pub topics: Topics,
-    /// The outbox relay, woken after every change the API commits.
-    pub relay: Relay,
     /// The token manager (registration and metadata).
     pub tokens: TokenManager,
     /// The clock the API stamps changes with: the jobs' and the call budget's

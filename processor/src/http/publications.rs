@@ -74,7 +74,7 @@ async fn take(
     let now = state.clock.now_ms();
     let mut uow = UnitOfWork::begin(&state.store, &state.topics, now).await?;
     let intake = accept(&mut uow, request, source).await?;
-    uow.commit_and_wake(&state.metrics, &state.relay).await?;
+    uow.commit_and_wake(&state.metrics).await?;
     Ok(intake)
 }
 

@@ -101,7 +101,6 @@ impl Processor {
             meta.clock.clone(),
             metrics.clone(),
             topics.clone(),
-            relay.clone(),
         );
         let tokens = TokenManager::new(TokenManagerParts {
             store: store.clone(),
@@ -111,7 +110,6 @@ impl Processor {
             settings: meta.tokens.clone(),
             clock: meta.clock.clone(),
             topics: topics.clone(),
-            relay: relay.clone(),
             metrics: metrics.clone(),
         });
         let tracker = Tracker::new(TrackerParts {
@@ -121,7 +119,6 @@ impl Processor {
             tokens: tokens.clone(),
             settings: meta.publishing,
             clock: meta.clock.clone(),
-            relay: relay.clone(),
             metrics: metrics.clone(),
         });
         let cipher = TokenCipher::from_settings(&meta.tokens)?;
@@ -153,7 +150,6 @@ impl Processor {
         let (listener, port) = bind(settings.listen)?;
         let (ops_listener, ops_port) = bind(settings.ops_listen)?;
         let state = actix_web::web::Data::new(ProcessorState {
-            relay: relay.clone(),
             topics: topics.clone(),
             store: store.clone(),
             readiness: readiness.clone(),

@@ -20,9 +20,12 @@ mod publications;
 mod tokens;
 mod transaction;
 
+use std::sync::Arc;
+
 use sqlx::any::{install_default_drivers, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::AnyPool;
+use tokio::sync::Notify;
 
 pub use account_batch::{AccountKey, TransitionToSave};
 pub use admin::{MetricsEntry, Registration, TransitionRow};
@@ -78,6 +81,9 @@ pub enum Engine {
 pub struct Store {
     pool: AnyPool,
     engine: Engine,
+    /// Signalled after a commit that wrote outbox rows for the relay to send; the
+    /// relay of this store waits on it (see [`Store::outbox_signal`]).
+    outbox_written: Arc<Notify>,
 }
 
 impl Store {
@@ -104,7 +110,11 @@ impl Store {
                 engine: engine.name(),
                 source,
             })?;
-        Ok(Store { pool, engine })
+        Ok(Store {
+            pool,
+            engine,
+            outbox_written: Arc::new(Notify::new()),
+        })
     }
 
     /// Applies the engine's pending migrations.
@@ -115,6 +125,18 @@ impl Store {
         };
         migrator.run(&self.pool).await?;
         Ok(())
+    }
+
+    /// Says that committed outbox rows wait to be sent: the relay waiting on
+    /// [`Store::outbox_signal`] starts a round. How the admin API and the jobs
+    /// hand their records over without holding the relay.
+    pub fn outbox_written(&self) {
+        self.outbox_written.notify_one();
+    }
+
+    /// What the relay waits on between rounds.
+    pub fn outbox_signal(&self) -> Arc<Notify> {
+        Arc::clone(&self.outbox_written)
     }
 
     pub(super) fn pool(&self) -> &AnyPool {

@@ -4,18 +4,16 @@
 //! stay in the outbox, where tests read them.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use graphhook_graph::{GraphClient, GraphSettings};
-use graphhook_kafka::{producer_config, AckedSender, KafkaSettings, Topics};
+use graphhook_kafka::Topics;
 use secrecy::SecretString;
 
 use super::ManualClock;
 use crate::gateway::{AppSecrets, Gateway, MetaApp};
 use crate::metrics::ProcessorMetrics;
-use crate::pipeline::relay::Relay;
 use crate::publishing::tracker::{Tracker, TrackerParts};
 use crate::publishing::PublishingSettings;
 use crate::store::Store;
@@ -132,13 +130,6 @@ impl Stack {
         };
         let metrics = ProcessorMetrics::new().expect("a fresh registry takes every metric");
         let topics = Topics::new("t.");
-        let relay = Relay::new(
-            store.clone(),
-            AckedSender::new(producer_config(&KafkaSettings::default(), "127.0.0.1:1"))
-                .expect("a producer is created without a broker"),
-            Duration::from_secs(1),
-            metrics.clone(),
-        );
         let gateway = Gateway::new(
             GraphClient::new(&graph).expect("the Graph client builds"),
             apps.clone(),
@@ -146,7 +137,6 @@ impl Stack {
             clock.clone(),
             metrics.clone(),
             topics.clone(),
-            relay.clone(),
         );
         let cipher = TokenCipher::from_settings(&tokens).expect("test keys are valid");
         let manager = TokenManager::new(TokenManagerParts {
@@ -157,7 +147,6 @@ impl Stack {
             settings: tokens,
             clock: clock.clone(),
             topics: topics.clone(),
-            relay: relay.clone(),
             metrics: metrics.clone(),
         });
         let tracker = Tracker::new(TrackerParts {
@@ -167,7 +156,6 @@ impl Stack {
             tokens: manager.clone(),
             settings: publishing,
             clock: clock.clone(),
-            relay,
             metrics: metrics.clone(),
         });
         Stack {

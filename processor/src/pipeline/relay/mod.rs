@@ -61,7 +61,7 @@ struct Inner {
     direct_owner: String,
     deadline: Duration,
     lease: Duration,
-    wake: Notify,
+    wake: Arc<Notify>,
     requested: AtomicU64,
     done: watch::Sender<Round>,
     acknowledged: Mutex<BTreeSet<i64>>,
@@ -101,13 +101,13 @@ impl Relay {
         let instance = format!("relay-{}", uuid::Uuid::new_v4().simple());
         Relay {
             inner: Arc::new(Inner {
+                wake: store.outbox_signal(),
                 store,
                 sender,
                 direct_owner: format!("{instance}-direct"),
                 instance,
                 deadline,
                 lease: deadline * 2 + Duration::from_secs(5),
-                wake: Notify::new(),
                 requested: AtomicU64::new(0),
                 done,
                 acknowledged: Mutex::new(BTreeSet::new()),

@@ -31,7 +31,6 @@ use crate::clock::SharedClock;
 use crate::domain::publication::Publication;
 use crate::gateway::Gateway;
 use crate::metrics::ProcessorMetrics;
-use crate::pipeline::relay::Relay;
 use crate::store::{Store, StoreError};
 use crate::tokens::manager::TokenManager;
 use crate::unit_of_work::UnitOfWork;
@@ -51,7 +50,6 @@ struct Inner {
     tokens: TokenManager,
     settings: PublishingSettings,
     clock: SharedClock,
-    relay: Relay,
     metrics: ProcessorMetrics,
     owner: String,
     /// `content_publishing_limit` answers by app and account.
@@ -75,8 +73,6 @@ pub struct TrackerParts {
     pub settings: PublishingSettings,
     /// The clock.
     pub clock: SharedClock,
-    /// The outbox relay.
-    pub relay: Relay,
     /// Metrics.
     pub metrics: ProcessorMetrics,
 }
@@ -92,7 +88,6 @@ impl Tracker {
                 tokens: parts.tokens,
                 settings: parts.settings,
                 clock: parts.clock,
-                relay: parts.relay,
                 metrics: parts.metrics,
                 owner: format!("tracker-{}", uuid::Uuid::new_v4().simple()),
                 quota: Mutex::new(HashMap::new()),
@@ -164,7 +159,7 @@ impl Tracker {
             for change in &step.changes {
                 queue_status(&mut uow, &step.p, change, &source)?;
             }
-            uow.commit_and_wake(&inner.metrics, &inner.relay).await?;
+            uow.commit_and_wake(&inner.metrics).await?;
             Ok(true)
         }
         .await;

@@ -72,7 +72,7 @@ impl TokenManager {
             source_id: source,
         };
         let transition = transition_account(&mut uow, &change).await?;
-        uow.commit_and_wake(&inner.metrics, &inner.relay).await?;
+        uow.commit_and_wake(&inner.metrics).await?;
         Ok(transition)
     }
 

@@ -19,7 +19,6 @@ use super::{TokenKind, TokenSettings};
 use crate::clock::SharedClock;
 use crate::gateway::{AppSecrets, Gateway};
 use crate::metrics::ProcessorMetrics;
-use crate::pipeline::relay::Relay;
 use crate::store::{Store, StoredToken, TokenRecord};
 
 pub use credentials::{Credentials, CredentialsError};
@@ -50,7 +49,6 @@ pub(super) struct Inner {
     pub(super) settings: TokenSettings,
     pub(super) clock: SharedClock,
     pub(super) topics: Topics,
-    pub(super) relay: Relay,
     pub(super) metrics: ProcessorMetrics,
     /// This replica's name on leases.
     instance: String,
@@ -82,8 +80,6 @@ pub struct TokenManagerParts {
     pub clock: SharedClock,
     /// Topic names.
     pub topics: Topics,
-    /// The outbox relay.
-    pub relay: Relay,
     /// Metrics.
     pub metrics: ProcessorMetrics,
 }
@@ -105,7 +101,6 @@ impl TokenManager {
                 settings: parts.settings,
                 clock: parts.clock,
                 topics: parts.topics,
-                relay: parts.relay,
                 metrics: parts.metrics,
                 instance: format!("tokens-{}", uuid::Uuid::new_v4().simple()),
                 refreshing: Mutex::new(HashMap::new()),
