@@ -11,6 +11,9 @@ use super::engagement::{engagement, Engagement};
 use super::feed::page_post_status;
 use super::triggers::{account_trigger, Target};
 
+/// An event and what it means.
+pub type Planned = (InboundEvent, EventPlan);
+
 /// The effects an event asks for.
 #[derive(Debug, Clone, Default)]
 pub struct EventPlan {

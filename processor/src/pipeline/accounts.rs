@@ -7,9 +7,9 @@
 
 use std::collections::HashMap;
 
-use super::handler::Planned;
 use crate::apply::transitions::{queue_transition, AccountChange};
 use crate::domain::account::{apply, Snapshot, Transition};
+use crate::domain::plan::Planned;
 use crate::domain::triggers::Target;
 use crate::store::{AccountKey, TransitionToSave};
 use crate::unit_of_work::{UnitOfWork, WorkError};

@@ -16,12 +16,10 @@ use crate::apply::deletion::carry_out;
 use crate::apply::transitions::{transition_account, AccountChange};
 use crate::domain::account::Trigger;
 use crate::domain::content::{check_id, Rejection};
-use crate::domain::plan::EventPlan;
 use crate::domain::triggers::Target;
 use crate::unit_of_work::{UnitOfWork, WorkError};
 
-/// An event and what it means.
-pub type Planned = (InboundEvent, EventPlan);
+pub use crate::domain::plan::Planned;
 
 /// Handles `events` in order within the unit of work, with the same effects as one
 /// at a time but in a few multi-row statements: ids are claimed together, new

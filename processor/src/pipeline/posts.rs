@@ -10,8 +10,8 @@ use std::ops::Range;
 
 use graphhook_schema::output::PublishStatus;
 
-use super::handler::Planned;
 use crate::domain::account::Trigger;
+use crate::domain::plan::Planned;
 use crate::store::PostStatus;
 use crate::unit_of_work::{UnitOfWork, WorkError};
 
