@@ -10,10 +10,6 @@ use secrecy::ExposeSecret;
 
 use crate::config::{ConfigError, Settings};
 
-/// How the warning about the in-process cluster starts (`graphhook run` logs its
-/// own, louder one when it starts the cluster).
-pub const EMBEDDED_WARNING: &str = "kafka.brokers is not set";
-
 /// The command a configuration is checked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Role {
@@ -119,7 +115,7 @@ impl Settings {
         }
         if self.kafka.embedded() {
             if role == Role::Run {
-                warnings.push(format!("{EMBEDDED_WARNING}: the in-process Kafka cluster keeps records in memory, lost on restart"));
+                warnings.push("kafka.brokers is not set: the in-process Kafka cluster keeps records in memory and they do NOT survive a restart; set kafka.brokers for production".to_owned());
             }
         } else if self.kafka.replication_factor == 1 {
             warnings.push("kafka.replication_factor = 1: topics graphhook creates keep one copy; an acknowledged delivery is lost with its broker".to_owned());

@@ -71,10 +71,7 @@ async fn graphhook_main() -> ExitCode {
             "graphhook starting"
         );
         for warning in settings.warnings_for(role) {
-            // The in-process cluster announces itself when it starts.
-            if !warning.starts_with(effective::EMBEDDED_WARNING) {
-                tracing::warn!(%warning, "configuration");
-            }
+            tracing::warn!(%warning, "configuration");
         }
     } else if !settings.ignored_env.is_empty()
         && !matches!(cli.command, Command::CheckConfig { .. })

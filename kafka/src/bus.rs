@@ -93,11 +93,9 @@ impl Bus {
         }
         let cluster = MockCluster::new(EMBEDDED_BROKERS).map_err(BusError::Embedded)?;
         let bootstrap = cluster.bootstrap_servers();
-        tracing::warn!(
-            bootstrap = %bootstrap,
-            "using the in-process Kafka cluster: records live in memory and do NOT survive a restart; \
-             set kafka.brokers for production"
-        );
+        // `graphhook run` warns at start-up that this cluster does not survive a
+        // restart (its configuration warnings); here, only where it listens.
+        tracing::info!(bootstrap = %bootstrap, "in-process Kafka cluster started");
         Ok(Bus::Embedded { bootstrap, cluster })
     }
 

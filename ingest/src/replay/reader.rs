@@ -22,14 +22,8 @@ use tokio::sync::mpsc;
 use super::ends::Ends;
 use super::ReplayError;
 
-/// What reading did: records in the range, and where each partition stopped.
-#[derive(Debug, Default)]
-pub struct ReadSummary {
-    /// Records in the range.
-    pub read: u64,
-    /// Per partition: where and why reading stopped.
-    pub stops: Vec<String>,
-}
+/// Per partition: where and why reading stopped.
+pub type Stops = Vec<String>;
 
 /// How long reading may make no progress before it gives up.
 const STALL_TIMEOUT: Duration = Duration::from_secs(30);
@@ -62,7 +56,7 @@ pub fn read_range(
     range: TimeRange,
 ) -> (
     mpsc::Receiver<OwnedMessage>,
-    tokio::task::JoinHandle<Result<ReadSummary, ReplayError>>,
+    tokio::task::JoinHandle<Result<Stops, ReplayError>>,
 ) {
     let (tx, rx) = mpsc::channel(1_000);
     config
@@ -86,7 +80,7 @@ fn read(
     topic: &str,
     range: TimeRange,
     out: &mpsc::Sender<OwnedMessage>,
-) -> Result<ReadSummary, ReplayError> {
+) -> Result<Stops, ReplayError> {
     let metadata = consumer
         .fetch_metadata(Some(topic), LOOKUP_TIMEOUT)
         .map_err(ReplayError::Kafka)?;
@@ -127,10 +121,9 @@ fn read(
         }
     }
     if !ends.open() {
-        return Ok(ReadSummary::default());
+        return Ok(Stops::new());
     }
     consumer.assign(&assignment).map_err(ReplayError::Kafka)?;
-    let mut read = 0;
     let mut last_record = std::time::Instant::now();
     while ends.open() {
         let Some(result) = consumer.poll(Duration::from_millis(200)) else {
@@ -148,15 +141,9 @@ fn read(
         let at = message.timestamp().to_millis();
         let after_range = at.is_some_and(|ms| ms > range.to_ms);
         ends.record(message.partition(), message.offset(), after_range);
-        if at.is_some_and(|ms| range.contains(ms)) {
-            read += 1;
-            if out.blocking_send(message.detach()).is_err() {
-                break;
-            }
+        if at.is_some_and(|ms| range.contains(ms)) && out.blocking_send(message.detach()).is_err() {
+            break;
         }
     }
-    Ok(ReadSummary {
-        read,
-        stops: ends.describe(),
-    })
+    Ok(ends.describe())
 }

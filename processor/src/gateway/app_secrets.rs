@@ -1,6 +1,7 @@
 //! The secrets of the configured Meta apps, kept out of `Debug` output.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use graphhook_graph::Host;
 use secrecy::{ExposeSecret, SecretString};
@@ -26,10 +27,11 @@ impl MetaApp {
     }
 }
 
-/// The secrets of the configured Meta apps, by (Facebook) app id.
+/// The secrets of the configured Meta apps, by (Facebook) app id. Cheap to
+/// clone (the consumer hands it to every batch).
 #[derive(Clone, Default)]
 pub struct AppSecrets {
-    apps: BTreeMap<String, MetaApp>,
+    apps: Arc<BTreeMap<String, MetaApp>>,
 }
 
 impl std::fmt::Debug for AppSecrets {
@@ -43,7 +45,9 @@ impl std::fmt::Debug for AppSecrets {
 impl AppSecrets {
     /// Apps by app id.
     pub fn new(apps: BTreeMap<String, MetaApp>) -> Self {
-        AppSecrets { apps }
+        AppSecrets {
+            apps: Arc::new(apps),
+        }
     }
 
     /// The Facebook app's secret, if the app is configured.

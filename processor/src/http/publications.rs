@@ -4,6 +4,7 @@
 //! `POST .../publications/{request_id}/publish` (the second call of a request made
 //! with `"publish": false`).
 
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use graphhook_schema::output::{PublicationError, PublishStatus};
 use graphhook_schema::publishing::{PublicationKind, PublishRequest};
@@ -78,27 +79,26 @@ async fn take(
     Ok(intake)
 }
 
-/// The answer's body: the publication, and whether the request created it; a
-/// conflict is a `409` naming the fields that differ.
-fn answer(intake: Intake) -> Result<serde_json::Value, ApiError> {
-    if let Intake::Conflict(_, fields) = &intake {
-        return Err(ApiError::Conflict(format!(
-            "request_id was used for a different request; it differs in: {}",
-            fields.join(", ")
-        )));
-    }
-    let created = matches!(intake, Intake::Created(_));
-    let view = PublicationView::from(intake.publication().clone());
-    Ok(json!({"publication": view, "created": created}))
-}
-
-/// `201` for a body of a publication just created, `200` otherwise.
-fn created_or_ok(body: serde_json::Value) -> HttpResponse {
-    let status = match body["created"] {
-        serde_json::Value::Bool(true) => actix_web::http::StatusCode::CREATED,
-        _ => actix_web::http::StatusCode::OK,
+/// The answer: `201` with the publication just created, `200` with one seen
+/// before; a conflict is a `409` naming the fields that differ.
+fn answer(intake: Intake) -> Result<(StatusCode, serde_json::Value), ApiError> {
+    let created = match &intake {
+        Intake::Conflict(_, fields) => {
+            return Err(ApiError::Conflict(format!(
+                "request_id was used for a different request; it differs in: {}",
+                fields.join(", ")
+            )))
+        }
+        Intake::Created(_) => true,
+        Intake::Existing(_) | Intake::PublishRequested(_) => false,
     };
-    HttpResponse::build(status).json(body)
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let view = PublicationView::from(intake.publication().clone());
+    Ok((status, json!({"publication": view, "created": created})))
 }
 
 /// Accepts a request; `201` when it is new, `200` when its `request_id` was seen
@@ -135,9 +135,9 @@ pub async fn post_publication(
         Ok(()) => json!({"usable": true, "reason": null}),
         Err(error) => json!({"usable": false, "reason": error.reason()}),
     };
-    let mut response = answer(intake)?;
-    response["token"] = token;
-    Ok(created_or_ok(response))
+    let (status, mut body) = answer(intake)?;
+    body["token"] = token;
+    Ok(HttpResponse::build(status).json(body))
 }
 
 /// The path of one publication.
@@ -181,7 +181,8 @@ pub async fn publish_publication(
     let mut request = existing.request;
     request.publish = true;
     let intake = take(&state, request, &format!("admin/{request_id}")).await?;
-    Ok(created_or_ok(answer(intake)?))
+    let (status, body) = answer(intake)?;
+    Ok(HttpResponse::build(status).json(body))
 }
 
 /// Query of a listing.

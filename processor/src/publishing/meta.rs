@@ -4,7 +4,7 @@
 
 use graphhook_graph::{Call, Host};
 use graphhook_schema::graph_error::subcode_in_text;
-use graphhook_schema::publishing::{clean_text, meta_id_ok};
+use graphhook_schema::publishing::{clean_text, meta_id_in};
 use serde_json::Value;
 
 use crate::gateway::{Gateway, GatewayError};
@@ -41,23 +41,12 @@ pub enum PublishCallError {
     Malformed(&'static str),
 }
 
-/// Where a call with these credentials goes.
-fn host(credentials: &Credentials) -> Host {
-    credentials.kind.host()
-}
-
 fn text(value: &Value, key: &str) -> Option<String> {
     match value.get(key)? {
         Value::String(s) if !s.is_empty() => Some(clean_text(s, MAX_TEXT)),
         Value::Number(n) => Some(n.to_string()),
         _ => None,
     }
-}
-
-/// An id in Meta's answer, only when it looks like one: it goes into URL paths
-/// and the store.
-fn id(value: &Value, key: &str) -> Option<String> {
-    text(value, key).filter(|id| meta_id_ok(id))
 }
 
 /// The most characters of Meta's text kept with a publication.
@@ -91,7 +80,7 @@ impl Caller<'_> {
         params: &[(String, String)],
     ) -> Result<String, PublishCallError> {
         let mut call = Call::post(
-            host(self.credentials),
+            self.credentials.kind.host(),
             "create_container",
             format!("/{}/media", self.account_id),
         );
@@ -99,7 +88,7 @@ impl Caller<'_> {
             call = call.form(key, value.clone());
         }
         let body = self.call(call).await?;
-        id(&body, "id").ok_or(PublishCallError::Malformed("no container id"))
+        meta_id_in(&body, "id").ok_or(PublishCallError::Malformed("no container id"))
     }
 
     /// `GET /{container-id}?fields=status_code,status`.
@@ -108,7 +97,7 @@ impl Caller<'_> {
         container_id: &str,
     ) -> Result<ContainerStatus, PublishCallError> {
         let call = Call::get(
-            host(self.credentials),
+            self.credentials.kind.host(),
             "container_status",
             format!("/{container_id}"),
         )
@@ -131,20 +120,20 @@ impl Caller<'_> {
     /// `POST /{ig-user-id}/media_publish?creation_id=...`; the media id.
     pub async fn media_publish(&self, container_id: &str) -> Result<String, PublishCallError> {
         let call = Call::post(
-            host(self.credentials),
+            self.credentials.kind.host(),
             "media_publish",
             format!("/{}/media_publish", self.account_id),
         )
         .form("creation_id", container_id);
         let body = self.call(call).await?;
-        id(&body, "id").ok_or(PublishCallError::Malformed("no media id"))
+        meta_id_in(&body, "id").ok_or(PublishCallError::Malformed("no media id"))
     }
 
     /// `GET /{ig-user-id}/content_publishing_limit`: posts in the rolling window
     /// and the allowance.
     pub async fn quota(&self) -> Result<(i64, i64), PublishCallError> {
         let call = Call::get(
-            host(self.credentials),
+            self.credentials.kind.host(),
             "content_publishing_limit",
             format!("/{}/content_publishing_limit", self.account_id),
         )
@@ -194,8 +183,8 @@ impl Caller<'_> {
             call = call.form("link", link);
         }
         let body = self.call(call).await?;
-        id(&body, "post_id")
-            .or_else(|| id(&body, "id"))
+        meta_id_in(&body, "post_id")
+            .or_else(|| meta_id_in(&body, "id"))
             .ok_or(PublishCallError::Malformed("no post id"))
     }
 
@@ -208,6 +197,6 @@ impl Caller<'_> {
             .get("is_published")
             .and_then(Value::as_bool)
             .unwrap_or(true)
-            && id(&body, "id").is_some())
+            && meta_id_in(&body, "id").is_some())
     }
 }

@@ -32,7 +32,6 @@ use crate::settings::ProcessorSettings;
 use crate::store::Store;
 use crate::tokens::cipher::TokenCipher;
 use crate::tokens::manager::{TokenManager, TokenManagerParts};
-use crate::tokens::rotation::unreadable_keys;
 
 pub use error::StartError;
 pub use meta_config::MetaConfig;
@@ -121,8 +120,7 @@ impl Processor {
             clock: meta.clock.clone(),
             metrics: metrics.clone(),
         });
-        let cipher = TokenCipher::from_settings(&meta.tokens)?;
-        for (key_id, count) in unreadable_keys(&store, cipher.as_ref()).await? {
+        for (key_id, count) in tokens.unreadable_keys().await? {
             tracing::error!(%key_id, tokens = count, "stored tokens are under a key tokens.keys does not have: they cannot be decrypted, and their accounts' publications are held (token_unreadable) until the key is configured again");
         }
         let mut config = base_config(kafka, bootstrap);

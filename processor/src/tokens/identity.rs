@@ -8,7 +8,7 @@
 
 use graphhook_graph::Call;
 use graphhook_schema::graph_error::ErrorClass;
-use graphhook_schema::publishing::meta_id_ok;
+use graphhook_schema::publishing::meta_id_in;
 use secrecy::SecretString;
 use serde_json::Value;
 
@@ -37,18 +37,9 @@ pub enum IdentityError {
     Call(#[from] TokenCallError),
 }
 
-fn id_of(value: &Value, key: &str) -> Option<String> {
-    let id = match value.get(key)? {
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
-        _ => return None,
-    };
-    meta_id_ok(&id).then_some(id)
-}
-
 fn linked_instagram(page: &Value) -> Option<String> {
     page.get("instagram_business_account")
-        .and_then(|linked| id_of(linked, "id"))
+        .and_then(|linked| meta_id_in(linked, "id"))
 }
 
 /// Asks Meta `call` on the app's behalf; the answer's body.
@@ -83,7 +74,7 @@ pub async fn check_owner(
                 read("token_owner", "/me", "user_id,username"),
             )
             .await?;
-            match id_of(&me, "user_id").or_else(|| id_of(&me, "id")) {
+            match meta_id_in(&me, "user_id").or_else(|| meta_id_in(&me, "id")) {
                 Some(user) if user == account_id => Ok(Identity {
                     page_id: None,
                     user_id: Some(user),
@@ -96,7 +87,7 @@ pub async fn check_owner(
         }
         TokenKind::Page => {
             let me = ask(gateway, app_id, read("token_owner", "/me", page_fields)).await?;
-            let page = id_of(&me, "id").ok_or(TokenCallError::Malformed("no id in /me"))?;
+            let page = meta_id_in(&me, "id").ok_or(TokenCallError::Malformed("no id in /me"))?;
             if page_id.is_some_and(|named| named != page) {
                 return Err(IdentityError::NotForAccount(
                     "the token is the token of another Page than page_id",
@@ -146,7 +137,7 @@ pub async fn check_owner(
 /// the token acts through.
 fn acting_page(pages: &[Value], account_id: &str) -> Option<Identity> {
     pages.iter().find_map(|page| {
-        let id = id_of(page, "id")?;
+        let id = meta_id_in(page, "id")?;
         let acts = id == account_id || linked_instagram(page).as_deref() == Some(account_id);
         acts.then_some(Identity {
             page_id: Some(id),

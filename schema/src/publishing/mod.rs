@@ -120,6 +120,18 @@ pub fn meta_id_ok(id: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
 }
 
+/// The id at `key` of a Meta answer (a string, or a number as Meta sometimes
+/// sends ids), only when it looks like one ([`meta_id_ok`]): it goes into URL
+/// paths and the store.
+pub fn meta_id_in(value: &serde_json::Value, key: &str) -> Option<String> {
+    let id = match value.get(key)? {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Number(n) => n.to_string(),
+        _ => return None,
+    };
+    meta_id_ok(&id).then_some(id)
+}
+
 /// Text from outside (Meta's error titles, a container's `status`) made fit to
 /// store and show: control characters become spaces and it is cut to `max`
 /// characters.

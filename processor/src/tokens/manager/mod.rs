@@ -19,7 +19,7 @@ use super::{TokenKind, TokenSettings};
 use crate::clock::SharedClock;
 use crate::gateway::{AppSecrets, Gateway};
 use crate::metrics::ProcessorMetrics;
-use crate::store::{Store, StoredToken, TokenRecord};
+use crate::store::{Store, StoreError, StoredToken, TokenRecord};
 
 pub use credentials::{Credentials, CredentialsError};
 pub use pass::PassReport;
@@ -111,6 +111,13 @@ impl TokenManager {
     /// Whether tokens can be stored (keys are configured).
     pub fn configured(&self) -> bool {
         self.inner.cipher.is_some()
+    }
+
+    /// Stored tokens this manager's keys cannot decrypt, by key id (see
+    /// [`crate::tokens::rotation::unreadable_keys`]).
+    pub async fn unreadable_keys(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        crate::tokens::rotation::unreadable_keys(&self.inner.store, self.inner.cipher.as_deref())
+            .await
     }
 
     /// The token for a call for an active account: Instagram login first, then a
