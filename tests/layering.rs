@@ -174,3 +174,42 @@ fn the_processors_domain_is_pure() {
     ];
     assert_no_imports("domain", &forbidden);
 }
+
+/// What a Graph answer means is decided in one table (`graph/src/answer.rs`):
+/// no other non-test source matches on Meta's subcodes or compares error codes.
+#[test]
+fn graph_answers_are_read_in_one_table() {
+    let rule = "ask graphhook_graph::answer (Failure::action, reported, container_failure) instead of matching Meta's codes";
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    for dir in [
+        "processor/src",
+        "graph/src",
+        "ingest/src",
+        "schema/src",
+        "src",
+    ] {
+        files.extend(sources(&root.join(dir)));
+    }
+    assert!(files.len() > 50, "the sources were not found");
+    for (file, text) in &files {
+        let exempt = ["answer.rs", "answer_tests.rs", "/testing/"];
+        if exempt.iter().any(|part| file.contains(part)) {
+            continue;
+        }
+        let shipped = text.split("#[cfg(test)]").next().unwrap_or_default();
+        for line in shipped.lines() {
+            let code = line.split("//").next().unwrap_or_default();
+            let subcode = code.contains("2_207_")
+                || code
+                    .split(|c: char| !c.is_ascii_digit())
+                    .any(|digits| digits.len() == 7 && digits.starts_with("2207"));
+            let compared = code.contains("code == Some(") || code.contains("code: Some(");
+            assert!(
+                !subcode && !compared,
+                "{file} reads a Graph error code itself: {rule}\n  {}",
+                line.trim()
+            );
+        }
+    }
+}

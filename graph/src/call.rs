@@ -2,6 +2,8 @@
 
 use secrecy::SecretString;
 
+use crate::answer::CallKind;
+
 /// Which Graph API host a call goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Host {
@@ -37,9 +39,9 @@ pub struct Call {
     pub form: Vec<(String, String)>,
     /// The access token, sent as `Authorization: Bearer`.
     pub token: Option<SecretString>,
-    /// Whether the call changes something at Meta: a lost answer then leaves its
-    /// outcome unknown.
-    pub mutation: bool,
+    /// A read, or a mutation (a call that changes something at Meta: a lost
+    /// answer then leaves its outcome unknown).
+    pub kind: CallKind,
     /// Meta's app id, for logs.
     pub app_id: String,
     /// The account the call is made for, for logs.
@@ -74,7 +76,7 @@ impl Call {
             secret_query: Vec::new(),
             form: Vec::new(),
             token: None,
-            mutation: false,
+            kind: CallKind::Read,
             app_id: String::new(),
             account_id: String::new(),
             proof_key: None,
@@ -85,7 +87,7 @@ impl Call {
     pub fn post(host: Host, endpoint: &'static str, path: impl Into<String>) -> Self {
         Call {
             post: true,
-            mutation: true,
+            kind: CallKind::Mutation,
             ..Call::get(host, endpoint, path)
         }
     }

@@ -4,7 +4,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use graphhook_schema::graph_error::{ErrorClass, Failure, GraphApiError, GraphApiErrorBody};
+use graphhook_schema::graph_error::{ErrorClass, GraphApiError, GraphApiErrorBody};
+
+use crate::answer::{Action, CallKind, Failure};
 use reqwest::header::{HeaderValue, AUTHORIZATION};
 use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
@@ -33,7 +35,7 @@ pub struct CallError {
     pub endpoint: &'static str,
     /// Status, code, subcode, transience and whether it was a mutation.
     pub failure: Failure,
-    /// What to do about it.
+    /// Its class (the class of [`CallError::action`]).
     pub class: ErrorClass,
     /// Meta's error object, when the body had one.
     pub error: Option<GraphApiError>,
@@ -41,6 +43,13 @@ pub struct CallError {
     pub usage: Usage,
     /// For timeouts and connection failures: what happened (never a URL).
     pub transport: Option<String>,
+}
+
+impl CallError {
+    /// What to do about it: the [`answer`](crate::answer) table's action.
+    pub fn action(&self) -> Action {
+        self.failure.action()
+    }
 }
 
 impl std::fmt::Display for CallError {
@@ -155,7 +164,7 @@ impl GraphClient {
     }
 
     async fn perform(&self, call: &Call, url: Url) -> Outcome {
-        let timeout = Duration::from_millis(if call.mutation {
+        let timeout = Duration::from_millis(if call.kind == CallKind::Mutation {
             self.settings.mutation_timeout_ms
         } else {
             self.settings.read_timeout_ms
@@ -217,7 +226,7 @@ impl GraphClient {
             code: error.as_ref().and_then(|e| e.code),
             subcode: error.as_ref().and_then(|e| e.error_subcode),
             is_transient: error.as_ref().and_then(|e| e.is_transient),
-            mutation: call.mutation,
+            call: call.kind,
         };
         Err(CallError {
             endpoint: call.endpoint,
@@ -231,7 +240,7 @@ impl GraphClient {
 
     fn transport_failure(&self, call: &Call, error: &reqwest::Error) -> CallError {
         let failure = Failure {
-            mutation: call.mutation,
+            call: call.kind,
             ..Failure::default()
         };
         let what = if error.is_timeout() {
@@ -258,7 +267,7 @@ impl GraphClient {
         };
         CallError {
             endpoint: call.endpoint,
-            class: ErrorClass::FixRequest,
+            class: failure.class(),
             failure,
             error: None,
             usage: Usage::default(),

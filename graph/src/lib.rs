@@ -2,7 +2,7 @@
 //! two hosts (graph.facebook.com, graph.instagram.com) and the API version from
 //! configuration, puts tokens in the `Authorization` header (never in a logged
 //! URL), times every call, reads every response's usage headers, classifies every
-//! error into one action (`graphhook_schema::graph_error`), logs one structured
+//! error into one action (the table in [`answer`]), logs one structured
 //! line per failed call, and makes identical concurrent reads once.
 //!
 //! What must be shared between replicas (the call budget, tokens) is the
@@ -11,6 +11,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod answer;
 mod call;
 mod client;
 mod flight;

@@ -8,8 +8,8 @@
 //! State is monotonic in event time: a trigger older than the state's last change is
 //! ignored, so late or repeated events never move an account backwards.
 
+use graphhook_graph::answer::{reported, Action};
 use graphhook_schema::account::{AccountState, Reason, RequiredAction};
-use graphhook_schema::graph_error::{classify, ErrorClass};
 
 /// What happened to an account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,14 +136,11 @@ pub fn apply(current: Snapshot, trigger: Trigger, at_ms: i64) -> Option<Transiti
                 is_transient,
             },
         ) => {
-            if classify(http_status, code, subcode, is_transient) != ErrorClass::Reconnect {
+            let Action::Reconnect(reason) = reported(http_status, code, subcode, is_transient)
+            else {
                 return None;
-            }
-            (
-                ReconnectRequired,
-                reconnect_reason(code, subcode),
-                RequiredAction::Reconnect,
-            )
+            };
+            (ReconnectRequired, reason, RequiredAction::Reconnect)
         }
         (ReconnectRequired | Revoked, Trigger::Reconnected) => {
             (Active, Reason::Reconnected, RequiredAction::None)
@@ -174,15 +171,6 @@ pub fn apply(current: Snapshot, trigger: Trigger, at_ms: i64) -> Option<Transiti
         action,
         at_ms,
     })
-}
-
-fn reconnect_reason(code: Option<i64>, subcode: Option<i64>) -> Reason {
-    match (code, subcode) {
-        (Some(25), Some(2_207_050)) => Reason::AccountRestricted,
-        (Some(492), _) => Reason::PageRoleLost,
-        (Some(10 | 200..=299), _) => Reason::PermissionMissing,
-        _ => Reason::TokenInvalid,
-    }
 }
 
 #[cfg(test)]

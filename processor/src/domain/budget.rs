@@ -9,8 +9,8 @@
 //!   regain time has passed: calls made while throttled extend the throttle.
 //!   Other accounts are not held.
 
+use graphhook_graph::answer::Throttled;
 use graphhook_graph::Usage;
-use graphhook_schema::graph_error::ErrorClass;
 
 /// What the store holds for an app or object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -102,13 +102,14 @@ fn permille(share: f64) -> i64 {
     (share * 1000.0).round() as i64
 }
 
-/// What an answer (its usage headers and, for a failure, its class and code)
-/// says about the budgets of the app and of `object_id` (the account called for).
+/// What an answer (its usage headers and, for a throttle answer, whom it
+/// throttles: see `graphhook_graph::answer`) says about the budgets of the app
+/// and of `object_id` (the account called for).
 pub fn observe(
     policy: &Policy,
     now_ms: i64,
     usage: &Usage,
-    failure: Option<(ErrorClass, Option<i64>, Option<i64>)>,
+    throttled: Option<Throttled>,
     object_id: &str,
 ) -> Vec<Observation> {
     let mut seen = Vec::new();
@@ -137,17 +138,11 @@ pub fn observe(
             held_until_ms: held,
         });
     }
-    // The content-publishing quota (9 / 2207042) is not an API throttle: the
-    // publication waits for it, other calls go on.
-    let throttle = failure.filter(|(class, code, subcode)| {
-        *class == ErrorClass::Wait && !(*code == Some(9) && *subcode == Some(2_207_042))
-    });
-    if let Some((_, code, _)) = throttle {
+    if let Some(throttled) = throttled {
         // A throttle answer holds what it throttles, unless a header said for how long.
-        let scope = if code == Some(4) {
-            Scope::App
-        } else {
-            Scope::Object(object_id.to_owned())
+        let scope = match throttled {
+            Throttled::App => Scope::App,
+            Throttled::Account => Scope::Object(object_id.to_owned()),
         };
         let covered = seen
             .iter()
@@ -171,6 +166,26 @@ pub fn observe(
         }
     }
     seen
+}
+
+/// One observation per scope, so that one statement records an answer: the
+/// highest usage said (with its kind) and the latest hold. An observation that
+/// says no usage (a throttle answer alone) keeps its kind only when nothing else
+/// about that scope said a usage.
+pub fn merged(observations: Vec<Observation>) -> Vec<Observation> {
+    let mut merged: Vec<Observation> = Vec::with_capacity(observations.len());
+    for observation in observations {
+        let Some(same) = merged.iter_mut().find(|o| o.scope == observation.scope) else {
+            merged.push(observation);
+            continue;
+        };
+        if observation.usage_permille > same.usage_permille {
+            same.usage_permille = observation.usage_permille;
+            same.kind = observation.kind;
+        }
+        same.held_until_ms = same.held_until_ms.max(observation.held_until_ms);
+    }
+    merged
 }
 
 #[cfg(test)]
@@ -235,28 +250,48 @@ mod tests {
             &POLICY,
             0,
             &Usage::default(),
-            Some((ErrorClass::Wait, Some(17), None)),
+            Some(Throttled::Account),
             "a1",
         );
         assert_eq!(seen[0].scope, Scope::Object("a1".into()));
         assert_eq!(seen[0].held_until_ms, Some(300_000));
-        let seen = observe(
-            &POLICY,
-            0,
-            &Usage::default(),
-            Some((ErrorClass::Wait, Some(4), None)),
-            "a1",
-        );
+        let seen = observe(&POLICY, 0, &Usage::default(), Some(Throttled::App), "a1");
         assert_eq!(seen[0].scope, Scope::App);
         let covered = observe(
             &POLICY,
             0,
             &business("a1", 1.0, 2),
-            Some((ErrorClass::Wait, Some(80_002), None)),
+            Some(Throttled::Account),
             "a1",
         );
         assert_eq!(covered.len(), 1, "the header said for how long");
         assert_eq!(covered[0].held_until_ms, Some(120_000));
+    }
+
+    #[test]
+    fn observations_of_one_scope_merge_into_the_highest_usage_and_the_latest_hold() {
+        let observation = |scope: Scope, kind: &str, usage, held| Observation {
+            scope,
+            kind: kind.into(),
+            usage_permille: usage,
+            held_until_ms: held,
+        };
+        let a1 = || Scope::Object("a1".into());
+        let merged = merged(vec![
+            observation(Scope::App, "app", Some(300), None),
+            observation(a1(), "instagram", Some(400), Some(50)),
+            observation(a1(), "pages", Some(900), None),
+            observation(a1(), "throttle", None, Some(70)),
+            observation(Scope::Object("a2".into()), "throttle", None, Some(10)),
+        ]);
+        assert_eq!(
+            merged,
+            vec![
+                observation(Scope::App, "app", Some(300), None),
+                observation(a1(), "pages", Some(900), Some(70)),
+                observation(Scope::Object("a2".into()), "throttle", None, Some(10)),
+            ]
+        );
     }
 
     #[test]

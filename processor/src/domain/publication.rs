@@ -158,31 +158,6 @@ impl Schedule {
     }
 }
 
-/// What a container that ended in `ERROR` asks for, by the subcode in its status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ContainerFailure {
-    /// A transient upload failure: a new container (bounded).
-    Transient,
-    /// The container is gone (expired): read it again within two minutes, then a
-    /// new container.
-    Gone,
-    /// The input must change: fail with `fix_request`.
-    Input,
-}
-
-/// Classifies a container's `ERROR` by the subcode in its `status` text
-/// (meta-platform.md section 9). Unknown subcodes are tried again (bounded).
-pub fn container_failure(subcode: Option<i64>, earlier_attempts: i64) -> ContainerFailure {
-    match subcode {
-        Some(2_207_008 | 2_207_020) => ContainerFailure::Gone,
-        Some(2_207_023 | 2_207_026 | 2_207_028 | 36_000..=36_004) => ContainerFailure::Input,
-        // A media URL Meta could not fetch flaps for days: once is transient,
-        // again on a new container is the input's fault.
-        Some(2_207_052) if earlier_attempts > 1 => ContainerFailure::Input,
-        _ => ContainerFailure::Transient,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,35 +188,5 @@ mod tests {
         };
         let at: Vec<i64> = (5..9).map(|n| doubling.next_read_at(0, n) / 1000).collect();
         assert_eq!(at, [310, 430, 670, 1150]);
-    }
-
-    #[test]
-    fn container_failures_are_classified_by_their_subcode() {
-        assert_eq!(
-            container_failure(Some(2_207_001), 1),
-            ContainerFailure::Transient
-        );
-        assert_eq!(
-            container_failure(Some(2_207_082), 1),
-            ContainerFailure::Transient
-        );
-        assert_eq!(
-            container_failure(Some(2_207_026), 1),
-            ContainerFailure::Input
-        );
-        assert_eq!(container_failure(Some(36_003), 1), ContainerFailure::Input);
-        assert_eq!(
-            container_failure(Some(2_207_020), 1),
-            ContainerFailure::Gone
-        );
-        assert_eq!(
-            container_failure(Some(2_207_052), 1),
-            ContainerFailure::Transient
-        );
-        assert_eq!(
-            container_failure(Some(2_207_052), 2),
-            ContainerFailure::Input
-        );
-        assert_eq!(container_failure(None, 1), ContainerFailure::Transient);
     }
 }

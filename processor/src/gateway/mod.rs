@@ -5,19 +5,21 @@
 //! on `graph-errors.v1`.
 
 mod app_secrets;
+mod bookkeeping;
 mod error;
 
+use std::sync::atomic::AtomicI64;
 use std::sync::Arc;
 use std::time::Instant;
 
+use graphhook_graph::answer::Action;
 use graphhook_graph::{Answer, Call, CallError, GraphClient};
 use graphhook_kafka::Topics;
-use graphhook_schema::graph_error::ErrorClass;
 
 use crate::apply::transitions::{transition_account, AccountChange};
 use crate::clock::SharedClock;
 use crate::domain::account::Trigger;
-use crate::domain::budget::{observe, spacing_ms, verdict, Policy, Scope, Verdict};
+use crate::domain::budget::{verdict, Policy, Verdict};
 use crate::metrics::ProcessorMetrics;
 use crate::store::Store;
 use crate::unit_of_work::{UnitOfWork, WorkError};
@@ -39,6 +41,8 @@ struct Inner {
     policy: Policy,
     metrics: ProcessorMetrics,
     topics: Topics,
+    /// When the held-accounts gauge was last counted (epoch ms).
+    held_counted_at_ms: AtomicI64,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -48,16 +52,6 @@ impl std::fmt::Debug for Gateway {
             .finish()
     }
 }
-
-/// Use-case types of `X-Business-Use-Case-Usage` kept as metric labels.
-const USAGE_KINDS: [&str; 6] = [
-    "app",
-    "instagram",
-    "pages",
-    "ads_management",
-    "messenger",
-    "throttle",
-];
 
 /// The budgets' verdict as the gateway answers it: go, or the refusal.
 fn allowed(verdict: Verdict) -> Result<(), GatewayError> {
@@ -95,6 +89,7 @@ impl Gateway {
                 policy,
                 metrics,
                 topics,
+                held_counted_at_ms: AtomicI64::new(i64::MIN),
             }),
         }
     }
@@ -120,7 +115,7 @@ impl Gateway {
     ) -> Result<Answer, GatewayError> {
         let result = self.call(app_id, account_id, call).await;
         if let Err(GatewayError::Call(error)) = &result {
-            if error.class == ErrorClass::Reconnect {
+            if matches!(error.action(), Action::Reconnect(_)) {
                 if let Err(failure) = self.flag_account(app_id, account_id, error).await {
                     tracing::warn!(error = %failure, %app_id, %account_id, "cannot flag the account after a reconnect-class answer; the next call will");
                 }
@@ -169,14 +164,16 @@ impl Gateway {
             .graph_call_duration
             .with_label_values(&[endpoint])
             .observe(started.elapsed().as_secs_f64());
-        let (usage, failure) = match &result {
-            Ok(answer) => (&answer.usage, None),
-            Err(error) => (
-                &error.usage,
-                Some((error.class, error.failure.code, error.failure.subcode)),
-            ),
+        let (usage, class, throttled) = match &result {
+            Ok(answer) => (&answer.usage, "ok", None),
+            Err(error) => {
+                let throttled = match error.action() {
+                    Action::Throttle(throttled) => Some(throttled),
+                    _ => None,
+                };
+                (&error.usage, error.class.as_str(), throttled)
+            }
         };
-        let class = failure.map_or("ok", |(class, _, _)| class.as_str());
         inner
             .metrics
             .graph_calls
@@ -185,7 +182,10 @@ impl Gateway {
         // The call was made: its result stands whatever happens to the
         // bookkeeping (a published media's id must never be lost to a failed
         // budget write).
-        if let Err(error) = self.record_usage(app_id, account_id, usage, failure).await {
+        if let Err(error) = self
+            .record_usage(app_id, account_id, usage, throttled)
+            .await
+        {
             inner
                 .metrics
                 .graph_bookkeeping_failures
@@ -194,67 +194,6 @@ impl Gateway {
             tracing::warn!(%error, endpoint, %app_id, %account_id, "the Graph call's usage could not be recorded; its result stands");
         }
         Ok(result?)
-    }
-
-    /// Records what an answer's usage headers and failure say about the budgets,
-    /// and the held-accounts gauge.
-    async fn record_usage(
-        &self,
-        app_id: &str,
-        account_id: &str,
-        usage: &graphhook_graph::Usage,
-        failure: Option<(ErrorClass, Option<i64>, Option<i64>)>,
-    ) -> Result<(), crate::store::StoreError> {
-        let inner = &self.inner;
-        let now = self.now_ms();
-        for observation in observe(&inner.policy, now, usage, failure, account_id) {
-            let kind = USAGE_KINDS
-                .iter()
-                .find(|k| **k == observation.kind)
-                .copied()
-                .unwrap_or("other");
-            if let Some(permille) = observation.usage_permille {
-                inner
-                    .metrics
-                    .graph_usage
-                    .with_label_values(&[app_id, kind])
-                    .set(permille as f64 / 1000.0);
-            }
-            inner.store.record_budget(app_id, &observation, now).await?;
-        }
-        inner
-            .metrics
-            .graph_accounts_held
-            .set(inner.store.held_objects(now).await?);
-        Ok(())
-    }
-
-    /// Refuses a held or spaced call; otherwise takes the next slot of every budget
-    /// that is spaced out.
-    async fn take_slot(&self, app_id: &str, account_id: &str) -> Result<(), GatewayError> {
-        let inner = &self.inner;
-        let now = self.now_ms();
-        let (app, object) = inner.store.budgets(app_id, account_id).await?;
-        allowed(verdict(now, app, object))?;
-        let budgets = [
-            (Scope::App, app),
-            (Scope::Object(account_id.to_owned()), object),
-        ];
-        for (scope, state) in budgets {
-            let Some(state) = state else { continue };
-            let spacing = spacing_ms(&inner.policy, state.usage_permille);
-            if spacing > 0
-                && !inner
-                    .store
-                    .take_call_slot(app_id, &scope, now, spacing)
-                    .await?
-            {
-                return Err(GatewayError::Spaced {
-                    until_ms: now + spacing,
-                });
-            }
-        }
-        Ok(())
     }
 
     /// Applies the answer to the account's state machine, as a reported error is.

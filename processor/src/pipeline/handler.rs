@@ -2,7 +2,7 @@
 //! effects, their output records (queued in the outbox) and their ids commit
 //! together, so a redelivered or replayed event changes nothing.
 
-use graphhook_schema::graph_error::classify;
+use graphhook_graph::answer::classify;
 use graphhook_schema::output::{
     GraphErrorReport, MetricsInvalidationRecord, MetricsScope, PublishStatus, OUTPUT_VERSION,
 };

@@ -2,8 +2,13 @@
 //! `object`): what Meta's headers and throttle answers said, shared by every
 //! replica.
 
+use super::bulk::tuples;
 use super::{Store, StoreError};
 use crate::domain::budget::{BudgetState, Observation, Scope};
+
+/// The kind written for an observation that said no usage: the row keeps the
+/// usage and kind it had.
+const NO_USAGE: &str = "throttle";
 
 fn scope(scope: &Scope) -> (&'static str, &str) {
     match scope {
@@ -44,32 +49,47 @@ impl Store {
         Ok((app, object))
     }
 
-    /// Records what an answer said; a hold is never shortened.
-    pub async fn record_budget(
+    /// Records what one answer said, in one statement: `observations` must hold
+    /// one per scope (see `domain::budget::merged`; PostgreSQL updates a row once
+    /// per statement). A hold is never shortened; an observation without a usage
+    /// (a throttle answer alone) leaves the recorded usage and kind as they were.
+    pub async fn record_budgets(
         &self,
         app_id: &str,
-        observation: &Observation,
+        observations: &[Observation],
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        let (scope, object_id) = scope(&observation.scope);
-        sqlx::query(
-            "INSERT INTO graph_budget (app_id, scope, object_id, kind, usage_permille, held_until_ms, next_call_at_ms, updated_at_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, 0, $7) ON CONFLICT (app_id, scope, object_id) DO UPDATE SET \
-             kind = excluded.kind, updated_at_ms = excluded.updated_at_ms, \
-             usage_permille = CASE WHEN $8 = 1 THEN excluded.usage_permille ELSE graph_budget.usage_permille END, \
+        if observations.is_empty() {
+            return Ok(());
+        }
+        let sql = format!(
+            "INSERT INTO graph_budget (app_id, scope, object_id, kind, usage_permille, held_until_ms, updated_at_ms, next_call_at_ms) \
+             VALUES {} ON CONFLICT (app_id, scope, object_id) DO UPDATE SET \
+             updated_at_ms = excluded.updated_at_ms, \
+             kind = CASE WHEN excluded.kind = '{NO_USAGE}' THEN graph_budget.kind ELSE excluded.kind END, \
+             usage_permille = CASE WHEN excluded.kind = '{NO_USAGE}' THEN graph_budget.usage_permille \
+               ELSE excluded.usage_permille END, \
              held_until_ms = CASE WHEN excluded.held_until_ms > graph_budget.held_until_ms \
                THEN excluded.held_until_ms ELSE graph_budget.held_until_ms END",
-        )
-        .bind(app_id)
-        .bind(scope)
-        .bind(object_id)
-        .bind(&observation.kind)
-        .bind(observation.usage_permille.unwrap_or(0))
-        .bind(observation.held_until_ms.unwrap_or(0))
-        .bind(now_ms)
-        .bind(i64::from(observation.usage_permille.is_some()))
-        .execute(self.pool())
-        .await?;
+            tuples(observations.len(), 7, ", 0")
+        );
+        let mut query = sqlx::query(&sql);
+        for observation in observations {
+            let (scope, object_id) = scope(&observation.scope);
+            let kind = match observation.usage_permille {
+                Some(_) => observation.kind.as_str(),
+                None => NO_USAGE,
+            };
+            query = query
+                .bind(app_id)
+                .bind(scope)
+                .bind(object_id)
+                .bind(kind)
+                .bind(observation.usage_permille.unwrap_or(0))
+                .bind(observation.held_until_ms.unwrap_or(0))
+                .bind(now_ms);
+        }
+        query.execute(self.pool()).await?;
         Ok(())
     }
 

@@ -68,12 +68,15 @@ impl TryFrom<Row> for Publication {
             media_id: row.media_id,
             post_id: row.post_id,
             publish_sent: row.publish_sent != 0,
-            error: row.error_class.map(|class| PublicationError {
-                class,
-                code: row.error_code,
-                subcode: row.error_subcode,
-                text: row.error_text,
-            }),
+            error: match row.error_class {
+                Some(class) => Some(PublicationError {
+                    class: parse(&class)?,
+                    code: row.error_code,
+                    subcode: row.error_subcode,
+                    text: row.error_text,
+                }),
+                None => None,
+            },
             attempts: row.attempts,
             reads: row.reads,
             calls: row.calls,

@@ -6,8 +6,8 @@
 //! token under an account it cannot act for is refused, not found out at the
 //! first publish.
 
+use graphhook_graph::answer::Action;
 use graphhook_graph::Call;
-use graphhook_schema::graph_error::ErrorClass;
 use graphhook_schema::publishing::meta_id_in;
 use secrecy::SecretString;
 use serde_json::Value;
@@ -107,7 +107,7 @@ pub async fn check_owner(
                         // permissions": the token does not manage that Page.
                         Err(IdentityError::Call(TokenCallError::Gateway(GatewayError::Call(
                             error,
-                        )))) if error.class == ErrorClass::FixRequest => {
+                        )))) if error.action() == Action::FixRequest => {
                             return Err(IdentityError::NotForAccount(
                                 "the token does not manage the Page named by page_id",
                             ))

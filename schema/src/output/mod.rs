@@ -15,7 +15,9 @@ use sha2::{Digest, Sha256};
 pub use account::AccountTransitionRecord;
 pub use engagement::{EngagementKind, EngagementRecord, MetricsInvalidationRecord, MetricsScope};
 pub use errors::{DeadLetterRecord, GraphErrorReport};
-pub use publish::{PublicationError, PublishStatus, PublishStatusRecord, PublishedObject};
+pub use publish::{
+    FailureClass, PublicationError, PublishStatus, PublishStatusRecord, PublishedObject,
+};
 
 /// Layout version of every output record; bumped on incompatible changes.
 pub const OUTPUT_VERSION: u32 = 1;

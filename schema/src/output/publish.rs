@@ -98,13 +98,40 @@ pub enum PublishedObject {
     PagePost,
 }
 
+/// The class of a publication's failure, written as its snake_case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureClass {
+    /// The input must change.
+    FixRequest,
+    /// Transient failures outlasted the retries.
+    RetriedOut,
+    /// A publish whose outcome could not be learned: never sent twice.
+    UnknownOutcome,
+    /// The account must be reconnected.
+    Reconnect,
+}
+
+impl FailureClass {
+    /// The name as written on topics and in the store.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureClass::FixRequest => "fix_request",
+            FailureClass::RetriedOut => "retried_out",
+            FailureClass::UnknownOutcome => "unknown_outcome",
+            FailureClass::Reconnect => "reconnect",
+        }
+    }
+}
+
 /// Why a publication failed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct PublicationError {
     /// `fix_request` (the input must change), `retried_out` (transient failures
     /// outlasted the retries), `unknown_outcome` (a publish whose outcome could not
     /// be learned: never sent twice), `reconnect`.
-    pub class: String,
+    #[schemars(with = "String")]
+    pub class: FailureClass,
     /// Meta's error code, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<i64>,

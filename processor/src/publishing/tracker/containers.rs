@@ -1,11 +1,13 @@
 //! Containers: creating them (carousel items first) and reading their status on
 //! Meta's schedule.
 
-use graphhook_schema::graph_error::ErrorClass;
-use graphhook_schema::output::PublishStatus;
+use graphhook_graph::answer::Action;
+use graphhook_schema::output::{FailureClass, PublishStatus};
 use graphhook_schema::publishing::PublicationKind;
 
-use crate::domain::publication::{container_failure, ContainerFailure, Publication};
+use graphhook_graph::answer::{container_failure, ContainerFailure};
+
+use crate::domain::publication::Publication;
 use crate::publishing::meta::ContainerStatus;
 use crate::tokens::manager::Credentials;
 
@@ -53,13 +55,13 @@ impl Tracker {
                     return;
                 }
                 if let Failed::Call {
-                    class: ErrorClass::FixRequest,
+                    action: Action::FixRequest,
                     code,
                     subcode,
                     text,
                 } = failed
                 {
-                    step.fail("fix_request", code, subcode, text);
+                    step.fail(FailureClass::FixRequest, code, subcode, text);
                 } else {
                     // Nothing publishable exists yet: creating again is harmless.
                     step.p.next_action_at_ms = step.now + self.retry_ms(step.p.calls);
@@ -116,13 +118,13 @@ impl Tracker {
                     let failed = failed(error);
                     if !self.common_failure(step, &failed) {
                         if let Failed::Call {
-                            class: ErrorClass::FixRequest,
+                            action: Action::FixRequest,
                             code,
                             subcode,
                             text,
                         } = failed
                         {
-                            step.fail("fix_request", code, subcode, text);
+                            step.fail(FailureClass::FixRequest, code, subcode, text);
                         } else {
                             step.p.next_action_at_ms = step.now + self.retry_ms(step.p.calls);
                         }
@@ -141,11 +143,11 @@ impl Tracker {
         text: Option<String>,
     ) -> bool {
         match container_failure(subcode, step.p.attempts) {
-            ContainerFailure::Input => step.fail("fix_request", None, subcode, text),
+            ContainerFailure::Input => step.fail(FailureClass::FixRequest, None, subcode, text),
             _ if step.p.attempts + 1
                 >= i64::try_from(self.inner.settings.max_containers).unwrap_or(3) =>
             {
-                step.fail("retried_out", None, subcode, text)
+                step.fail(FailureClass::RetriedOut, None, subcode, text)
             }
             _ => {
                 step.p.attempts += 1;
@@ -220,11 +222,11 @@ impl Tracker {
     ) {
         let max = i64::try_from(self.inner.settings.max_containers).unwrap_or(3);
         match container_failure(subcode, step.p.attempts) {
-            ContainerFailure::Input => step.fail("fix_request", None, subcode, text),
+            ContainerFailure::Input => step.fail(FailureClass::FixRequest, None, subcode, text),
             ContainerFailure::Gone if step.p.reads < 3 => {
                 step.p.next_action_at_ms = step.now + 60_000;
             }
-            _ if step.p.attempts >= max => step.fail("retried_out", None, subcode, text),
+            _ if step.p.attempts >= max => step.fail(FailureClass::RetriedOut, None, subcode, text),
             _ => {
                 step.p.container_id = None;
                 step.p.container_created_at_ms = None;

@@ -2,7 +2,7 @@
 //! held), retried later, or spaced out by the call budget; and the account's
 //! token for the step's calls.
 
-use graphhook_schema::graph_error::ErrorClass;
+use graphhook_graph::answer::Action;
 use graphhook_schema::output::PublishStatus;
 use graphhook_schema::publishing::PublicationKind;
 
@@ -106,7 +106,7 @@ impl Tracker {
                 until_ms,
             } => step.p.next_action_at_ms = *until_ms,
             Failed::Call {
-                class: ErrorClass::Reconnect,
+                action: Action::Reconnect(_),
                 ..
             } => {
                 let recheck = PublishingSettings::ms(self.inner.settings.held_recheck_secs);

@@ -1,8 +1,8 @@
 //! Page posts: published through the Page, confirmed by their `feed` webhook or,
 //! without one, by a single read.
 
-use graphhook_schema::graph_error::ErrorClass;
-use graphhook_schema::output::PublishStatus;
+use graphhook_graph::answer::Action;
+use graphhook_schema::output::{FailureClass, PublishStatus};
 
 use crate::publishing::PublishingSettings;
 
@@ -65,16 +65,16 @@ impl Tracker {
                 let failed = failed(error);
                 match &failed {
                     Failed::Call {
-                        class: ErrorClass::FixRequest,
+                        action: Action::FixRequest,
                         code,
                         subcode,
                         text,
                     } => {
                         step.p.publish_sent = false;
-                        step.fail("fix_request", *code, *subcode, text.clone());
+                        step.fail(FailureClass::FixRequest, *code, *subcode, text.clone());
                     }
                     Failed::Call {
-                        class: ErrorClass::Reconnect,
+                        action: Action::Reconnect(_),
                         ..
                     }
                     | Failed::Budget { .. } => {
@@ -97,7 +97,7 @@ impl Tracker {
     pub(super) async fn confirm_post(&self, step: &mut Step) {
         let Some(post_id) = step.p.post_id.clone() else {
             step.fail(
-                "unknown_outcome",
+                FailureClass::UnknownOutcome,
                 None,
                 None,
                 Some("no webhook confirmed the post".into()),
@@ -115,7 +115,7 @@ impl Tracker {
         {
             Ok(true) => step.enter(PublishStatus::Published, Some("read")),
             Ok(false) => step.fail(
-                "unknown_outcome",
+                FailureClass::UnknownOutcome,
                 None,
                 None,
                 Some("the post is not published".into()),
@@ -123,14 +123,14 @@ impl Tracker {
             Err(error) => {
                 let failed = failed(error);
                 if let Failed::Call {
-                    class: ErrorClass::FixRequest,
+                    action: Action::FixRequest,
                     code,
                     subcode,
                     ..
                 } = failed
                 {
                     step.fail(
-                        "unknown_outcome",
+                        FailureClass::UnknownOutcome,
                         code,
                         subcode,
                         Some("the post cannot be read".into()),

@@ -1,8 +1,8 @@
 //! Publishing a ready container: the quota, `media_publish` written as sent
 //! before it is called, and reconciling an outcome nobody knows.
 
-use graphhook_schema::graph_error::ErrorClass;
-use graphhook_schema::output::PublishStatus;
+use graphhook_graph::answer::Action;
+use graphhook_schema::output::{FailureClass, PublishStatus};
 
 use crate::publishing::meta::ContainerStatus;
 use crate::publishing::PublishingSettings;
@@ -57,7 +57,7 @@ impl Tracker {
                 let failed = failed(error);
                 match &failed {
                     Failed::Call {
-                        class: ErrorClass::NotReady,
+                        action: Action::NotReady,
                         ..
                     } => {
                         step.p.publish_sent = false;
@@ -66,17 +66,16 @@ impl Tracker {
                             + PublishingSettings::ms(self.inner.settings.not_ready_retry_secs);
                     }
                     Failed::Call {
-                        class: ErrorClass::FixRequest,
+                        action: Action::FixRequest,
                         code,
                         subcode,
                         text,
                     } => {
                         step.p.publish_sent = false;
-                        step.fail("fix_request", *code, *subcode, text.clone());
+                        step.fail(FailureClass::FixRequest, *code, *subcode, text.clone());
                     }
                     Failed::Call {
-                        code: Some(9),
-                        subcode: Some(2_207_042),
+                        action: Action::QuotaFull,
                         ..
                     } => {
                         // The daily quota, used up meanwhile: refused, not published.
@@ -87,7 +86,7 @@ impl Tracker {
                             + PublishingSettings::ms(self.inner.settings.quota_recheck_secs);
                     }
                     Failed::Call {
-                        class: ErrorClass::Reconnect,
+                        action: Action::Reconnect(_),
                         ..
                     }
                     | Failed::Budget { .. } => {
@@ -172,7 +171,7 @@ impl Tracker {
             return;
         };
         let Some(container) = step.p.container_id.clone() else {
-            step.fail("unknown_outcome", None, None, None);
+            step.fail(FailureClass::UnknownOutcome, None, None, None);
             return;
         };
         step.p.calls += 1;
@@ -198,7 +197,7 @@ impl Tracker {
             }
             Ok(ContainerStatus::Expired) => step.enter(PublishStatus::Expired, Some("reconciled")),
             Ok(ContainerStatus::Error { subcode, text }) => {
-                step.fail("unknown_outcome", None, subcode, text)
+                step.fail(FailureClass::UnknownOutcome, None, subcode, text)
             }
             Err(error) => {
                 let failed = failed(error);

@@ -1,7 +1,7 @@
 //! One step of work on a publication, and how a failed call is told apart.
 
-use graphhook_schema::graph_error::ErrorClass;
-use graphhook_schema::output::{PublicationError, PublishStatus};
+use graphhook_graph::answer::Action;
+use graphhook_schema::output::{FailureClass, PublicationError, PublishStatus};
 use graphhook_schema::publishing::clean_text;
 
 use crate::domain::publication::Publication;
@@ -33,13 +33,13 @@ impl Step {
 
     pub(super) fn fail(
         &mut self,
-        class: &str,
+        class: FailureClass,
         code: Option<i64>,
         subcode: Option<i64>,
         text: Option<String>,
     ) {
         self.p.error = Some(PublicationError {
-            class: class.to_owned(),
+            class,
             code,
             subcode,
             text: text.map(|t| clean_text(&t, 1_000)),
@@ -57,14 +57,15 @@ pub(super) enum ChildStep {
     Failed(PublishCallError),
 }
 
-/// A failed call's class, code and subcode, or the budget's answer.
+/// A failed call's action (the `graphhook_graph::answer` table's), code and
+/// subcode, or the budget's answer.
 pub(super) enum Failed {
     Budget {
         held: bool,
         until_ms: i64,
     },
     Call {
-        class: ErrorClass,
+        action: Action,
         code: Option<i64>,
         subcode: Option<i64>,
         text: Option<String>,
@@ -82,7 +83,7 @@ pub(super) fn failed(error: PublishCallError) -> Failed {
             until_ms,
         },
         PublishCallError::Gateway(GatewayError::Call(error)) => Failed::Call {
-            class: error.class,
+            action: error.action(),
             code: error.failure.code,
             subcode: error.failure.subcode,
             text: error
@@ -92,7 +93,7 @@ pub(super) fn failed(error: PublishCallError) -> Failed {
         },
         PublishCallError::Gateway(GatewayError::Store(_)) | PublishCallError::Malformed(_) => {
             Failed::Call {
-                class: ErrorClass::RetryLater,
+                action: Action::RetryLater,
                 code: None,
                 subcode: None,
                 text: None,

@@ -1,8 +1,8 @@
 //! The pre-rotation pass: refreshing user tokens ahead of expiry, one replica per
 //! token, with backoff after failures.
 
+use graphhook_graph::answer::Action;
 use graphhook_schema::account::AccountState;
-use graphhook_schema::graph_error::ErrorClass;
 
 use crate::domain::account::Trigger;
 use crate::gateway::GatewayError;
@@ -211,7 +211,7 @@ impl TokenManager {
                 Err(_) => self.failed(record, now).await,
             },
             Err(TokenCallError::Gateway(GatewayError::Call(error)))
-                if error.class == ErrorClass::Reconnect =>
+                if matches!(error.action(), Action::Reconnect(_)) =>
             {
                 // The gateway has flagged the account; the token is dead.
                 let _ = inner

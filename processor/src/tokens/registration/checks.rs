@@ -1,7 +1,7 @@
 //! What a registration request must be, and what Meta's answers about a token
 //! mean for it: pure decisions, no call and no store.
 
-use graphhook_schema::graph_error::ErrorClass;
+use graphhook_graph::answer::Action;
 use secrecy::ExposeSecret;
 
 use super::{RegistrationError, TokenRegistration};
@@ -59,7 +59,7 @@ pub(super) fn check(
 /// not being available.
 pub(super) fn meta_failure(error: TokenCallError) -> RegistrationError {
     if let TokenCallError::Gateway(GatewayError::Call(call)) = &error {
-        if matches!(call.class, ErrorClass::Reconnect | ErrorClass::FixRequest) {
+        if matches!(call.action(), Action::Reconnect(_) | Action::FixRequest) {
             return RegistrationError::Rejected(format!("Meta refused the token ({call})"));
         }
     }
