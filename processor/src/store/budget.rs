@@ -2,7 +2,7 @@
 //! `object`): what Meta's headers and throttle answers said, shared by every
 //! replica.
 
-use super::bulk::tuples;
+use super::sql::tuples;
 use super::{Store, StoreError};
 use crate::domain::budget::{BudgetState, Observation, Scope};
 

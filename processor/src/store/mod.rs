@@ -6,17 +6,21 @@
 //! unchanged: PostgreSQL numbers `$1..$n` by position, SQLite treats them as named
 //! parameters numbered by first appearance, so every query must introduce its
 //! placeholders in ascending order.
+//!
+//! One module per aggregate: `accounts` (with their batch forms, the admin
+//! API's registrations and data deletion), `cache`, `posts`, `publications`,
+//! `tokens`, `budget`, `events` (event ids applied) and `outbox`; `transaction`
+//! and `sql` are what they share.
 
-mod account_batch;
-mod admin;
+mod accounts;
 mod budget;
-mod bulk;
 mod cache;
-mod deletion;
+mod events;
 mod failure;
 mod outbox;
 mod posts;
 mod publications;
+mod sql;
 mod tokens;
 mod transaction;
 
@@ -27,15 +31,15 @@ use sqlx::migrate::Migrator;
 use sqlx::AnyPool;
 use tokio::sync::Notify;
 
-pub use account_batch::{AccountKey, TransitionToSave};
-pub use admin::{MetricsEntry, Registration, TransitionRow};
-pub use bulk::{MetricsKey, OutboxEntry};
-pub use deletion::DeletionStatus;
+pub use accounts::{
+    AccountKey, AccountRow, DeletionStatus, Registration, TransitionRow, TransitionToSave,
+};
+pub use cache::{MetricsEntry, MetricsKey};
 pub use failure::{pg_is_content, sqlite_is_content, Disposition};
-pub use outbox::{OutboxClaim, OutboxRow};
+pub use outbox::{OutboxClaim, OutboxEntry, OutboxRow};
 pub use posts::PostStatus;
 pub use tokens::{StoredToken, TokenKey, TokenRecord};
-pub use transaction::{AccountRow, StoreTx};
+pub use transaction::StoreTx;
 
 static POSTGRES: Migrator = sqlx::migrate!("../migrations/postgres");
 static SQLITE: Migrator = sqlx::migrate!("../migrations/sqlite");
@@ -143,46 +147,10 @@ impl Store {
         &self.pool
     }
 
-    /// How many events have been applied (progress, benchmarks).
-    pub async fn processed_event_count(&self) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM processed_events")
-            .fetch_one(&self.pool)
-            .await?)
-    }
-
-    /// Forgets event ids processed before `before_ms`, at most `limit` of them;
-    /// returns how many. An event older than the retention, replayed, would be
-    /// applied again.
-    pub async fn prune_processed_events(
-        &self,
-        before_ms: i64,
-        limit: i64,
-    ) -> Result<u64, StoreError> {
-        let result = sqlx::query(
-            "DELETE FROM processed_events WHERE event_id IN \
-             (SELECT event_id FROM processed_events WHERE processed_at_ms < $1 LIMIT $2)",
-        )
-        .bind(before_ms)
-        .bind(limit)
-        .execute(&self.pool)
-        .await?;
-        Ok(result.rows_affected())
-    }
-
     /// Answers when the database does (readiness).
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
-    }
-
-    /// Tests and diagnostics only: every event id applied (not dead letters).
-    #[cfg(feature = "testing")]
-    pub async fn processed_event_ids(&self) -> Result<Vec<String>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT event_id FROM processed_events WHERE event_id NOT LIKE 'dlq:%'",
-        )
-        .fetch_all(&self.pool)
-        .await?)
     }
 
     /// Tests only: runs a statement as is (to set up what a test needs, such as a
@@ -190,6 +158,15 @@ impl Store {
     #[cfg(feature = "testing")]
     pub async fn execute_for_tests(&self, sql: &str) -> Result<(), StoreError> {
         sqlx::query(sql).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Tests only: prepares a statement without running it (the database checks
+    /// its syntax, tables and columns).
+    #[cfg(feature = "testing")]
+    pub async fn prepare_for_tests(&self, sql: &str) -> Result<(), StoreError> {
+        use sqlx::Executor;
+        self.pool.prepare(sql).await?;
         Ok(())
     }
 

@@ -15,6 +15,7 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use super::sql::{tuples, CHUNK};
 use super::{Engine, Store, StoreError};
 
 /// An output record waiting for Kafka.
@@ -75,6 +76,21 @@ fn id_list(ids: &[i64]) -> String {
         .join(", ")
 }
 
+/// An output record to queue in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEntry {
+    /// Full topic name.
+    pub topic: String,
+    /// Record key.
+    pub key: String,
+    /// Record value (JSON).
+    pub payload: String,
+    /// The event that caused it.
+    pub source_event_id: String,
+    /// The record's own id.
+    pub record_id: String,
+}
+
 impl super::StoreTx {
     /// The topics and keys of pending outbox rows, or `None` when more than a
     /// thousand rows are pending. Rows claimed by `acknowledged_owner` are left
@@ -98,6 +114,48 @@ impl super::StoreTx {
             .map(|row| Ok((row.try_get("topic")?, row.try_get("record_key")?)))
             .collect::<Result<_, StoreError>>()
             .map(Some)
+    }
+
+    /// Queues these output records, in order; they are sent after commit. Rows
+    /// whose `claimed` flag is set are written claimed by `claim.0` until
+    /// `claim.1`. Returns the outbox ids they got.
+    pub async fn enqueue_many(
+        &mut self,
+        entries: &[OutboxEntry],
+        now_ms: i64,
+        claim: Option<(&str, i64)>,
+        claimed: &[bool],
+    ) -> Result<Vec<i64>, StoreError> {
+        let mut ids = Vec::with_capacity(entries.len());
+        for (index, chunk) in entries.chunks(CHUNK).enumerate() {
+            let sql = format!(
+                "INSERT INTO outbox (topic, record_key, payload, source_event_id, record_id, created_at_ms, \
+                 claimed_by, claimed_until_ms) VALUES {} RETURNING id",
+                tuples(chunk.len(), 8, "")
+            );
+            let mut query = sqlx::query(&sql);
+            for (offset, entry) in chunk.iter().enumerate() {
+                let row_claim = claim.filter(|_| {
+                    claimed
+                        .get(index * CHUNK + offset)
+                        .copied()
+                        .unwrap_or(false)
+                });
+                query = query
+                    .bind(&entry.topic)
+                    .bind(&entry.key)
+                    .bind(&entry.payload)
+                    .bind(&entry.source_event_id)
+                    .bind(&entry.record_id)
+                    .bind(now_ms)
+                    .bind(row_claim.map(|(owner, _)| owner.to_owned()))
+                    .bind(row_claim.map(|(_, until)| until));
+            }
+            for row in query.fetch_all(&mut *self.tx).await? {
+                ids.push(row.try_get("id")?);
+            }
+        }
+        Ok(ids)
     }
 }
 

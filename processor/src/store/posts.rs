@@ -6,9 +6,9 @@ use std::collections::HashSet;
 
 use sqlx::Row;
 
-use super::bulk::{tuples, CHUNK};
-use super::publications::FINAL;
-use super::transaction::name;
+use super::publications::final_states;
+use super::sql::name;
+use super::sql::{tuples, CHUNK};
 use super::{StoreError, StoreTx};
 
 /// A Page post's status at an event time.
@@ -78,8 +78,9 @@ impl StoreTx {
         let mut found = HashSet::new();
         for chunk in posts.chunks(CHUNK) {
             let sql = format!(
-                "SELECT app_id, post_id FROM publications WHERE (app_id, post_id) IN ({}) AND state NOT IN {FINAL}",
-                tuples(chunk.len(), 2, "")
+                "SELECT app_id, post_id FROM publications WHERE (app_id, post_id) IN ({}) AND state NOT IN {}",
+                tuples(chunk.len(), 2, ""),
+                final_states()
             );
             let mut query = sqlx::query(&sql);
             for (app_id, post_id) in chunk {

@@ -8,7 +8,7 @@ mod refresh;
 
 use serde::Serialize;
 
-use super::transaction::name;
+use super::sql::name;
 use super::{Store, StoreError};
 use crate::domain::token::Sealed;
 use crate::domain::token::TokenKind;

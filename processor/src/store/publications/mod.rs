@@ -3,105 +3,14 @@
 //! writer), and every write of an owner checks the fence, so a replica that lost
 //! its lease (paused, partitioned) cannot overwrite its successor's work.
 
-use graphhook_schema::output::{PublicationError, PublishStatus};
-use graphhook_schema::publishing::PublishRequest;
+mod row;
 
-use super::transaction::parse;
+use graphhook_schema::output::PublishStatus;
+
 use super::{Engine, Store, StoreError, StoreTx};
-use crate::domain::publication::{Child, Publication};
-
-const COLUMNS: &str = "app_id, account_id, request_id, kind, request, publish, state, held_from, container_id, \
-    children, media_id, post_id, publish_sent, error_class, error_code, error_subcode, error_text, attempts, reads, \
-    calls, created_at_ms, container_created_at_ms, last_not_ready_at_ms, ready_at_ms, done_at_ms, \
-    next_action_at_ms, fence, reason";
-
-#[derive(sqlx::FromRow)]
-struct Row {
-    app_id: String,
-    account_id: String,
-    request_id: String,
-    request: String,
-    publish: i64,
-    state: String,
-    held_from: Option<String>,
-    container_id: Option<String>,
-    children: String,
-    media_id: Option<String>,
-    post_id: Option<String>,
-    publish_sent: i64,
-    error_class: Option<String>,
-    error_code: Option<i64>,
-    error_subcode: Option<i64>,
-    error_text: Option<String>,
-    attempts: i64,
-    reads: i64,
-    calls: i64,
-    created_at_ms: i64,
-    container_created_at_ms: Option<i64>,
-    last_not_ready_at_ms: Option<i64>,
-    ready_at_ms: Option<i64>,
-    done_at_ms: Option<i64>,
-    next_action_at_ms: i64,
-    fence: i64,
-    reason: Option<String>,
-}
-
-impl TryFrom<Row> for Publication {
-    type Error = StoreError;
-
-    fn try_from(row: Row) -> Result<Self, StoreError> {
-        let request: PublishRequest = serde_json::from_str(&row.request)
-            .map_err(|_| StoreError::Corrupt(format!("publication {} request", row.request_id)))?;
-        let children: Vec<Child> = serde_json::from_str(&row.children)
-            .map_err(|_| StoreError::Corrupt(format!("publication {} children", row.request_id)))?;
-        Ok(Publication {
-            kind: request.kind,
-            app_id: row.app_id,
-            account_id: row.account_id,
-            request_id: row.request_id,
-            request,
-            publish: row.publish != 0,
-            state: parse(&row.state)?,
-            held_from: row.held_from.as_deref().map(parse).transpose()?,
-            container_id: row.container_id,
-            children,
-            media_id: row.media_id,
-            post_id: row.post_id,
-            publish_sent: row.publish_sent != 0,
-            error: match row.error_class {
-                Some(class) => Some(PublicationError {
-                    class: parse(&class)?,
-                    code: row.error_code,
-                    subcode: row.error_subcode,
-                    text: row.error_text,
-                }),
-                None => None,
-            },
-            attempts: row.attempts,
-            reads: row.reads,
-            calls: row.calls,
-            created_at_ms: row.created_at_ms,
-            container_created_at_ms: row.container_created_at_ms,
-            last_not_ready_at_ms: row.last_not_ready_at_ms,
-            ready_at_ms: row.ready_at_ms,
-            done_at_ms: row.done_at_ms,
-            next_action_at_ms: row.next_action_at_ms,
-            fence: row.fence,
-            reason: row.reason,
-        })
-    }
-}
-
-fn publications(rows: Vec<Row>) -> Result<Vec<Publication>, StoreError> {
-    rows.into_iter().map(Publication::try_from).collect()
-}
-
-fn json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
-}
-
-/// The states a tracker never acts on again.
-pub(super) const FINAL: &str = "('published', 'failed', 'expired')";
+use crate::domain::publication::Publication;
+pub(in crate::store) use row::final_states;
+use row::{json, publications, save_statement, saved_columns, Row, COLUMNS};
 
 impl StoreTx {
     /// Stores a new publication; `false` when one with its request id exists (the
@@ -156,7 +65,8 @@ impl StoreTx {
         post_id: &str,
     ) -> Result<Option<Publication>, StoreError> {
         let row: Option<Row> = sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM publications WHERE app_id = $1 AND post_id = $2 AND state NOT IN {FINAL}"
+            "SELECT {COLUMNS} FROM publications WHERE app_id = $1 AND post_id = $2 AND state NOT IN {}",
+            final_states()
         ))
         .bind(app_id)
         .bind(post_id)
@@ -173,44 +83,20 @@ impl StoreTx {
         bump: i64,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
-        let error = p.error.as_ref();
-        let updated = sqlx::query(
-            "UPDATE publications SET publish = $1, state = $2, held_from = $3, container_id = $4, children = $5, \
-             media_id = $6, post_id = $7, publish_sent = $8, error_class = $9, error_code = $10, error_subcode = $11, \
-             error_text = $12, attempts = $13, reads = $14, calls = $15, container_created_at_ms = $16, \
-             last_not_ready_at_ms = $17, ready_at_ms = $18, done_at_ms = $19, next_action_at_ms = $20, \
-             fence = $21, updated_at_ms = $22, reason = $27 \
-             WHERE app_id = $23 AND account_id = $24 AND request_id = $25 AND fence = $26",
-        )
-        .bind(i64::from(p.publish))
-        .bind(p.state.as_str())
-        .bind(p.held_from.map(PublishStatus::as_str))
-        .bind(p.container_id.as_deref())
-        .bind(json(&p.children)?)
-        .bind(p.media_id.as_deref())
-        .bind(p.post_id.as_deref())
-        .bind(i64::from(p.publish_sent))
-        .bind(error.map(|e| e.class.as_str()))
-        .bind(error.and_then(|e| e.code))
-        .bind(error.and_then(|e| e.subcode))
-        .bind(error.and_then(|e| e.text.as_deref()))
-        .bind(p.attempts)
-        .bind(p.reads)
-        .bind(p.calls)
-        .bind(p.container_created_at_ms)
-        .bind(p.last_not_ready_at_ms)
-        .bind(p.ready_at_ms)
-        .bind(p.done_at_ms)
-        .bind(p.next_action_at_ms)
-        .bind(p.fence + bump)
-        .bind(now_ms)
-        .bind(&p.app_id)
-        .bind(&p.account_id)
-        .bind(&p.request_id)
-        .bind(p.fence)
-        .bind(p.reason.as_deref())
-        .execute(&mut *self.tx)
-        .await?;
+        let saved = saved_columns(p, bump, now_ms)?;
+        let key = [&p.app_id, &p.account_id, &p.request_id];
+        let sql = save_statement(&saved);
+        let mut query = sqlx::query(&sql);
+        for (_, value) in saved {
+            query = value.bind_to(query);
+        }
+        let updated = query
+            .bind(key[0])
+            .bind(key[1])
+            .bind(key[2])
+            .bind(p.fence)
+            .execute(&mut *self.tx)
+            .await?;
         Ok(updated.rows_affected() == 1)
     }
 }
@@ -232,9 +118,10 @@ impl Store {
         let rows: Vec<Row> = sqlx::query_as(&format!(
             "UPDATE publications SET lease_owner = $1, lease_until_ms = $2, fence = fence + 1 \
              WHERE (app_id, account_id, request_id) IN (SELECT app_id, account_id, request_id FROM publications \
-               WHERE next_action_at_ms <= $3 AND lease_until_ms < $3 AND state NOT IN {FINAL} \
+               WHERE next_action_at_ms <= $3 AND lease_until_ms < $3 AND state NOT IN {} \
                ORDER BY next_action_at_ms LIMIT $4 {skip_locked}) \
-             RETURNING {COLUMNS}"
+             RETURNING {COLUMNS}",
+            final_states()
         ))
         .bind(owner)
         .bind(lease_until_ms)
@@ -302,7 +189,8 @@ impl Store {
     /// When the earliest open publication is due, if any (simulations jump to it).
     pub async fn next_publication_action(&self) -> Result<Option<i64>, StoreError> {
         Ok(sqlx::query_scalar(&format!(
-            "SELECT MIN(next_action_at_ms) FROM publications WHERE state NOT IN {FINAL}"
+            "SELECT MIN(next_action_at_ms) FROM publications WHERE state NOT IN {}",
+            final_states()
         ))
         .fetch_one(self.pool())
         .await?)

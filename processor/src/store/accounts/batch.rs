@@ -5,10 +5,10 @@
 
 use std::collections::HashMap;
 
-use super::bulk::{tuples, CHUNK};
-use super::transaction::{account_from_row, name, ACCOUNT_COLUMNS};
-use super::{StoreError, StoreTx};
+use super::{account_from_row, ACCOUNT_COLUMNS};
 use crate::domain::account::{Snapshot, Transition};
+use crate::store::sql::{name, tuples, CHUNK};
+use crate::store::{StoreError, StoreTx};
 
 /// An account: app id and account id.
 pub type AccountKey = (String, String);

@@ -1,12 +1,13 @@
-//! What the admin API reads and writes: account registration, accounts with their
-//! recent transitions, accounts by state, cached metrics with their freshness.
+//! What the admin API reads and writes of accounts: registration, an account with
+//! its recent transitions, accounts by state.
 
 use graphhook_schema::account::AccountState;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
-use super::transaction::{account_from_row, name, ACCOUNT_COLUMNS};
-use super::{AccountRow, Store, StoreError, StoreTx};
+use super::{account_from_row, AccountRow, ACCOUNT_COLUMNS};
+use crate::store::sql::name;
+use crate::store::{Store, StoreError, StoreTx};
 
 /// Fields an operator registers or updates; absent fields are left as they are.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,19 +37,6 @@ pub struct TransitionRow {
     pub source_event_id: String,
     /// Event time, epoch milliseconds.
     pub occurred_at_ms: i64,
-}
-
-/// A cached metrics entry.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct MetricsEntry {
-    /// The values as last fetched (or pushed), if ever.
-    pub values: Option<serde_json::Value>,
-    /// When they were fetched, epoch milliseconds.
-    pub fetched_at_ms: Option<i64>,
-    /// `false` once an event has changed them since.
-    pub fresh: bool,
-    /// Event time of the first change since the fetch.
-    pub stale_since_ms: Option<i64>,
 }
 
 impl StoreTx {
@@ -165,36 +153,5 @@ impl Store {
             }
         };
         rows.iter().map(account_from_row).collect()
-    }
-
-    /// The cached metrics of a media (`media_id` empty: of the account).
-    pub async fn metrics_entry(
-        &self,
-        app_id: &str,
-        account_id: &str,
-        media_id: &str,
-    ) -> Result<Option<MetricsEntry>, StoreError> {
-        let row = sqlx::query(
-            "SELECT values_json, fetched_at_ms, CAST(fresh AS BIGINT) AS fresh, stale_since_ms FROM metrics_cache \
-             WHERE app_id = $1 AND account_id = $2 AND media_id = $3",
-        )
-        .bind(app_id)
-        .bind(account_id)
-        .bind(media_id)
-        .fetch_optional(self.pool())
-        .await?;
-        row.map(|row| {
-            let values: Option<String> = row.try_get("values_json")?;
-            let values = values
-                .map(|text| serde_json::from_str(&text).map_err(|_| StoreError::Corrupt(text)))
-                .transpose()?;
-            Ok(MetricsEntry {
-                values,
-                fetched_at_ms: row.try_get("fetched_at_ms")?,
-                fresh: row.try_get::<i64, _>("fresh")? == 1,
-                stale_since_ms: row.try_get("stale_since_ms")?,
-            })
-        })
-        .transpose()
     }
 }

@@ -4,7 +4,7 @@
 use serde::Serialize;
 use sqlx::Row;
 
-use super::{Store, StoreError, StoreTx};
+use crate::store::{Store, StoreError, StoreTx};
 
 /// A data-deletion request as `GET /data-deletion/{code}` shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
