@@ -22,6 +22,7 @@ pub mod outputs;
 pub mod pipeline;
 pub mod publishing;
 pub mod report;
+pub mod services;
 pub mod settings;
 pub mod startup;
 pub mod store;

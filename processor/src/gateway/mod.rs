@@ -21,6 +21,7 @@ use crate::clock::SharedClock;
 use crate::domain::account::Trigger;
 use crate::domain::budget::{verdict, Policy, Verdict};
 use crate::metrics::ProcessorMetrics;
+use crate::services::Services;
 use crate::store::Store;
 use crate::unit_of_work::{UnitOfWork, WorkError};
 
@@ -65,14 +66,7 @@ fn allowed(verdict: Verdict) -> Result<(), GatewayError> {
 impl Gateway {
     /// A gateway calling through `client`; calls carry `appsecret_proof` with
     /// the secrets of `apps`.
-    pub fn new(
-        client: GraphClient,
-        apps: AppSecrets,
-        store: Store,
-        clock: SharedClock,
-        metrics: ProcessorMetrics,
-        topics: Topics,
-    ) -> Self {
+    pub fn new(client: GraphClient, services: &Services) -> Self {
         let settings = client.settings();
         let policy = Policy {
             slow_down_share: settings.slow_down_share,
@@ -83,12 +77,12 @@ impl Gateway {
         Gateway {
             inner: Arc::new(Inner {
                 client,
-                apps,
-                store,
-                clock,
+                apps: services.apps.clone(),
+                store: services.store.clone(),
+                clock: services.clock.clone(),
                 policy,
-                metrics,
-                topics,
+                metrics: services.metrics.clone(),
+                topics: services.topics.clone(),
                 held_counted_at_ms: AtomicI64::new(i64::MIN),
             }),
         }

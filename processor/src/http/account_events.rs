@@ -52,9 +52,9 @@ pub async fn post_account_event(
         AccountEvent::RefreshStarted => Trigger::RefreshStarted,
         AccountEvent::RefreshCompleted => Trigger::RefreshCompleted,
     };
-    let now = state.clock.now_ms();
+    let now = state.services.clock.now_ms();
     let source = format!("admin/{request_id}");
-    let mut uow = UnitOfWork::begin(&state.store, &state.topics, now).await?;
+    let mut uow = UnitOfWork::begin(&state.services.store, &state.services.topics, now).await?;
     let change = AccountChange {
         app_id: &app_id,
         account_id: &account_id,
@@ -69,7 +69,7 @@ pub async fn post_account_event(
         .await?
         .ok_or(ApiError::NotFound("account"))?;
     // The relay task sends the record; the request does not wait for Kafka.
-    uow.commit_and_wake(&state.metrics).await?;
+    uow.commit_and_wake(&state.services.metrics).await?;
     if let Some(transition) = &transition {
         tracing::info!(%app_id, %account_id, to = transition.to.as_str(), "account changed through the admin API");
     }

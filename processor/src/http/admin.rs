@@ -61,7 +61,7 @@ fn authorize(req: &HttpRequest) -> Result<Admin, ApiError> {
         return Err(ApiError::Unauthorized);
     }
     if let Some(app_id) = req.match_info().get("app_id") {
-        if !state.apps.knows(app_id) {
+        if !state.services.apps.knows(app_id) {
             return Err(ApiError::NotFound("app (not configured under [apps])"));
         }
     }
@@ -165,9 +165,9 @@ pub async fn put_account(
             check_id(what, value).map_err(|r| ApiError::BadRequest(r.0))?;
         }
     }
-    let mut tx = state.store.begin().await?;
+    let mut tx = state.services.store.begin().await?;
     let row = tx
-        .register(&app_id, &account_id, &body, state.clock.now_ms())
+        .register(&app_id, &account_id, &body, state.services.clock.now_ms())
         .await?;
     tx.commit().await?;
     tracing::info!(%app_id, %account_id, "account registered");
@@ -183,6 +183,7 @@ pub async fn get_account(
 ) -> Result<HttpResponse, ApiError> {
     let (app_id, account_id) = checked_ids(path.into_inner())?;
     let (row, transitions) = state
+        .services
         .store
         .account_with_transitions(&app_id, &account_id, RECENT_TRANSITIONS)
         .await?
@@ -219,6 +220,7 @@ pub async fn list_accounts(
         ));
     }
     let rows = state
+        .services
         .store
         .accounts(&path, query.state, &query.after, limit)
         .await?;
@@ -245,6 +247,7 @@ async fn metrics_entry(
 ) -> Result<MetricsEntry, ApiError> {
     let media_id = checked_metrics_path(path)?;
     state
+        .services
         .store
         .metrics_entry(&path.app_id, &path.account_id, media_id)
         .await?
@@ -270,8 +273,8 @@ pub async fn put_metrics(
     let media_id = checked_metrics_path(&path)?;
     let values =
         serde_json::to_string(&body.values).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let now = state.clock.now_ms();
-    let mut tx = state.store.begin().await?;
+    let now = state.services.clock.now_ms();
+    let mut tx = state.services.store.begin().await?;
     tx.ensure_account(&path.app_id, &path.account_id, now)
         .await?;
     tx.write_fresh(

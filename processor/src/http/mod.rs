@@ -17,41 +17,31 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
 use actix_web::middleware::{from_fn, Next};
 use actix_web::{web, App, HttpResponse, HttpServer};
-use graphhook_kafka::Topics;
 use graphhook_web::{access_log, AccessLog, Readiness, RequestLogSettings, RequestSpan};
 use secrecy::SecretString;
 use tracing_actix_web::TracingLogger;
 
 pub use problems::ApiError;
 
-use crate::gateway::AppSecrets;
-use crate::metrics::ProcessorMetrics;
-use crate::store::Store;
+use crate::services::Services;
 use crate::tokens::manager::TokenManager;
 
 /// What the handlers share.
 #[derive(Debug)]
 pub struct ProcessorState {
-    /// The store.
-    pub store: Store,
+    /// The shared handles: the store, the topics (account changes made through
+    /// the API write `accounts.v1`), the metrics, the configured apps (the admin
+    /// API refuses others) and the clock changes are stamped with.
+    pub services: Services,
     /// The cached readiness `/readyz` answers.
     pub readiness: Readiness,
-    /// The processor's metrics.
-    pub metrics: ProcessorMetrics,
     /// The admin API's bearer tokens (any is accepted); without any, `/v1`
     /// answers 404.
     pub admin_tokens: Vec<SecretString>,
-    /// The configured apps: the admin API refuses others.
-    pub apps: AppSecrets,
     /// Largest admin API body.
     pub max_body_bytes: usize,
-    /// Topic names (account changes made through the API write `accounts.v1`).
-    pub topics: Topics,
     /// The token manager (registration and metadata).
     pub tokens: TokenManager,
-    /// The clock the API stamps changes with: the jobs' and the call budget's
-    /// (tests set it).
-    pub clock: crate::clock::SharedClock,
 }
 
 /// Which of the two listeners.
@@ -189,6 +179,7 @@ async fn count_requests(
     };
     if let Some(state) = state {
         state
+            .services
             .metrics
             .http_requests
             .with_label_values(&[route.as_ref(), method, status.as_str()])

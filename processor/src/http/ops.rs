@@ -22,7 +22,7 @@ pub async fn readyz(state: web::Data<ProcessorState>) -> Result<HttpResponse, Ap
 /// Prometheus text exposition of the processor's metrics.
 pub async fn metrics(state: web::Data<ProcessorState>) -> HttpResponse {
     state.readiness.current().ok();
-    graphhook_web::metrics_response(&state.metrics.registry)
+    graphhook_web::metrics_response(&state.services.metrics.registry)
 }
 
 /// The status of a data-deletion request, by the confirmation code Meta showed the
@@ -32,6 +32,7 @@ pub async fn deletion_status(
     code: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let status = state
+        .services
         .store
         .deletion_status(&code)
         .await?

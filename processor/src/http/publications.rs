@@ -72,10 +72,10 @@ async fn take(
     request: PublishRequest,
     source: &str,
 ) -> Result<Intake, ApiError> {
-    let now = state.clock.now_ms();
-    let mut uow = UnitOfWork::begin(&state.store, &state.topics, now).await?;
+    let now = state.services.clock.now_ms();
+    let mut uow = UnitOfWork::begin(&state.services.store, &state.services.topics, now).await?;
     let intake = accept(&mut uow, request, source).await?;
-    uow.commit_and_wake(&state.metrics).await?;
+    uow.commit_and_wake(&state.services.metrics).await?;
     Ok(intake)
 }
 
@@ -157,6 +157,7 @@ pub async fn get_publication(
     let p = path.into_inner();
     let (app_id, account_id) = checked_ids((p.app_id, p.account_id))?;
     let publication = state
+        .services
         .store
         .publication(&app_id, &account_id, &p.request_id)
         .await?
@@ -174,6 +175,7 @@ pub async fn publish_publication(
     let p = path.into_inner();
     let (app_id, account_id) = checked_ids((p.app_id, p.account_id))?;
     let existing = state
+        .services
         .store
         .publication(&app_id, &account_id, &p.request_id)
         .await?
@@ -212,6 +214,7 @@ pub async fn list_publications(
         ));
     }
     let rows = state
+        .services
         .store
         .publications_of(&app_id, &account_id, query.state, &query.after, limit)
         .await?;

@@ -10,7 +10,6 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use graphhook_kafka::Topics;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::OwnedMessage;
 use rdkafka::{Message, Offset, TopicPartitionList};
@@ -21,10 +20,9 @@ use super::backoff::{stopping, Backoff};
 use super::batch::{apply_batch, BatchProgress};
 use super::context::{OffsetWatch, ProcessorContext};
 use super::relay::{Relay, RelayError};
-use crate::gateway::AppSecrets;
 use crate::health::Health;
-use crate::metrics::ProcessorMetrics;
-use crate::store::{Store, StoreError};
+use crate::services::Services;
+use crate::store::StoreError;
 
 /// Why a batch attempt failed (all transient: the batch is retried).
 #[derive(Debug, thiserror::Error)]
@@ -52,19 +50,15 @@ pub type ProcessorConsumer = StreamConsumer<ProcessorContext>;
 
 /// Consumes `events.v1` (and `graph-errors.v1`) and applies it.
 pub struct EventLoop {
-    pub(crate) store: Store,
+    /// The shared handles: the configured apps (publish requests for others are
+    /// dead-lettered) and the clock a batch is applied at among them.
+    pub(crate) services: Services,
     pub(crate) consumer: ProcessorConsumer,
     pub(crate) relay: Relay,
-    pub(crate) topics: Topics,
-    /// The configured apps (publish requests for others are dead-lettered).
-    pub(crate) apps: AppSecrets,
-    /// The processor's clock: the time a batch is applied at.
-    pub(crate) clock: crate::clock::SharedClock,
     pub(crate) batch_size: usize,
     pub(crate) batch_wait: Duration,
     pub(crate) retry_initial: Duration,
     pub(crate) health: Health,
-    pub(crate) metrics: ProcessorMetrics,
     pub(crate) offsets: OffsetWatch,
     /// Tests only: stop here once, as a crash would.
     #[cfg(feature = "testing")]
@@ -101,8 +95,11 @@ impl EventLoop {
                 elapsed_ms = started.elapsed().as_millis() as u64,
                 "batch applied"
             );
-            progress.report.record(&self.metrics, self.clock.now_ms());
-            self.metrics
+            progress
+                .report
+                .record(&self.services.metrics, self.services.clock.now_ms());
+            self.services
+                .metrics
                 .batch_duration
                 .observe(started.elapsed().as_secs_f64());
         }
@@ -154,7 +151,7 @@ impl EventLoop {
         let mut backoff = Backoff::new(self.retry_initial);
         let mut progress = BatchProgress {
             claim: Some(self.relay.direct_claim()),
-            known_apps: Some(self.apps.clone()),
+            known_apps: Some(self.services.apps.clone()),
             ..BatchProgress::default()
         };
         let mut paused: Option<TopicPartitionList> = None;
@@ -174,7 +171,11 @@ impl EventLoop {
                     let cause = error.cause();
                     let source = std::error::Error::source(&error).map(ToString::to_string);
                     tracing::warn!(%error, ?source, retry_in_ms = backoff.delay().as_millis() as u64, "batch failed; retrying");
-                    self.metrics.retries.with_label_values(&[cause]).inc();
+                    self.services
+                        .metrics
+                        .retries
+                        .with_label_values(&[cause])
+                        .inc();
                     self.health
                         .set_not_ready(&format!("{cause} unavailable; retrying"));
                     if paused.is_none() {
@@ -206,11 +207,11 @@ impl EventLoop {
         if progress.next < batch.len() {
             let started = Instant::now();
             apply_batch(
-                &self.store,
-                &self.topics,
+                &self.services.store,
+                &self.services.topics,
                 batch,
                 progress,
-                self.clock.now_ms(),
+                self.services.clock.now_ms(),
             )
             .await
             .map_err(|e| Attempt::Failed(e.into()))?;
@@ -258,7 +259,8 @@ impl EventLoop {
                 .find(|suffix| message.topic().ends_with(*suffix))
                 .copied()
                 .unwrap_or("other");
-            self.metrics
+            self.services
+                .metrics
                 .offset_gaps
                 .with_label_values(&[topic])
                 .inc_by(u64::try_from(skipped).unwrap_or(0));

@@ -27,11 +27,12 @@ use crate::metrics::ProcessorMetrics;
 use crate::pipeline::consumer::{EventLoop, ProcessorConsumer};
 use crate::pipeline::context::{OffsetWatch, ProcessorContext};
 use crate::pipeline::relay::Relay;
-use crate::publishing::tracker::{Tracker, TrackerParts};
+use crate::publishing::tracker::Tracker;
+use crate::services::Services;
 use crate::settings::ProcessorSettings;
 use crate::store::Store;
 use crate::tokens::cipher::TokenCipher;
-use crate::tokens::manager::{TokenManager, TokenManagerParts};
+use crate::tokens::manager::TokenManager;
 
 pub use error::StartError;
 pub use meta_config::MetaConfig;
@@ -93,33 +94,21 @@ impl Processor {
             Duration::from_millis(kafka.produce_deadline_ms),
             metrics.clone(),
         );
-        let gateway = Gateway::new(
-            GraphClient::new(&meta.graph)?,
-            meta.apps.clone(),
-            store.clone(),
-            meta.clock.clone(),
-            metrics.clone(),
-            topics.clone(),
-        );
-        let tokens = TokenManager::new(TokenManagerParts {
+        let services = Services {
             store: store.clone(),
-            cipher: TokenCipher::from_settings(&meta.tokens)?,
-            gateway: gateway.clone(),
+            topics: topics.clone(),
+            clock: meta.clock.clone(),
+            metrics: metrics.clone(),
             apps: meta.apps.clone(),
-            settings: meta.tokens.clone(),
-            clock: meta.clock.clone(),
-            topics: topics.clone(),
-            metrics: metrics.clone(),
-        });
-        let tracker = Tracker::new(TrackerParts {
-            store: store.clone(),
-            topics: topics.clone(),
-            gateway,
-            tokens: tokens.clone(),
-            settings: meta.publishing,
-            clock: meta.clock.clone(),
-            metrics: metrics.clone(),
-        });
+        };
+        let gateway = Gateway::new(GraphClient::new(&meta.graph)?, &services);
+        let tokens = TokenManager::new(
+            &services,
+            gateway.clone(),
+            TokenCipher::from_settings(&meta.tokens)?,
+            meta.tokens.clone(),
+        );
+        let tracker = Tracker::new(&services, gateway, tokens.clone(), meta.publishing);
         for (key_id, count) in tokens.unreadable_keys().await? {
             tracing::error!(%key_id, tokens = count, "stored tokens are under a key tokens.keys does not have: they cannot be decrypted, and their accounts' publications are held (token_unreadable) until the key is configured again");
         }
@@ -148,15 +137,11 @@ impl Processor {
         let (listener, port) = bind(settings.listen)?;
         let (ops_listener, ops_port) = bind(settings.ops_listen)?;
         let state = actix_web::web::Data::new(ProcessorState {
-            topics: topics.clone(),
-            store: store.clone(),
+            services: services.clone(),
             readiness: readiness.clone(),
-            metrics: metrics.clone(),
             admin_tokens: settings.admin_token.clone(),
-            apps: meta.apps.clone(),
             max_body_bytes: settings.max_body_bytes,
             tokens: tokens.clone(),
-            clock: meta.clock.clone(),
         });
         let server =
             serve(Listener::Public, listener, &state, &meta.request_log).map_err(|source| {
@@ -175,17 +160,13 @@ impl Processor {
         tracing::info!(engine = store.engine().name(), database = %settings.database_url_redacted(), group = %settings.group_id, port, ops_port, "processor started");
         Ok(Processor {
             event_loop: EventLoop {
-                store,
+                services,
                 consumer,
                 relay: relay.clone(),
-                topics,
-                apps: meta.apps.clone(),
-                clock: meta.clock.clone(),
                 batch_size: settings.batch_size,
                 batch_wait: Duration::from_millis(settings.batch_wait_ms),
                 retry_initial: Duration::from_millis(settings.retry_initial_ms),
                 health,
-                metrics,
                 offsets,
                 #[cfg(feature = "testing")]
                 crash_point: None,
@@ -245,7 +226,7 @@ impl Processor {
         let ops_server = tokio::spawn(self.ops_server);
         let checked = (
             self.event_loop.health.clone(),
-            self.event_loop.store.clone(),
+            self.event_loop.services.store.clone(),
             self.relay.clone(),
             self.events_topic.clone(),
         );
@@ -267,17 +248,18 @@ impl Processor {
             self.token_interval,
             shutdown.clone(),
         ));
+        let services = &self.event_loop.services;
         let tracking = tokio::spawn(track_until_stopped(
             self.tracker.clone(),
-            self.event_loop.store.clone(),
-            self.event_loop.metrics.clone(),
+            services.store.clone(),
+            services.metrics.clone(),
             shutdown.clone(),
         ));
         let pruning = tokio::spawn(prune_until_stopped(
-            self.event_loop.store.clone(),
-            self.event_loop.clock.clone(),
+            services.store.clone(),
+            services.clock.clone(),
             self.retention_hours,
-            self.event_loop.metrics.pruned.clone(),
+            services.metrics.pruned.clone(),
             shutdown.clone(),
         ));
         self.event_loop.run(shutdown).await;

@@ -14,11 +14,12 @@ use secrecy::SecretString;
 use super::ManualClock;
 use crate::gateway::{AppSecrets, Gateway, MetaApp};
 use crate::metrics::ProcessorMetrics;
-use crate::publishing::tracker::{Tracker, TrackerParts};
+use crate::publishing::tracker::Tracker;
 use crate::publishing::PublishingSettings;
+use crate::services::Services;
 use crate::store::Store;
 use crate::tokens::cipher::TokenCipher;
-use crate::tokens::manager::{TokenManager, TokenManagerParts};
+use crate::tokens::manager::TokenManager;
 use crate::tokens::TokenSettings;
 
 /// The app id the stack's app secret is configured for.
@@ -129,35 +130,20 @@ impl Stack {
             ..GraphSettings::default()
         };
         let metrics = ProcessorMetrics::new().expect("a fresh registry takes every metric");
-        let topics = Topics::new("t.");
+        let services = Services {
+            store: store.clone(),
+            topics: Topics::new("t."),
+            clock: clock.clone(),
+            metrics: metrics.clone(),
+            apps,
+        };
         let gateway = Gateway::new(
             GraphClient::new(&graph).expect("the Graph client builds"),
-            apps.clone(),
-            store.clone(),
-            clock.clone(),
-            metrics.clone(),
-            topics.clone(),
+            &services,
         );
         let cipher = TokenCipher::from_settings(&tokens).expect("test keys are valid");
-        let manager = TokenManager::new(TokenManagerParts {
-            store: store.clone(),
-            cipher,
-            gateway: gateway.clone(),
-            apps,
-            settings: tokens,
-            clock: clock.clone(),
-            topics: topics.clone(),
-            metrics: metrics.clone(),
-        });
-        let tracker = Tracker::new(TrackerParts {
-            store: store.clone(),
-            topics,
-            gateway: gateway.clone(),
-            tokens: manager.clone(),
-            settings: publishing,
-            clock: clock.clone(),
-            metrics: metrics.clone(),
-        });
+        let manager = TokenManager::new(&services, gateway.clone(), cipher, tokens);
+        let tracker = Tracker::new(&services, gateway.clone(), manager.clone(), publishing);
         Stack {
             store: store.clone(),
             clock,

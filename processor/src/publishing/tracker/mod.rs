@@ -31,6 +31,7 @@ use crate::clock::SharedClock;
 use crate::domain::publication::Publication;
 use crate::gateway::Gateway;
 use crate::metrics::ProcessorMetrics;
+use crate::services::Services;
 use crate::store::{Store, StoreError};
 use crate::tokens::manager::TokenManager;
 use crate::unit_of_work::UnitOfWork;
@@ -59,36 +60,24 @@ struct Inner {
 /// A read of `content_publishing_limit`: when (ms), posts in the window, allowance.
 type QuotaRead = (i64, i64, i64);
 
-/// What the tracker works with.
-pub struct TrackerParts {
-    /// The store.
-    pub store: Store,
-    /// Topic names.
-    pub topics: Topics,
-    /// The Graph gateway.
-    pub gateway: Gateway,
-    /// The token manager.
-    pub tokens: TokenManager,
-    /// `[publishing]`.
-    pub settings: PublishingSettings,
-    /// The clock.
-    pub clock: SharedClock,
-    /// Metrics.
-    pub metrics: ProcessorMetrics,
-}
-
 impl Tracker {
-    /// A tracker over `parts`.
-    pub fn new(parts: TrackerParts) -> Self {
+    /// A tracker calling through `gateway` with `tokens`' tokens, under
+    /// `[publishing]` `settings`.
+    pub fn new(
+        services: &Services,
+        gateway: Gateway,
+        tokens: TokenManager,
+        settings: PublishingSettings,
+    ) -> Self {
         Tracker {
             inner: Arc::new(Inner {
-                store: parts.store,
-                topics: parts.topics,
-                gateway: parts.gateway,
-                tokens: parts.tokens,
-                settings: parts.settings,
-                clock: parts.clock,
-                metrics: parts.metrics,
+                store: services.store.clone(),
+                topics: services.topics.clone(),
+                gateway,
+                tokens,
+                settings,
+                clock: services.clock.clone(),
+                metrics: services.metrics.clone(),
                 owner: format!("tracker-{}", uuid::Uuid::new_v4().simple()),
                 quota: Mutex::new(HashMap::new()),
             }),

@@ -19,6 +19,7 @@ use super::{TokenKind, TokenSettings};
 use crate::clock::SharedClock;
 use crate::gateway::{AppSecrets, Gateway};
 use crate::metrics::ProcessorMetrics;
+use crate::services::Services;
 use crate::store::{Store, StoreError, StoredToken, TokenRecord};
 
 pub use credentials::{Credentials, CredentialsError};
@@ -64,44 +65,30 @@ impl std::fmt::Debug for TokenManager {
     }
 }
 
-/// What the token manager works with.
-pub struct TokenManagerParts {
-    /// The store.
-    pub store: Store,
-    /// The cipher; `None` without keys.
-    pub cipher: Option<TokenCipher>,
-    /// The Graph gateway.
-    pub gateway: Gateway,
-    /// The apps' secrets.
-    pub apps: AppSecrets,
-    /// `[tokens]`.
-    pub settings: TokenSettings,
-    /// The clock.
-    pub clock: SharedClock,
-    /// Topic names.
-    pub topics: Topics,
-    /// Metrics.
-    pub metrics: ProcessorMetrics,
-}
-
 /// `hours` in ms, saturating.
 pub(crate) fn hours(hours: u64) -> i64 {
     i64::try_from(hours).unwrap_or(i64::MAX / HOUR_MS) * HOUR_MS
 }
 
 impl TokenManager {
-    /// A manager over `parts`.
-    pub fn new(parts: TokenManagerParts) -> Self {
+    /// A manager calling through `gateway`, sealing tokens with `cipher`
+    /// (`None` without keys), under `[tokens]` `settings`.
+    pub fn new(
+        services: &Services,
+        gateway: Gateway,
+        cipher: Option<TokenCipher>,
+        settings: TokenSettings,
+    ) -> Self {
         TokenManager {
             inner: Arc::new(Inner {
-                store: parts.store,
-                cipher: parts.cipher.map(Arc::new),
-                gateway: parts.gateway,
-                apps: parts.apps,
-                settings: parts.settings,
-                clock: parts.clock,
-                topics: parts.topics,
-                metrics: parts.metrics,
+                store: services.store.clone(),
+                cipher: cipher.map(Arc::new),
+                gateway,
+                apps: services.apps.clone(),
+                settings,
+                clock: services.clock.clone(),
+                topics: services.topics.clone(),
+                metrics: services.metrics.clone(),
                 instance: format!("tokens-{}", uuid::Uuid::new_v4().simple()),
                 refreshing: Mutex::new(HashMap::new()),
             }),
