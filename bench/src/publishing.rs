@@ -5,6 +5,7 @@
 //! (Meta's `FINISHED` to our `ready` record, in simulated time), and double
 //! publishes.
 
+use graphhook_processor::domain::ids::{AccountId, AppId};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -173,8 +174,8 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
         stack
             .tokens
             .register(
-                STACK_APP,
-                account,
+                &AppId::from(STACK_APP),
+                &AccountId::from(account),
                 TokenRegistration {
                     token: SecretString::from(format!("IGQVJ-{account}")),
                     kind: TokenKind::InstagramLogin,

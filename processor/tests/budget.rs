@@ -5,6 +5,7 @@
 
 mod support;
 
+use graphhook_processor::domain::ids::{AccountId, AppId};
 use std::sync::Arc;
 
 use graphhook_graph::{Call, Host};
@@ -69,11 +70,14 @@ async fn usage_at_95_percent_with_12_minutes_to_regain_holds_that_account_only()
         // Two replicas on one database: what the first learns, the second knows.
         let first = gateway(&connect(&url).await, &server, clock.clone());
         let second = gateway(&connect(&url).await, &server, clock.clone());
-        first.call_for_account(APP, "a1", read("a1")).await.unwrap();
+        first
+            .call_for_account(&AppId::from(APP), &AccountId::from("a1"), read("a1"))
+            .await
+            .unwrap();
         for minute in [0, 5, 11] {
             clock.set(NOW + minute * MINUTE);
             let refused = second
-                .call_for_account(APP, "a1", read("a1"))
+                .call_for_account(&AppId::from(APP), &AccountId::from("a1"), read("a1"))
                 .await
                 .unwrap_err();
             assert!(
@@ -81,7 +85,7 @@ async fn usage_at_95_percent_with_12_minutes_to_regain_holds_that_account_only()
                 "{url} minute {minute}: {refused}"
             );
             second
-                .call_for_account(APP, "a2", read("a2"))
+                .call_for_account(&AppId::from(APP), &AccountId::from("a2"), read("a2"))
                 .await
                 .expect("other accounts are not held");
         }
@@ -92,7 +96,7 @@ async fn usage_at_95_percent_with_12_minutes_to_regain_holds_that_account_only()
         );
         clock.set(NOW + 12 * MINUTE + 1);
         second
-            .call_for_account(APP, "a1", read("a1"))
+            .call_for_account(&AppId::from(APP), &AccountId::from("a1"), read("a1"))
             .await
             .unwrap();
         assert_eq!(calls_to(&server, "a1").await, 2);
@@ -117,35 +121,35 @@ async fn app_usage_near_100_slows_the_whole_app() {
         let clock = ManualClock::at(NOW);
         let gateway = gateway(&connect(&url).await, &server, clock.clone());
         gateway
-            .call_for_account(APP, "a1", read("a1"))
+            .call_for_account(&AppId::from(APP), &AccountId::from("a1"), read("a1"))
             .await
             .unwrap();
         // 95% of the allowance: calls are 45 s apart (0.75 of the 60 s maximum),
         // for every account of the app.
         gateway
-            .call_for_account(APP, "a2", read("a2"))
+            .call_for_account(&AppId::from(APP), &AccountId::from("a2"), read("a2"))
             .await
             .unwrap();
         let refused = gateway
-            .call_for_account(APP, "a3", read("a3"))
+            .call_for_account(&AppId::from(APP), &AccountId::from("a3"), read("a3"))
             .await
             .unwrap_err();
         assert!(matches!(refused, GatewayError::Spaced { .. }), "{refused}");
         clock.advance(44_000);
         assert!(gateway
-            .call_for_account(APP, "a3", read("a3"))
+            .call_for_account(&AppId::from(APP), &AccountId::from("a3"), read("a3"))
             .await
             .is_err());
         clock.advance(1_000);
         gateway
-            .call_for_account(APP, "a3", read("a3"))
+            .call_for_account(&AppId::from(APP), &AccountId::from("a3"), read("a3"))
             .await
             .unwrap();
         let made = server.received_requests().await.unwrap().len();
         assert_eq!(made, 3, "{url}");
         // Another app is not slowed.
         gateway
-            .call_for_account("999", "b1", read("b1"))
+            .call_for_account(&AppId::from("999"), &AccountId::from("b1"), read("b1"))
             .await
             .unwrap();
     }
@@ -164,18 +168,22 @@ async fn a_throttle_answer_without_headers_holds_the_account_for_the_configured_
         let clock = ManualClock::at(NOW);
         let gateway = gateway(&connect(&url).await, &server, clock.clone());
         let throttled = gateway
-            .call_for_account(APP, "a1", read("a1"))
+            .call_for_account(&AppId::from(APP), &AccountId::from("a1"), read("a1"))
             .await
             .unwrap_err();
         assert_eq!(throttled.class().map(|c| c.as_str()), Some("wait"));
         clock.advance(4 * MINUTE);
         assert!(matches!(
-            gateway.call_for_account(APP, "a1", read("a1")).await,
+            gateway
+                .call_for_account(&AppId::from(APP), &AccountId::from("a1"), read("a1"))
+                .await,
             Err(GatewayError::Held { .. })
         ));
         clock.advance(MINUTE + 1);
         assert!(matches!(
-            gateway.call_for_account(APP, "a1", read("a1")).await,
+            gateway
+                .call_for_account(&AppId::from(APP), &AccountId::from("a1"), read("a1"))
+                .await,
             Err(GatewayError::Call(_))
         ));
         assert_eq!(server.received_requests().await.unwrap().len(), 2);
@@ -210,7 +218,11 @@ async fn a_call_made_keeps_its_answer_when_its_bookkeeping_fails() {
         let gateway = stack.gateway.clone();
         let call = Call::post(Host::Facebook, "media_publish", "/a1/media_publish")
             .form("creation_id", "c1");
-        let pending = tokio::spawn(async move { gateway.call_for_account(APP, "a1", call).await });
+        let pending = tokio::spawn(async move {
+            gateway
+                .call_for_account(&AppId::from(APP), &AccountId::from("a1"), call)
+                .await
+        });
         // Once the publish is at Meta, the store loses the budget's table.
         for _ in 0..100 {
             if !server

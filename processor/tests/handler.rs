@@ -3,6 +3,7 @@
 mod support;
 
 use graphhook_kafka::Topics;
+use graphhook_processor::domain::ids::{AccountId, AppId};
 use graphhook_processor::domain::plan::plan;
 use graphhook_processor::pipeline::handler::handle_events;
 use graphhook_processor::report::WorkReport;
@@ -67,7 +68,7 @@ async fn outbox_count(store: &Store, topic: &str) -> usize {
 
 async fn state(store: &Store, account: &str) -> AccountState {
     let mut tx = store.begin().await.unwrap();
-    tx.account(APP_ID, account)
+    tx.account(&AppId::from(APP_ID), &AccountId::from(account))
         .await
         .unwrap()
         .unwrap()
@@ -78,7 +79,9 @@ async fn state(store: &Store, account: &str) -> AccountState {
 async fn connect_user(store: &Store, user: &str, accounts: &[&str]) {
     let mut tx = store.begin().await.unwrap();
     for account in accounts {
-        tx.set_account_user(APP_ID, account, user, 1).await.unwrap();
+        tx.set_account_user(&AppId::from(APP_ID), &AccountId::from(*account), user, 1)
+            .await
+            .unwrap();
     }
     tx.commit().await.unwrap();
 }
@@ -128,8 +131,12 @@ async fn a_late_grant_older_than_the_revocation_does_not_restore_the_account() {
 async fn a_thousand_comments_on_one_post_invalidate_once_until_refreshed() {
     for store in stores().await {
         let mut tx = store.begin().await.unwrap();
-        tx.write_fresh(APP_ID, "a1", "m1", "{}", 1).await.unwrap();
-        tx.write_fresh(APP_ID, "a1", "", "{}", 1).await.unwrap();
+        tx.write_fresh(&AppId::from(APP_ID), &AccountId::from("a1"), "m1", "{}", 1)
+            .await
+            .unwrap();
+        tx.write_fresh(&AppId::from(APP_ID), &AccountId::from("a1"), "", "{}", 1)
+            .await
+            .unwrap();
         tx.commit().await.unwrap();
         let changes: Vec<String> = (0..1000)
             .map(|i| format!(r#"{{"field":"comments","value":{{"id":"c{i}","text":"t","from":{{"id":"f"}},"media":{{"id":"m1"}}}}}}"#))
@@ -194,7 +201,13 @@ async fn in_one_batch_a_data_deletion_erases_the_page_posts_before_it_and_none_a
             .unwrap();
         let mut kept = Vec::new();
         for post in ["p1_1", "p1_2"] {
-            kept.push((post, store.page_post_published(APP_ID, post).await.unwrap()));
+            kept.push((
+                post,
+                store
+                    .page_post_published(&AppId::from(APP_ID), post)
+                    .await
+                    .unwrap(),
+            ));
         }
         assert_eq!(
             kept,
@@ -212,13 +225,16 @@ async fn holdings(store: &Store, accounts: &[&str], posts: &[&str]) -> String {
     let mut out = String::new();
     for account in accounts {
         let found = store
-            .account_with_transitions(APP_ID, account, 100)
+            .account_with_transitions(&AppId::from(APP_ID), &AccountId::from(*account), 100)
             .await
             .unwrap();
         out.push_str(&format!("{account}: {found:?}\n"));
     }
     for post in posts {
-        let published = store.page_post_published(APP_ID, post).await.unwrap();
+        let published = store
+            .page_post_published(&AppId::from(APP_ID), post)
+            .await
+            .unwrap();
         out.push_str(&format!("{post}: {published}\n"));
     }
     let mut by_key: std::collections::BTreeMap<(String, String), Vec<String>> = Default::default();
@@ -410,9 +426,15 @@ async fn a_mixed_batch_has_the_effects_of_its_events_handled_one_at_a_time() {
     for batched in [false, true] {
         let store = stores().await.remove(0);
         let mut tx = store.begin().await.unwrap();
-        tx.write_fresh(APP_ID, "a1", "m1", r#"{"likes":1}"#, 1)
-            .await
-            .unwrap();
+        tx.write_fresh(
+            &AppId::from(APP_ID),
+            &AccountId::from("a1"),
+            "m1",
+            r#"{"likes":1}"#,
+            1,
+        )
+        .await
+        .unwrap();
         tx.commit().await.unwrap();
         let outcomes = if batched {
             apply_events(&store, &topics, &all, 1).await.unwrap()
@@ -426,8 +448,14 @@ async fn a_mixed_batch_has_the_effects_of_its_events_handled_one_at_a_time() {
             .into_iter()
             .map(|r| (r.topic, r.payload))
             .collect();
-        let m1 = store.metrics_entry(APP_ID, "a1", "m1").await.unwrap();
-        let m2 = store.metrics_entry(APP_ID, "a1", "m2").await.unwrap();
+        let m1 = store
+            .metrics_entry(&AppId::from(APP_ID), &AccountId::from("a1"), "m1")
+            .await
+            .unwrap();
+        let m2 = store
+            .metrics_entry(&AppId::from(APP_ID), &AccountId::from("a1"), "m2")
+            .await
+            .unwrap();
         results.push((outcomes, outputs, m1, m2, state(&store, "a2").await));
     }
     let (one_at_a_time, batched) = (&results[0], &results[1]);

@@ -4,6 +4,7 @@
 
 mod support;
 
+use graphhook_processor::domain::ids::{AccountId, AppId, RequestId};
 use std::sync::Arc;
 
 use graphhook_kafka::Topics;
@@ -97,8 +98,8 @@ async fn register_token(world: &World, account: &str, kind: TokenKind) {
     world
         .tokens
         .register(
-            APP,
-            account,
+            &AppId::from(APP),
+            &AccountId::from(account),
             TokenRegistration {
                 token: SecretString::from(token),
                 kind,
@@ -144,7 +145,11 @@ async fn request(world: &World, request: PublishRequest) -> Intake {
 async fn publication(world: &World, request_id: &str) -> Publication {
     world
         .store
-        .publication(APP, ACCOUNT, request_id)
+        .publication(
+            &AppId::from(APP),
+            &AccountId::from(ACCOUNT),
+            &RequestId::from(request_id),
+        )
         .await
         .unwrap()
         .expect("publication")
@@ -158,7 +163,13 @@ async fn drive(world: &World, limit_ms: i64) {
         world.tracker.run_pass().await.unwrap();
         let open: Vec<Publication> = world
             .store
-            .publications_of(APP, ACCOUNT, None, "", 1_000)
+            .publications_of(
+                &AppId::from(APP),
+                &AccountId::from(ACCOUNT),
+                None,
+                "",
+                1_000,
+            )
             .await
             .unwrap()
             .into_iter()
@@ -470,7 +481,11 @@ async fn a_carousel_creates_and_finishes_its_children_before_the_parent_and_publ
         drive(&world, 3_600_000).await;
         let p = publication(&world, "carousel").await;
         assert_eq!(p.state, PublishStatus::Published);
-        let children: Vec<String> = p.children.iter().map(|c| c.id.clone().unwrap()).collect();
+        let children: Vec<String> = p
+            .children
+            .iter()
+            .map(|c| c.id.clone().unwrap().into())
+            .collect();
         assert_eq!(children, ["c1", "c2", "c3"]);
         assert_eq!(p.container_id.as_deref(), Some("c4"));
         let parent_created = world.fake.with(|s| s.containers["c4"].created_at_ms);
@@ -704,7 +719,11 @@ async fn a_page_post_is_confirmed_by_its_feed_webhook_or_read_once_without_one()
         world.tracker.run_pass().await.unwrap();
         let p = world
             .store
-            .publication(APP, page, "by-webhook")
+            .publication(
+                &AppId::from(APP),
+                &AccountId::from(page),
+                &RequestId::from("by-webhook"),
+            )
             .await
             .unwrap()
             .unwrap();
@@ -722,7 +741,11 @@ async fn a_page_post_is_confirmed_by_its_feed_webhook_or_read_once_without_one()
         .unwrap();
         let p = world
             .store
-            .publication(APP, page, "by-webhook")
+            .publication(
+                &AppId::from(APP),
+                &AccountId::from(page),
+                &RequestId::from("by-webhook"),
+            )
             .await
             .unwrap()
             .unwrap();
@@ -753,7 +776,11 @@ async fn a_page_post_is_confirmed_by_its_feed_webhook_or_read_once_without_one()
         world.tracker.run_pass().await.unwrap();
         let p = world
             .store
-            .publication(APP, page, "no-webhook")
+            .publication(
+                &AppId::from(APP),
+                &AccountId::from(page),
+                &RequestId::from("no-webhook"),
+            )
             .await
             .unwrap()
             .unwrap();

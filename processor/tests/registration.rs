@@ -6,6 +6,7 @@
 
 mod support;
 
+use graphhook_processor::domain::ids::{AccountId, AppId};
 use std::sync::Arc;
 
 use graphhook_processor::gateway::{AppSecrets, MetaApp};
@@ -51,7 +52,7 @@ async fn register(
         expires_in: None,
     };
     tokens
-        .register(STACK_APP, account, request)
+        .register(&AppId::from(STACK_APP), &AccountId::from(account), request)
         .await
         .map(|(record, _)| record)
 }
@@ -128,7 +129,10 @@ async fn an_instagram_login_token_is_checked_on_the_instagram_host_and_refused_o
         );
         assert!(fake.refusals().is_empty(), "{:?}", fake.refusals());
         // The handed-out credentials go to the Instagram host.
-        let credentials = tokens.credentials(STACK_APP, ACCOUNT).await.unwrap();
+        let credentials = tokens
+            .credentials(&AppId::from(STACK_APP), &AccountId::from(ACCOUNT))
+            .await
+            .unwrap();
         assert_eq!(credentials.kind.host(), graphhook_graph::Host::Instagram);
 
         // Claimed to be a Facebook-login token: debug_token cannot parse it.
@@ -191,7 +195,7 @@ async fn a_token_is_registered_only_under_an_account_it_can_act_for() {
         refused(&tokens, target, not_for_account).await;
         assert_eq!(
             tokens
-                .tokens_of(STACK_APP, OTHER_ACCOUNT)
+                .tokens_of(&AppId::from(STACK_APP), &AccountId::from(OTHER_ACCOUNT))
                 .await
                 .unwrap()
                 .len(),

@@ -5,6 +5,7 @@
 
 mod support;
 
+use graphhook_processor::domain::ids::{AccountId, AppId};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -89,21 +90,21 @@ async fn a_graph_call_costs_two_statements_and_a_throttle_answer_three() {
 
         let before = statements.load(Ordering::SeqCst);
         gateway
-            .call_for_account(APP, "a1", read("a1"))
+            .call_for_account(&AppId::from(APP), &AccountId::from("a1"), read("a1"))
             .await
             .unwrap();
         let first = cost(before);
         clock.set(NOW + 1_000);
         let before = statements.load(Ordering::SeqCst);
         gateway
-            .call_for_account(APP, "a1", read("a1"))
+            .call_for_account(&AppId::from(APP), &AccountId::from("a1"), read("a1"))
             .await
             .unwrap();
         let steady = cost(before);
         clock.set(NOW + 2_000);
         let before = statements.load(Ordering::SeqCst);
         let throttled = gateway
-            .call_for_account(APP, "a2", read("a2"))
+            .call_for_account(&AppId::from(APP), &AccountId::from("a2"), read("a2"))
             .await
             .unwrap_err();
         let throttle = cost(before);

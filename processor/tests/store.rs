@@ -2,6 +2,7 @@
 //! `DATABASE_URL` is set (each test in a fresh database of its own).
 
 use graphhook_processor::domain::account::{apply, Snapshot, Trigger};
+use graphhook_processor::domain::ids::{AccountId, AppId};
 use graphhook_schema::account::{AccountState, Reason};
 mod support;
 
@@ -37,26 +38,45 @@ async fn an_event_is_claimed_once_and_a_rolled_back_claim_is_forgotten() {
 async fn accounts_are_created_active_and_transitions_are_stored() {
     for store in stores().await {
         let mut tx = store.begin().await.unwrap();
-        let account = tx.ensure_account("1", "1784", 10).await.unwrap();
+        let account = tx
+            .ensure_account(&AppId::from("1"), &AccountId::from("1784"), 10)
+            .await
+            .unwrap();
         assert_eq!(account.snapshot.state, AccountState::Active);
         assert_eq!(account.snapshot, Snapshot::new_account());
         let transition = apply(account.snapshot, Trigger::PermissionRevoked, 500).unwrap();
-        tx.save_transition("1", "1784", &transition, "e9", 20)
-            .await
-            .unwrap();
+        tx.save_transition(
+            &AppId::from("1"),
+            &AccountId::from("1784"),
+            &transition,
+            "e9",
+            20,
+        )
+        .await
+        .unwrap();
         tx.commit().await.unwrap();
 
         let mut tx = store.begin().await.unwrap();
-        let stored = tx.account("1", "1784").await.unwrap().unwrap();
+        let stored = tx
+            .account(&AppId::from("1"), &AccountId::from("1784"))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(stored.snapshot.state, AccountState::ReconnectRequired);
         assert_eq!(stored.snapshot.reason, Some(Reason::PermissionRevoked));
         assert_eq!(stored.snapshot.changed_at_ms, 500);
         assert_eq!(
-            tx.ensure_account("1", "1784", 30).await.unwrap(),
+            tx.ensure_account(&AppId::from("1"), &AccountId::from("1784"), 30)
+                .await
+                .unwrap(),
             stored,
             "existing accounts are left alone"
         );
-        assert!(tx.account("1", "other").await.unwrap().is_none());
+        assert!(tx
+            .account(&AppId::from("1"), &AccountId::from("other"))
+            .await
+            .unwrap()
+            .is_none());
     }
 }
 
@@ -64,12 +84,27 @@ async fn accounts_are_created_active_and_transitions_are_stored() {
 async fn a_users_accounts_are_found_by_user_id() {
     for store in stores().await {
         let mut tx = store.begin().await.unwrap();
-        tx.set_account_user("1", "b", "u1", 1).await.unwrap();
-        tx.set_account_user("1", "a", "u1", 1).await.unwrap();
-        tx.set_account_user("1", "c", "u2", 1).await.unwrap();
-        tx.set_account_user("2", "d", "u1", 1).await.unwrap();
-        assert_eq!(tx.accounts_of_user("1", "u1").await.unwrap(), ["a", "b"]);
-        assert!(tx.accounts_of_user("1", "nobody").await.unwrap().is_empty());
+        tx.set_account_user(&AppId::from("1"), &AccountId::from("b"), "u1", 1)
+            .await
+            .unwrap();
+        tx.set_account_user(&AppId::from("1"), &AccountId::from("a"), "u1", 1)
+            .await
+            .unwrap();
+        tx.set_account_user(&AppId::from("1"), &AccountId::from("c"), "u2", 1)
+            .await
+            .unwrap();
+        tx.set_account_user(&AppId::from("2"), &AccountId::from("d"), "u1", 1)
+            .await
+            .unwrap();
+        assert_eq!(
+            tx.accounts_of_user(&AppId::from("1"), "u1").await.unwrap(),
+            ["a", "b"]
+        );
+        assert!(tx
+            .accounts_of_user(&AppId::from("1"), "nobody")
+            .await
+            .unwrap()
+            .is_empty());
     }
 }
 
@@ -78,31 +113,53 @@ async fn a_burst_invalidates_fresh_metrics_once_until_they_are_refreshed() {
     for store in stores().await {
         let mut tx = store.begin().await.unwrap();
         assert!(
-            !tx.mark_stale("1", "a", "m1", 1).await.unwrap(),
+            !tx.mark_stale(&AppId::from("1"), &AccountId::from("a"), "m1", 1)
+                .await
+                .unwrap(),
             "nothing cached: nothing to invalidate"
         );
-        tx.write_fresh("1", "a", "m1", r#"{"likes":3}"#, 2)
-            .await
-            .unwrap();
+        tx.write_fresh(
+            &AppId::from("1"),
+            &AccountId::from("a"),
+            "m1",
+            r#"{"likes":3}"#,
+            2,
+        )
+        .await
+        .unwrap();
         assert!(
-            tx.mark_stale("1", "a", "m1", 3).await.unwrap(),
+            tx.mark_stale(&AppId::from("1"), &AccountId::from("a"), "m1", 3)
+                .await
+                .unwrap(),
             "fresh -> stale"
         );
         for at in 4..1004 {
             assert!(
-                !tx.mark_stale("1", "a", "m1", at).await.unwrap(),
+                !tx.mark_stale(&AppId::from("1"), &AccountId::from("a"), "m1", at)
+                    .await
+                    .unwrap(),
                 "already stale"
             );
         }
-        tx.write_fresh("1", "a", "m1", r#"{"likes":9}"#, 2000)
-            .await
-            .unwrap();
+        tx.write_fresh(
+            &AppId::from("1"),
+            &AccountId::from("a"),
+            "m1",
+            r#"{"likes":9}"#,
+            2000,
+        )
+        .await
+        .unwrap();
         assert!(
-            tx.mark_stale("1", "a", "m1", 2001).await.unwrap(),
+            tx.mark_stale(&AppId::from("1"), &AccountId::from("a"), "m1", 2001)
+                .await
+                .unwrap(),
             "refreshed, so invalidated again"
         );
         assert!(
-            !tx.mark_stale("1", "a", "", 2001).await.unwrap(),
+            !tx.mark_stale(&AppId::from("1"), &AccountId::from("a"), "", 2001)
+                .await
+                .unwrap(),
             "account metrics are a separate entry"
         );
     }

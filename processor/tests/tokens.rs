@@ -4,6 +4,7 @@
 
 mod support;
 
+use graphhook_processor::domain::ids::{AccountId, AppId};
 use std::sync::Arc;
 
 use graphhook_processor::store::Store;
@@ -90,8 +91,8 @@ async fn register_with(
 ) {
     manager
         .register(
-            APP,
-            ACCOUNT,
+            &AppId::from(APP),
+            &AccountId::from(ACCOUNT),
             TokenRegistration {
                 token: SecretString::from(token),
                 kind,
@@ -189,7 +190,7 @@ async fn refresh_calls(server: &MockServer) -> usize {
 
 async fn state(store: &Store) -> AccountState {
     store
-        .account(APP, ACCOUNT)
+        .account(&AppId::from(APP), &AccountId::from(ACCOUNT))
         .await
         .unwrap()
         .expect("account")
@@ -236,8 +237,8 @@ async fn refresh_succeeds_and_the_new_expiry_is_stored_encrypted() {
         );
         let stored = store
             .token(graphhook_processor::store::TokenKey {
-                app_id: APP,
-                account_id: ACCOUNT,
+                app_id: &AppId::from(APP),
+                account_id: &AccountId::from(ACCOUNT),
                 kind: TokenKind::InstagramLogin,
             })
             .await
@@ -246,7 +247,10 @@ async fn refresh_succeeds_and_the_new_expiry_is_stored_encrypted() {
         assert_eq!(stored.record.expires_at_ms, Some(NOW + 5_184_000_000));
         assert_eq!(stored.record.last_refresh_at_ms, Some(NOW));
         assert!(!stored.sealed.ciphertext.contains("IGQVJ"));
-        let credentials = tokens.credentials(APP, ACCOUNT).await.unwrap();
+        let credentials = tokens
+            .credentials(&AppId::from(APP), &AccountId::from(ACCOUNT))
+            .await
+            .unwrap();
         assert_eq!(credentials.token.expose_secret(), "IGQVJ-new-token");
         let moves: Vec<_> = transitions(&store)
             .await
@@ -300,7 +304,7 @@ async fn a_refresh_answered_500_twice_then_succeeds() {
         assert_eq!(refresh_calls(&server).await, 3);
         assert_eq!(
             tokens
-                .credentials(APP, ACCOUNT)
+                .credentials(&AppId::from(APP), &AccountId::from(ACCOUNT))
                 .await
                 .unwrap()
                 .token
@@ -365,7 +369,9 @@ async fn a_190_463_during_refresh_flags_the_account_and_writes_accounts_v1() {
             "a dead token is not tried again"
         );
         assert!(matches!(
-            tokens.credentials(APP, ACCOUNT).await,
+            tokens
+                .credentials(&AppId::from(APP), &AccountId::from(ACCOUNT))
+                .await,
             Err(graphhook_processor::tokens::manager::CredentialsError::NotActive { .. })
         ));
     }
@@ -397,9 +403,10 @@ async fn two_replicas_against_one_database_make_exactly_one_refresh_call() {
         let (a, b) = (a.unwrap(), b.unwrap());
         assert_eq!(a.refreshed + b.refreshed, 1, "{a:?} {b:?}");
         assert_eq!(refresh_calls(&server).await, 1, "{url}");
+        let (app, account) = (AppId::from(APP), AccountId::from(ACCOUNT));
         let (ca, cb) = tokio::join!(
-            replica_a.credentials(APP, ACCOUNT),
-            replica_b.credentials(APP, ACCOUNT)
+            replica_a.credentials(&app, &account),
+            replica_b.credentials(&app, &account)
         );
         assert_eq!(ca.unwrap().token.expose_secret(), "IGQVJ-once");
         assert_eq!(cb.unwrap().token.expose_secret(), "IGQVJ-once");
@@ -454,21 +461,31 @@ async fn a_good_token_brings_a_reconnect_required_account_back_and_bad_ones_are_
         tokens.run_pass().await.unwrap();
         let mut tx = store.begin().await.unwrap();
         let flagged = graphhook_processor::domain::account::apply(
-            tx.account(APP, ACCOUNT).await.unwrap().unwrap().snapshot,
+            tx.account(&AppId::from(APP), &AccountId::from(ACCOUNT))
+                .await
+                .unwrap()
+                .unwrap()
+                .snapshot,
             graphhook_processor::domain::account::Trigger::TokenExpiring,
             NOW,
         )
         .unwrap();
-        tx.save_transition(APP, ACCOUNT, &flagged, "test", NOW)
-            .await
-            .unwrap();
+        tx.save_transition(
+            &AppId::from(APP),
+            &AccountId::from(ACCOUNT),
+            &flagged,
+            "test",
+            NOW,
+        )
+        .await
+        .unwrap();
         tx.commit().await.unwrap();
         page_token(&server, "EAAG-page").await;
         clock.advance(1_000);
         let (record, transition) = tokens
             .register(
-                APP,
-                ACCOUNT,
+                &AppId::from(APP),
+                &AccountId::from(ACCOUNT),
                 TokenRegistration {
                     token: SecretString::from("EAAG-page"),
                     kind: TokenKind::Page,
@@ -514,8 +531,8 @@ async fn a_good_token_brings_a_reconnect_required_account_back_and_bad_ones_are_
         ] {
             let refused = tokens
                 .register(
-                    APP,
-                    ACCOUNT,
+                    &AppId::from(APP),
+                    &AccountId::from(ACCOUNT),
                     TokenRegistration {
                         token: SecretString::from(token),
                         kind,
@@ -552,7 +569,10 @@ async fn after_rotate_key_the_old_key_can_be_removed_and_every_token_still_decry
         assert_eq!(store.tokens_by_key().await.unwrap(), [("k2".to_owned(), 2)]);
         let new_only = manager(&store, &server, clock, token_settings(&[("k2", 2)], "k2"));
         for kind in [TokenKind::InstagramLogin, TokenKind::Page] {
-            let credentials = new_only.credentials_of(APP, ACCOUNT, kind).await.unwrap();
+            let credentials = new_only
+                .credentials_of(&AppId::from(APP), &AccountId::from(ACCOUNT), kind)
+                .await
+                .unwrap();
             assert!(credentials.token.expose_secret().ends_with("rotated"));
         }
     }
@@ -571,8 +591,8 @@ async fn an_account_whose_token_is_being_refreshed_still_gets_its_token() {
         let topics = Topics::new("t.");
         let mut uow = UnitOfWork::begin(&store, &topics, NOW).await.unwrap();
         let change = AccountChange {
-            app_id: APP,
-            account_id: ACCOUNT,
+            app_id: &AppId::from(APP),
+            account_id: &AccountId::from(ACCOUNT),
             trigger: Trigger::RefreshStarted,
             at_ms: NOW,
             source_id: "refresh-1",
@@ -583,7 +603,10 @@ async fn an_account_whose_token_is_being_refreshed_still_gets_its_token() {
             .is_some());
         uow.commit().await.unwrap();
         assert_eq!(state(&store).await, AccountState::Refreshing);
-        let credentials = tokens.credentials(APP, ACCOUNT).await.unwrap();
+        let credentials = tokens
+            .credentials(&AppId::from(APP), &AccountId::from(ACCOUNT))
+            .await
+            .unwrap();
         assert_eq!(credentials.token.expose_secret(), "IGQVJ-fine");
     }
 }
@@ -601,7 +624,11 @@ async fn concurrent_callers_of_a_token_inside_its_hard_margin_share_one_refresh(
         let callers: Vec<_> = (0..5)
             .map(|_| {
                 let tokens = tokens.clone();
-                tokio::spawn(async move { tokens.credentials(APP, ACCOUNT).await })
+                tokio::spawn(async move {
+                    tokens
+                        .credentials(&AppId::from(APP), &AccountId::from(ACCOUNT))
+                        .await
+                })
             })
             .collect();
         for caller in callers {

@@ -1,6 +1,7 @@
 //! Ingest and processor together, as `graphhook run` starts them: a test posts to
 //! ingest and reads the processor's rows, outputs and HTTP answers.
 
+use graphhook_processor::domain::ids::{AccountId, AppId};
 use std::time::Duration;
 
 use graphhook::commands::{build_processor, spawn_processor, RunningProcessor};
@@ -154,7 +155,7 @@ impl Pipeline {
 
     pub async fn state(&self, account_id: &str) -> Option<AccountState> {
         let mut tx = self.store.begin().await.expect("transaction");
-        tx.account(APP_ID, account_id)
+        tx.account(&AppId::from(APP_ID), &AccountId::from(account_id))
             .await
             .expect("account read")
             .map(|a| a.snapshot.state)

@@ -6,6 +6,7 @@
 use graphhook_schema::InboundEvent;
 use serde::Deserialize;
 
+use crate::domain::ids::{AccountId, AppId};
 use crate::store::{DeletionStatus, StoreError, StoreTx};
 
 #[derive(Deserialize)]
@@ -33,11 +34,16 @@ pub fn code_of(event: &InboundEvent) -> Option<String> {
 pub async fn carry_out(
     tx: &mut StoreTx,
     event: &InboundEvent,
-    accounts: &[String],
+    accounts: &[AccountId],
     now_ms: i64,
 ) -> Result<(), StoreError> {
-    tx.erase_accounts(&event.app_id, accounts, event.event_id.as_str(), now_ms)
-        .await?;
+    tx.erase_accounts(
+        &AppId::from(&event.app_id),
+        accounts,
+        event.event_id.as_str(),
+        now_ms,
+    )
+    .await?;
     match code_of(event) {
         Some(confirmation_code) => {
             let status = DeletionStatus {
@@ -47,7 +53,8 @@ pub async fn carry_out(
                 requested_at_ms: event.effective_time_ms(),
                 completed_at_ms: Some(now_ms),
             };
-            tx.record_deletion(&event.app_id, &status).await?;
+            tx.record_deletion(&AppId::from(&event.app_id), &status)
+                .await?;
         }
         None => tracing::warn!(
             event_id = %event.event_id,

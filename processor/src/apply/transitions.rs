@@ -6,15 +6,16 @@ use graphhook_schema::output::{AccountTransitionRecord, OUTPUT_VERSION};
 use graphhook_schema::topics::ACCOUNTS;
 
 use crate::domain::account::{apply, Transition, Trigger};
+use crate::domain::ids::{AccountId, AppId};
 use crate::unit_of_work::{UnitOfWork, WorkError};
 
 /// A trigger for one account, and where it came from.
 #[derive(Debug, Clone, Copy)]
 pub struct AccountChange<'a> {
     /// Meta's app id.
-    pub app_id: &'a str,
+    pub app_id: &'a AppId,
     /// The Instagram account or Page.
-    pub account_id: &'a str,
+    pub account_id: &'a AccountId,
     /// What happened.
     pub trigger: Trigger,
     /// When (event time), epoch milliseconds.
@@ -59,8 +60,8 @@ pub fn queue_transition(
         version: OUTPUT_VERSION,
         record_id: String::new(),
         source_event_id: change.source_id.to_owned(),
-        app_id: change.app_id.to_owned(),
-        account_id: change.account_id.to_owned(),
+        app_id: change.app_id.to_string(),
+        account_id: change.account_id.to_string(),
         from: transition.from,
         to: transition.to,
         reason: transition.reason,

@@ -8,6 +8,7 @@ pub mod budget;
 pub mod content;
 pub mod engagement;
 pub mod feed;
+pub mod ids;
 pub mod plan;
 pub mod publication;
 pub mod token;

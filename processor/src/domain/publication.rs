@@ -5,11 +5,13 @@ use graphhook_schema::output::{PublicationError, PublishStatus};
 use graphhook_schema::publishing::{PublicationKind, PublishRequest};
 use serde::{Deserialize, Serialize};
 
+use super::ids::{AccountId, AppId, ContainerId, MediaId, RequestId};
+
 /// A carousel item's container.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Child {
     /// The item's container, once created.
-    pub id: Option<String>,
+    pub id: Option<ContainerId>,
     /// Whether Meta finished processing it.
     pub finished: bool,
     /// Status reads of it so far.
@@ -20,11 +22,11 @@ pub struct Child {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Publication {
     /// Meta's app id.
-    pub app_id: String,
+    pub app_id: AppId,
     /// The Instagram account or Page.
-    pub account_id: String,
+    pub account_id: AccountId,
     /// The client's id.
-    pub request_id: String,
+    pub request_id: RequestId,
     /// What it publishes.
     pub kind: PublicationKind,
     /// The request as accepted.
@@ -36,11 +38,11 @@ pub struct Publication {
     /// For `held`: the state to go back to.
     pub held_from: Option<PublishStatus>,
     /// The current container.
-    pub container_id: Option<String>,
+    pub container_id: Option<ContainerId>,
     /// A carousel's items.
     pub children: Vec<Child>,
     /// The published media (Instagram), when known.
-    pub media_id: Option<String>,
+    pub media_id: Option<MediaId>,
     /// The Page post, for `page_post`.
     pub post_id: Option<String>,
     /// `media_publish` (or the Page post) was sent and its answer is not known to
@@ -79,9 +81,9 @@ impl Publication {
         let children = vec![Child::default(); request.children.len()];
         let next = request.not_before_ms.unwrap_or(now_ms).max(now_ms);
         Publication {
-            app_id: request.app_id.clone(),
-            account_id: request.account_id.clone(),
-            request_id: request.request_id.clone(),
+            app_id: AppId::from(&request.app_id),
+            account_id: AccountId::from(&request.account_id),
+            request_id: RequestId::from(&request.request_id),
             kind: request.kind,
             publish: request.publish,
             state: PublishStatus::Requested,

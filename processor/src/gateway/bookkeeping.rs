@@ -8,6 +8,7 @@ use graphhook_graph::Usage;
 
 use super::{allowed, Gateway, GatewayError};
 use crate::domain::budget::{merged, observe, spacing_ms, verdict, Scope};
+use crate::domain::ids::AppId;
 use crate::store::StoreError;
 
 /// Use-case types of `X-Business-Use-Case-Usage` kept as metric labels.
@@ -31,7 +32,7 @@ impl Gateway {
     /// held-accounts gauge.
     pub(super) async fn record_usage(
         &self,
-        app_id: &str,
+        app_id: &AppId,
         account_id: &str,
         usage: &Usage,
         throttled: Option<Throttled>,
@@ -73,7 +74,7 @@ impl Gateway {
     /// budget that is spaced out.
     pub(super) async fn take_slot(
         &self,
-        app_id: &str,
+        app_id: &AppId,
         account_id: &str,
     ) -> Result<(), GatewayError> {
         let inner = &self.inner;

@@ -20,6 +20,7 @@ use crate::apply::transitions::{transition_account, AccountChange};
 use crate::clock::SharedClock;
 use crate::domain::account::Trigger;
 use crate::domain::budget::{verdict, Policy, Verdict};
+use crate::domain::ids::{AccountId, AppId};
 use crate::metrics::ProcessorMetrics;
 use crate::services::Services;
 use crate::store::Store;
@@ -94,7 +95,7 @@ impl Gateway {
     }
 
     /// Whether a call for `account_id` of `app_id` may be made now (takes no slot).
-    pub async fn check(&self, app_id: &str, account_id: &str) -> Result<(), GatewayError> {
+    pub async fn check(&self, app_id: &AppId, account_id: &AccountId) -> Result<(), GatewayError> {
         let (app, object) = self.inner.store.budgets(app_id, account_id).await?;
         allowed(verdict(self.now_ms(), app, object))
     }
@@ -103,11 +104,11 @@ impl Gateway {
     /// and a reconnect-class answer flags the account.
     pub async fn call_for_account(
         &self,
-        app_id: &str,
-        account_id: &str,
+        app_id: &AppId,
+        account_id: &AccountId,
         call: Call,
     ) -> Result<Answer, GatewayError> {
-        let result = self.call(app_id, account_id, call).await;
+        let result = self.call(app_id, Some(account_id), call).await;
         if let Err(GatewayError::Call(error)) = &result {
             if matches!(error.action(), Action::Reconnect(_)) {
                 if let Err(failure) = self.flag_account(app_id, account_id, error).await {
@@ -120,19 +121,22 @@ impl Gateway {
 
     /// Makes `call` on the app's behalf (`debug_token`): only the app's budget
     /// applies, and no account is flagged by its answer.
-    pub async fn call_for_app(&self, app_id: &str, call: Call) -> Result<Answer, GatewayError> {
-        self.call(app_id, "", call).await
+    pub async fn call_for_app(&self, app_id: &AppId, call: Call) -> Result<Answer, GatewayError> {
+        self.call(app_id, None, call).await
     }
 
+    /// Makes `call` for `account` (`None`: on the app's behalf).
     #[tracing::instrument(name = "graph_call", skip_all, fields(
-        app_id = %app_id, account_id = %account_id, endpoint = call.endpoint,
+        app_id = %app_id, account_id = account.map(AccountId::as_str), endpoint = call.endpoint,
     ))]
     async fn call(
         &self,
-        app_id: &str,
-        account_id: &str,
+        app_id: &AppId,
+        account: Option<&AccountId>,
         call: Call,
     ) -> Result<Answer, GatewayError> {
+        // The business object whose budget applies ("": the app's alone).
+        let account_id = account.map_or("", AccountId::as_str);
         let inner = &self.inner;
         let endpoint = call.endpoint;
         if let Err(refused) = self.take_slot(app_id, account_id).await {
@@ -191,10 +195,13 @@ impl Gateway {
     }
 
     /// Applies the answer to the account's state machine, as a reported error is.
+    #[tracing::instrument(name = "unit_of_work", skip_all, fields(
+        app_id = %app_id, account_id = %account_id, endpoint = error.endpoint,
+    ))]
     async fn flag_account(
         &self,
-        app_id: &str,
-        account_id: &str,
+        app_id: &AppId,
+        account_id: &AccountId,
         error: &CallError,
     ) -> Result<(), WorkError> {
         let inner = &self.inner;

@@ -6,6 +6,7 @@
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
+use tracing::Instrument;
 use tracing_actix_web::RequestId;
 
 use super::admin::{checked_ids, AccountView, Admin};
@@ -13,7 +14,8 @@ use super::json::JsonBody;
 use super::problems::ApiError;
 use super::ProcessorState;
 use crate::apply::transitions::{transition_account, AccountChange};
-use crate::domain::account::Trigger;
+use crate::domain::account::{Transition, Trigger};
+use crate::store::AccountRow;
 use crate::unit_of_work::UnitOfWork;
 
 /// What happened to the account.
@@ -54,7 +56,6 @@ pub async fn post_account_event(
     };
     let now = state.services.clock.now_ms();
     let source = format!("admin/{request_id}");
-    let mut uow = UnitOfWork::begin(&state.services.store, &state.services.topics, now).await?;
     let change = AccountChange {
         app_id: &app_id,
         account_id: &account_id,
@@ -62,14 +63,8 @@ pub async fn post_account_event(
         at_ms: body.at_ms.unwrap_or(now),
         source_id: &source,
     };
-    let transition = transition_account(&mut uow, &change).await?;
-    let account = uow
-        .tx
-        .account(&app_id, &account_id)
-        .await?
-        .ok_or(ApiError::NotFound("account"))?;
-    // The relay task sends the record; the request does not wait for Kafka.
-    uow.commit_and_wake(&state.services.metrics).await?;
+    let span = tracing::info_span!("unit_of_work", %app_id, %account_id, %source);
+    let (transition, account) = apply(&state, &change, now).instrument(span).await?;
     if let Some(transition) = &transition {
         tracing::info!(%app_id, %account_id, to = transition.to.as_str(), "account changed through the admin API");
     }
@@ -79,4 +74,23 @@ pub async fn post_account_event(
             "from": t.from, "to": t.to, "reason": t.reason, "action": t.action, "occurred_at_ms": t.at_ms,
         })),
     })))
+}
+
+/// Applies an operator's account change in one unit of work; answers the
+/// transition and the account after it.
+async fn apply(
+    state: &ProcessorState,
+    change: &AccountChange<'_>,
+    now: i64,
+) -> Result<(Option<Transition>, AccountRow), ApiError> {
+    let mut uow = UnitOfWork::begin(&state.services.store, &state.services.topics, now).await?;
+    let transition = transition_account(&mut uow, change).await?;
+    let account = uow
+        .tx
+        .account(change.app_id, change.account_id)
+        .await?
+        .ok_or(ApiError::NotFound("account"))?;
+    // The relay task sends the record; the request does not wait for Kafka.
+    uow.commit_and_wake(&state.services.metrics).await?;
+    Ok((transition, account))
 }

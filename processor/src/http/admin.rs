@@ -16,7 +16,8 @@ use super::json::JsonBody;
 use super::problems::ApiError;
 use super::ProcessorState;
 use crate::domain::content::check_id;
-use crate::store::{AccountRow, MetricsEntry, Registration};
+use crate::domain::ids::{AccountId, AppId};
+use crate::store::{AccountRow, MetricsEntry, MetricsKey, Registration};
 use graphhook_schema::publishing::meta_id_ok;
 
 /// Transitions shown with an account.
@@ -87,7 +88,7 @@ fn tokens_match(expected: &str, given: &str) -> bool {
 /// The app and account ids of a path, refused (400) when they cannot be stored.
 pub(super) fn checked_ids(
     (app_id, account_id): (String, String),
-) -> Result<(String, String), ApiError> {
+) -> Result<(AppId, AccountId), ApiError> {
     for (what, id) in [("app id", &app_id), ("account id", &account_id)] {
         if !meta_id_ok(id) {
             return Err(ApiError::BadRequest(format!(
@@ -95,7 +96,7 @@ pub(super) fn checked_ids(
             )));
         }
     }
-    Ok((app_id, account_id))
+    Ok((app_id.into(), account_id.into()))
 }
 
 /// The page size of a listing: `limit`, 100 by default, at most [`MAX_PAGE`].
@@ -110,13 +111,14 @@ pub(super) fn page_limit(limit: Option<i64>) -> Result<i64, ApiError> {
 }
 
 /// The media id of a metrics path (`""` for the account's own), its ids checked.
-fn checked_metrics_path(path: &MetricsPath) -> Result<&str, ApiError> {
-    checked_ids((path.app_id.clone(), path.account_id.clone()))?;
+/// The entry's app, account and media (empty for the account's own metrics).
+fn checked_metrics_path(path: &MetricsPath) -> Result<MetricsKey, ApiError> {
+    let (app_id, account_id) = checked_ids((path.app_id.clone(), path.account_id.clone()))?;
     let media_id = path.media_id.as_deref().unwrap_or("");
     if !media_id.is_empty() && !meta_id_ok(media_id) {
         return Err(ApiError::BadRequest("media id must be a Meta id".into()));
     }
-    Ok(media_id)
+    Ok((app_id, account_id, media_id.into()))
 }
 
 /// An account as the API shows it.
@@ -135,8 +137,8 @@ pub(super) struct AccountView {
 impl From<AccountRow> for AccountView {
     fn from(row: AccountRow) -> Self {
         AccountView {
-            app_id: row.app_id,
-            account_id: row.account_id,
+            app_id: row.app_id.into(),
+            account_id: row.account_id.into(),
             tenant: row.tenant,
             page_id: row.page_id,
             user_id: row.user_id,
@@ -222,7 +224,12 @@ pub async fn list_accounts(
     let rows = state
         .services
         .store
-        .accounts(&path, query.state, &query.after, limit)
+        .accounts(
+            &AppId::from(path.into_inner()),
+            query.state,
+            &query.after,
+            limit,
+        )
         .await?;
     let next_after = (rows.len() as i64 == limit)
         .then(|| rows.last().map(|r| r.account_id.clone()))
@@ -245,11 +252,11 @@ async fn metrics_entry(
     state: &ProcessorState,
     path: &MetricsPath,
 ) -> Result<MetricsEntry, ApiError> {
-    let media_id = checked_metrics_path(path)?;
+    let (app_id, account_id, media_id) = checked_metrics_path(path)?;
     state
         .services
         .store
-        .metrics_entry(&path.app_id, &path.account_id, media_id)
+        .metrics_entry(&app_id, &account_id, &media_id)
         .await?
         .ok_or(ApiError::NotFound("cached metrics entry"))
 }
@@ -270,17 +277,16 @@ pub async fn put_metrics(
     path: web::Path<MetricsPath>,
     body: JsonBody<FreshValues>,
 ) -> Result<HttpResponse, ApiError> {
-    let media_id = checked_metrics_path(&path)?;
+    let (app_id, account_id, media_id) = checked_metrics_path(&path)?;
     let values =
         serde_json::to_string(&body.values).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let now = state.services.clock.now_ms();
     let mut tx = state.services.store.begin().await?;
-    tx.ensure_account(&path.app_id, &path.account_id, now)
-        .await?;
+    tx.ensure_account(&app_id, &account_id, now).await?;
     tx.write_fresh(
-        &path.app_id,
-        &path.account_id,
-        media_id,
+        &app_id,
+        &account_id,
+        &media_id,
         &values,
         body.fetched_at_ms.unwrap_or(now),
     )

@@ -48,14 +48,18 @@ impl From<Publication> for PublicationView {
         PublicationView {
             next_action_at_ms: (!p.state.is_final()).then_some(p.next_action_at_ms),
             not_before_ms: p.request.not_before_ms,
-            request_id: p.request_id,
+            request_id: p.request_id.into(),
             kind: p.kind,
             state: p.state,
             reason: p.reason,
             publish: p.publish,
-            container_id: p.container_id,
-            children: p.children.into_iter().map(|c| c.id).collect(),
-            media_id: p.media_id,
+            container_id: p.container_id.map(String::from),
+            children: p
+                .children
+                .into_iter()
+                .map(|c| c.id.map(String::from))
+                .collect(),
+            media_id: p.media_id.map(String::from),
             post_id: p.post_id,
             error: p.error,
             attempts: p.attempts,
@@ -67,6 +71,11 @@ impl From<Publication> for PublicationView {
     }
 }
 
+#[tracing::instrument(name = "unit_of_work", skip_all, fields(
+    app_id = %request.app_id,
+    account_id = %request.account_id,
+    request_id = %request.request_id,
+))]
 async fn take(
     state: &ProcessorState,
     request: PublishRequest,
@@ -119,15 +128,14 @@ pub async fn post_publication(
             "app_id and account_id must be those of the path".into(),
         ));
     }
-    request.app_id = app_id;
-    request.account_id = account_id;
+    request.app_id = app_id.to_string();
+    request.account_id = account_id.to_string();
     request.validate().map_err(ApiError::BadRequest)?;
     let kinds: &[TokenKind] = if request.kind == PublicationKind::PagePost {
         &[TokenKind::Page]
     } else {
         &TokenKind::PREFERENCE
     };
-    let (app_id, account_id) = (request.app_id.clone(), request.account_id.clone());
     let intake = take(&state, request, &format!("admin/{request_id}")).await?;
     // Accepted either way (a scheduler may ask before the account's token is
     // registered); the answer says whether it can go on now, and why not.
@@ -159,7 +167,7 @@ pub async fn get_publication(
     let publication = state
         .services
         .store
-        .publication(&app_id, &account_id, &p.request_id)
+        .publication(&app_id, &account_id, &p.request_id.into())
         .await?
         .ok_or(ApiError::NotFound("publication"))?;
     Ok(HttpResponse::Ok().json(PublicationView::from(publication)))
@@ -177,7 +185,7 @@ pub async fn publish_publication(
     let existing = state
         .services
         .store
-        .publication(&app_id, &account_id, &p.request_id)
+        .publication(&app_id, &account_id, &p.request_id.into())
         .await?
         .ok_or(ApiError::NotFound("publication"))?;
     let mut request = existing.request;

@@ -40,6 +40,7 @@ pub async fn prune_until_stopped(
 }
 
 /// Deletes every id processed before `before_ms`, chunk by chunk.
+#[tracing::instrument(name = "pruning_pass", skip_all, fields(before_ms))]
 pub async fn prune_once(store: &Store, before_ms: i64, pruned: &IntCounter) {
     loop {
         match store.prune_processed_events(before_ms, CHUNK).await {

@@ -60,7 +60,7 @@ impl RunAccounts {
         uow: &mut UnitOfWork<'_>,
         change: &AccountChange<'_>,
     ) -> Result<Option<Transition>, WorkError> {
-        let key = (change.app_id.to_owned(), change.account_id.to_owned());
+        let key = (change.app_id.clone(), change.account_id.clone());
         let current = match self.states.get(&key) {
             Some(snapshot) => *snapshot,
             None => {

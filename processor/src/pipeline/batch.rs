@@ -105,6 +105,12 @@ fn transient(error: WorkError) -> StoreError {
 }
 
 /// Applies `records` in one unit of work and commits it.
+#[tracing::instrument(name = "unit_of_work", skip_all, fields(
+    records = records.len(),
+    partition = records.first().map(|m| m.partition()),
+    first_offset = records.first().map(|m| m.offset()),
+    last_offset = records.last().map(|m| m.offset()),
+))]
 async fn apply_range(
     store: &Store,
     topics: &Topics,
@@ -198,6 +204,10 @@ async fn handle_run(uow: &mut UnitOfWork<'_>, run: &mut Vec<Planned>) -> Result<
 /// Dead-letters the one record the database refused, in a transaction of its own.
 /// If even that is refused, the record is skipped with an error (it stays in its
 /// topic): nothing else would let the partition move on.
+#[tracing::instrument(name = "unit_of_work", skip_all, fields(
+    partition = message.partition(),
+    offset = message.offset(),
+))]
 async fn refused_alone(
     store: &Store,
     topics: &Topics,

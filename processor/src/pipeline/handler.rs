@@ -16,6 +16,7 @@ use crate::apply::deletion::carry_out;
 use crate::apply::transitions::{transition_account, AccountChange};
 use crate::domain::account::Trigger;
 use crate::domain::content::{check_id, Rejection};
+use crate::domain::ids::{AccountId, AppId, MediaId};
 use crate::domain::triggers::Target;
 use crate::unit_of_work::{UnitOfWork, WorkError};
 
@@ -71,9 +72,9 @@ pub async fn handle_events(uow: &mut UnitOfWork<'_>, events: &[Planned]) -> Resu
         if let Some(found) = &plan.engagement {
             let key = |media: &str| {
                 (
-                    event.app_id.clone(),
-                    event.account_id.clone(),
-                    media.to_owned(),
+                    AppId::from(&event.app_id),
+                    AccountId::from(&event.account_id),
+                    MediaId::from(media),
                 )
             };
             if let (Some(media_id), Some(insights)) =
@@ -130,14 +131,18 @@ async fn confirm_publication(
     post_id: &str,
 ) -> Result<Option<String>, WorkError> {
     for _ in 0..3 {
-        let Some(mut publication) = uow.tx.publication_of_post(app_id, post_id).await? else {
+        let Some(mut publication) = uow
+            .tx
+            .publication_of_post(&AppId::from(app_id), post_id)
+            .await?
+        else {
             return Ok(None);
         };
         publication.state = PublishStatus::Published;
         publication.publish_sent = false;
         publication.done_at_ms = Some(uow.now_ms);
         if uow.tx.save_publication(&publication, 1, uow.now_ms).await? {
-            return Ok(Some(publication.request_id));
+            return Ok(Some(publication.request_id.into()));
         }
     }
     Ok(None)
@@ -152,13 +157,14 @@ async fn apply_trigger(
     trigger: Trigger,
     target: &Target,
 ) -> Result<(), WorkError> {
-    let accounts = match target {
-        Target::Accounts(ids) => ids.clone(),
-        Target::User(user) => uow.tx.accounts_of_user(&event.app_id, user).await?,
+    let app_id = AppId::from(&event.app_id);
+    let accounts: Vec<AccountId> = match target {
+        Target::Accounts(ids) => ids.iter().map(AccountId::from).collect(),
+        Target::User(user) => uow.tx.accounts_of_user(&app_id, user).await?,
     };
     for account_id in &accounts {
         let change = AccountChange {
-            app_id: &event.app_id,
+            app_id: &app_id,
             account_id,
             trigger,
             at_ms: event.effective_time_ms(),
@@ -187,7 +193,7 @@ async fn apply_cache(
     for invalidation in flushed.invalidations {
         let (event, _) = &events[invalidation.event];
         let (_, _, media_id) = &invalidation.key;
-        let media = (invalidation.scope == MetricsScope::Media).then(|| media_id.clone());
+        let media = (invalidation.scope == MetricsScope::Media).then(|| media_id.to_string());
         let effect = format!(
             "{}:{}",
             invalidation.scope.as_str(),
@@ -241,8 +247,8 @@ pub async fn handle_graph_error(
     );
     *uow.report.graph_errors.entry(class.as_str()).or_default() += 1;
     let change = AccountChange {
-        app_id: &report.app_id,
-        account_id: &report.account_id,
+        app_id: &AppId::from(&report.app_id),
+        account_id: &AccountId::from(&report.account_id),
         trigger: Trigger::GraphError {
             http_status: report.http_status,
             code: report.code,

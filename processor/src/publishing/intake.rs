@@ -65,7 +65,7 @@ pub fn queue_status(
     };
     let object_id = match object {
         PublishedObject::PagePost => p.post_id.clone(),
-        PublishedObject::Container => p.container_id.clone(),
+        PublishedObject::Container => p.container_id.clone().map(String::from),
     };
     let error: Option<PublicationError> = (change.status == PublishStatus::Failed)
         .then(|| p.error.clone())
@@ -74,14 +74,14 @@ pub fn queue_status(
         version: OUTPUT_VERSION,
         record_id: String::new(),
         source_event_id: source_id.to_owned(),
-        app_id: p.app_id.clone(),
-        account_id: p.account_id.clone(),
+        app_id: p.app_id.to_string(),
+        account_id: p.account_id.to_string(),
         source: object,
         object,
         object_id: object_id.unwrap_or_default(),
         status: change.status,
-        request_id: Some(p.request_id.clone()),
-        media_id: p.media_id.clone(),
+        request_id: Some(p.request_id.to_string()),
+        media_id: p.media_id.clone().map(String::from),
         reason: change.reason.map(str::to_owned),
         error,
         attempt: u32::try_from(p.attempts).ok().filter(|a| *a > 0),

@@ -7,6 +7,7 @@ use graphhook_schema::graph_error::subcode_in_text;
 use graphhook_schema::publishing::{clean_text, meta_id_in};
 use serde_json::Value;
 
+use crate::domain::ids::{AccountId, AppId, ContainerId, MediaId};
 use crate::gateway::{Gateway, GatewayError};
 use crate::tokens::manager::Credentials;
 
@@ -57,9 +58,9 @@ pub struct Caller<'a> {
     /// The gateway.
     pub gateway: &'a Gateway,
     /// Meta's app id.
-    pub app_id: &'a str,
+    pub app_id: &'a AppId,
     /// The Instagram account or Page.
-    pub account_id: &'a str,
+    pub account_id: &'a AccountId,
     /// Its token.
     pub credentials: &'a Credentials,
 }
@@ -78,7 +79,7 @@ impl Caller<'_> {
     pub async fn create_container(
         &self,
         params: &[(String, String)],
-    ) -> Result<String, PublishCallError> {
+    ) -> Result<ContainerId, PublishCallError> {
         let mut call = Call::post(
             self.credentials.kind.host(),
             "create_container",
@@ -88,13 +89,15 @@ impl Caller<'_> {
             call = call.form(key, value.clone());
         }
         let body = self.call(call).await?;
-        meta_id_in(&body, "id").ok_or(PublishCallError::Malformed("no container id"))
+        meta_id_in(&body, "id")
+            .map(ContainerId::from)
+            .ok_or(PublishCallError::Malformed("no container id"))
     }
 
     /// `GET /{container-id}?fields=status_code,status`.
     pub async fn container_status(
         &self,
-        container_id: &str,
+        container_id: &ContainerId,
     ) -> Result<ContainerStatus, PublishCallError> {
         let call = Call::get(
             self.credentials.kind.host(),
@@ -118,15 +121,20 @@ impl Caller<'_> {
     }
 
     /// `POST /{ig-user-id}/media_publish?creation_id=...`; the media id.
-    pub async fn media_publish(&self, container_id: &str) -> Result<String, PublishCallError> {
+    pub async fn media_publish(
+        &self,
+        container_id: &ContainerId,
+    ) -> Result<MediaId, PublishCallError> {
         let call = Call::post(
             self.credentials.kind.host(),
             "media_publish",
             format!("/{}/media_publish", self.account_id),
         )
-        .form("creation_id", container_id);
+        .form("creation_id", container_id.as_str());
         let body = self.call(call).await?;
-        meta_id_in(&body, "id").ok_or(PublishCallError::Malformed("no media id"))
+        meta_id_in(&body, "id")
+            .map(MediaId::from)
+            .ok_or(PublishCallError::Malformed("no media id"))
     }
 
     /// `GET /{ig-user-id}/content_publishing_limit`: posts in the rolling window

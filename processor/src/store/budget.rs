@@ -5,6 +5,7 @@
 use super::sql::tuples;
 use super::{Store, StoreError};
 use crate::domain::budget::{BudgetState, Observation, Scope};
+use crate::domain::ids::AppId;
 
 /// The kind written for an observation that said no usage: the row keeps the
 /// usage and kind it had.
@@ -21,7 +22,7 @@ impl Store {
     /// The budgets of `app_id` and of its object `object_id`.
     pub async fn budgets(
         &self,
-        app_id: &str,
+        app_id: &AppId,
         object_id: &str,
     ) -> Result<(Option<BudgetState>, Option<BudgetState>), StoreError> {
         let rows: Vec<(String, i64, i64, i64)> = sqlx::query_as(
@@ -55,7 +56,7 @@ impl Store {
     /// (a throttle answer alone) leaves the recorded usage and kind as they were.
     pub async fn record_budgets(
         &self,
-        app_id: &str,
+        app_id: &AppId,
         observations: &[Observation],
         now_ms: i64,
     ) -> Result<(), StoreError> {
@@ -98,7 +99,7 @@ impl Store {
     /// when another replica took it first.
     pub async fn take_call_slot(
         &self,
-        app_id: &str,
+        app_id: &AppId,
         scope_of: &Scope,
         now_ms: i64,
         spacing_ms: i64,

@@ -9,9 +9,10 @@ use sqlx::Row;
 
 use super::sql::{tuples, CHUNK};
 use super::{Store, StoreError, StoreTx};
+use crate::domain::ids::{AccountId, AppId, MediaId};
 
 /// A cached-metrics entry: app, account and media (empty for the account's own).
-pub type MetricsKey = (String, String, String);
+pub type MetricsKey = (AppId, AccountId, MediaId);
 
 /// A cached metrics entry.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -32,8 +33,8 @@ impl StoreTx {
     /// entry is refreshed. An entry never fetched is recorded as stale.
     pub async fn mark_stale(
         &mut self,
-        app_id: &str,
-        account_id: &str,
+        app_id: &AppId,
+        account_id: &AccountId,
         media_id: &str,
         at_ms: i64,
     ) -> Result<bool, StoreError> {
@@ -66,8 +67,8 @@ impl StoreTx {
     /// Stores freshly fetched (or pushed, for story insights) metric values.
     pub async fn write_fresh(
         &mut self,
-        app_id: &str,
-        account_id: &str,
+        app_id: &AppId,
+        account_id: &AccountId,
         media_id: &str,
         values_json: &str,
         at_ms: i64,
@@ -159,8 +160,8 @@ impl Store {
     /// The cached metrics of a media (`media_id` empty: of the account).
     pub async fn metrics_entry(
         &self,
-        app_id: &str,
-        account_id: &str,
+        app_id: &AppId,
+        account_id: &AccountId,
         media_id: &str,
     ) -> Result<Option<MetricsEntry>, StoreError> {
         let row = sqlx::query(

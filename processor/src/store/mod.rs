@@ -17,6 +17,7 @@ mod budget;
 mod cache;
 mod events;
 mod failure;
+mod ids;
 mod outbox;
 mod posts;
 mod publications;

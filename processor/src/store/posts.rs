@@ -10,6 +10,7 @@ use super::publications::final_states;
 use super::sql::name;
 use super::sql::{tuples, CHUNK};
 use super::{StoreError, StoreTx};
+use crate::domain::ids::AppId;
 
 /// A Page post's status at an event time.
 #[derive(Debug, Clone, Copy)]
@@ -28,7 +29,7 @@ impl super::Store {
     /// Whether the Page post's `feed` webhook said it is published.
     pub async fn page_post_published(
         &self,
-        app_id: &str,
+        app_id: &AppId,
         post_id: &str,
     ) -> Result<bool, StoreError> {
         let status: Option<String> =

@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use super::meta::TokenCallError;
 use super::TokenKind;
+use crate::domain::ids::{AccountId, AppId};
 use crate::gateway::{Gateway, GatewayError};
 
 /// What Meta says a token acts for.
@@ -43,7 +44,7 @@ fn linked_instagram(page: &Value) -> Option<String> {
 }
 
 /// Asks Meta `call` on the app's behalf; the answer's body.
-async fn ask(gateway: &Gateway, app_id: &str, call: Call) -> Result<Value, IdentityError> {
+async fn ask(gateway: &Gateway, app_id: &AppId, call: Call) -> Result<Value, IdentityError> {
     let answer = gateway
         .call_for_app(app_id, call)
         .await
@@ -55,7 +56,7 @@ async fn ask(gateway: &Gateway, app_id: &str, call: Call) -> Result<Value, Ident
 /// of them. `page_id` is the Page the client named (Facebook login).
 pub async fn check_owner(
     gateway: &Gateway,
-    (app_id, account_id): (&str, &str),
+    (app_id, account_id): (&AppId, &AccountId),
     kind: TokenKind,
     token: &SecretString,
     page_id: Option<&str>,
@@ -75,7 +76,7 @@ pub async fn check_owner(
             )
             .await?;
             match meta_id_in(&me, "user_id").or_else(|| meta_id_in(&me, "id")) {
-                Some(user) if user == account_id => Ok(Identity {
+                Some(user) if *account_id == user => Ok(Identity {
                     page_id: None,
                     user_id: Some(user),
                 }),
@@ -135,10 +136,11 @@ pub async fn check_owner(
 
 /// The first of `pages` that is `account_id` or linked to it, as the identity
 /// the token acts through.
-fn acting_page(pages: &[Value], account_id: &str) -> Option<Identity> {
+fn acting_page(pages: &[Value], account_id: &AccountId) -> Option<Identity> {
     pages.iter().find_map(|page| {
         let id = meta_id_in(page, "id")?;
-        let acts = id == account_id || linked_instagram(page).as_deref() == Some(account_id);
+        let acts =
+            *account_id == id || linked_instagram(page).as_deref() == Some(account_id.as_str());
         acts.then_some(Identity {
             page_id: Some(id),
             user_id: None,

@@ -8,6 +8,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use super::TokenKind;
+use crate::domain::ids::{AccountId, AppId};
 use crate::gateway::{AppSecrets, Gateway, GatewayError};
 
 /// Why a token call failed.
@@ -96,12 +97,12 @@ fn seconds_to_ms(seconds: Option<i64>) -> Option<i64> {
 pub async fn debug_token(
     gateway: &Gateway,
     apps: &AppSecrets,
-    app_id: &str,
+    app_id: &AppId,
     token: &SecretString,
 ) -> Result<Inspection, TokenCallError> {
     let app_token = apps
         .app_token(app_id)
-        .ok_or_else(|| TokenCallError::UnknownApp(app_id.to_owned()))?;
+        .ok_or_else(|| TokenCallError::UnknownApp(app_id.to_string()))?;
     let call = Call::get(Host::Facebook, "debug_token", "/debug_token")
         .secret_query("input_token", token.clone())
         .token(app_token);
@@ -142,7 +143,7 @@ struct RefreshBody {
 pub async fn refresh(
     gateway: &Gateway,
     apps: &AppSecrets,
-    (app_id, account_id, kind): (&str, &str, TokenKind),
+    (app_id, account_id, kind): (&AppId, &AccountId, TokenKind),
     token: &SecretString,
     now_ms: i64,
 ) -> Result<Refreshed, TokenCallError> {
@@ -156,10 +157,10 @@ pub async fn refresh(
         TokenKind::FacebookUser => {
             let secret = apps
                 .secret(app_id)
-                .ok_or_else(|| TokenCallError::UnknownApp(app_id.to_owned()))?;
+                .ok_or_else(|| TokenCallError::UnknownApp(app_id.to_string()))?;
             Call::get(Host::Facebook, "fb_exchange_token", "/oauth/access_token")
                 .query("grant_type", "fb_exchange_token")
-                .query("client_id", app_id)
+                .query("client_id", app_id.as_str())
                 .secret_query("client_secret", secret.clone())
                 .secret_query("fb_exchange_token", token.clone())
         }

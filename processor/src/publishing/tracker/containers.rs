@@ -7,6 +7,7 @@ use graphhook_schema::publishing::PublicationKind;
 
 use graphhook_graph::answer::{container_failure, ContainerFailure};
 
+use crate::domain::ids::ContainerId;
 use crate::domain::publication::Publication;
 use crate::publishing::meta::ContainerStatus;
 use crate::tokens::manager::Credentials;
@@ -18,7 +19,7 @@ impl Tracker {
     /// Creates the container (children first, for a carousel).
     pub(super) async fn create(&self, step: &mut Step) {
         if let Some(existing) = step.p.request.container_id.clone() {
-            step.p.container_id = Some(existing);
+            step.p.container_id = Some(ContainerId::from(existing));
             step.p.container_created_at_ms = Some(step.now);
             step.p.reads = 0;
             step.enter(PublishStatus::ContainerCreated, Some("tracking"));
@@ -264,7 +265,11 @@ fn container_params(p: &Publication) -> Vec<(String, String)> {
         }
         PublicationKind::Carousel => {
             params.push(("media_type".into(), "CAROUSEL".into()));
-            let ids: Vec<String> = p.children.iter().filter_map(|c| c.id.clone()).collect();
+            let ids: Vec<String> = p
+                .children
+                .iter()
+                .filter_map(|c| c.id.as_deref().map(str::to_owned))
+                .collect();
             params.push(("children".into(), ids.join(",")));
         }
         PublicationKind::PagePost => {}

@@ -28,6 +28,7 @@ use graphhook_schema::publishing::PublicationKind;
 use super::intake::queue_status;
 use super::PublishingSettings;
 use crate::clock::SharedClock;
+use crate::domain::ids::{AccountId, AppId};
 use crate::domain::publication::Publication;
 use crate::gateway::Gateway;
 use crate::metrics::ProcessorMetrics;
@@ -54,7 +55,7 @@ struct Inner {
     metrics: ProcessorMetrics,
     owner: String,
     /// `content_publishing_limit` answers by app and account.
-    quota: Mutex<HashMap<(String, String), QuotaRead>>,
+    quota: Mutex<HashMap<(AppId, AccountId), QuotaRead>>,
 }
 
 /// A read of `content_publishing_limit`: when (ms), posts in the window, allowance.
@@ -91,6 +92,7 @@ impl Tracker {
 
     /// One pass: claims the due publications and moves each one step. Returns how
     /// many it worked on.
+    #[tracing::instrument(name = "tracker_pass", skip_all)]
     pub async fn run_pass(&self) -> Result<usize, StoreError> {
         let inner = &self.inner;
         let now = inner.clock.now_ms();

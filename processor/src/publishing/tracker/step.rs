@@ -4,6 +4,7 @@ use graphhook_graph::answer::Action;
 use graphhook_schema::output::{FailureClass, PublicationError, PublishStatus};
 use graphhook_schema::publishing::clean_text;
 
+use crate::domain::ids::ContainerId;
 use crate::domain::publication::Publication;
 use crate::gateway::GatewayError;
 use crate::publishing::intake::Change;
@@ -50,7 +51,7 @@ impl Step {
 
 /// What one look at a carousel item found.
 pub(super) enum ChildStep {
-    Created(String),
+    Created(ContainerId),
     Finished,
     NotYet,
     Gone,

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
 use super::{account_from_row, AccountRow, ACCOUNT_COLUMNS};
+use crate::domain::ids::{AccountId, AppId};
 use crate::store::sql::name;
 use crate::store::{Store, StoreError, StoreTx};
 
@@ -43,8 +44,8 @@ impl StoreTx {
     /// Creates the account (active) if it is new and sets the given fields.
     pub async fn register(
         &mut self,
-        app_id: &str,
-        account_id: &str,
+        app_id: &AppId,
+        account_id: &AccountId,
         registration: &Registration,
         now_ms: i64,
     ) -> Result<AccountRow, StoreError> {
@@ -69,8 +70,8 @@ impl Store {
     /// The account, if known.
     pub async fn account(
         &self,
-        app_id: &str,
-        account_id: &str,
+        app_id: &AppId,
+        account_id: &AccountId,
     ) -> Result<Option<AccountRow>, StoreError> {
         let row = sqlx::query(&format!(
             "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE app_id = $1 AND account_id = $2"
@@ -85,8 +86,8 @@ impl Store {
     /// The account and its latest `limit` transitions, newest first.
     pub async fn account_with_transitions(
         &self,
-        app_id: &str,
-        account_id: &str,
+        app_id: &AppId,
+        account_id: &AccountId,
         limit: i64,
     ) -> Result<Option<(AccountRow, Vec<TransitionRow>)>, StoreError> {
         let mut tx = self.begin().await?;
@@ -122,7 +123,7 @@ impl Store {
     /// `after`.
     pub async fn accounts(
         &self,
-        app_id: &str,
+        app_id: &AppId,
         state: Option<AccountState>,
         after: &str,
         limit: i64,

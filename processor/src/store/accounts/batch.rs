@@ -7,11 +7,12 @@ use std::collections::HashMap;
 
 use super::{account_from_row, ACCOUNT_COLUMNS};
 use crate::domain::account::{Snapshot, Transition};
+use crate::domain::ids::{AccountId, AppId};
 use crate::store::sql::{name, tuples, CHUNK};
 use crate::store::{StoreError, StoreTx};
 
 /// An account: app id and account id.
-pub type AccountKey = (String, String);
+pub type AccountKey = (AppId, AccountId);
 
 /// A transition to save, and what caused it.
 #[derive(Debug, Clone)]

@@ -4,6 +4,7 @@
 use serde::Serialize;
 use sqlx::Row;
 
+use crate::domain::ids::{AccountId, AppId};
 use crate::store::{Store, StoreError, StoreTx};
 
 /// A data-deletion request as `GET /data-deletion/{code}` shows it.
@@ -27,8 +28,8 @@ impl StoreTx {
     /// but the ones `keep_event_id` (the deletion itself) caused.
     pub async fn erase_accounts(
         &mut self,
-        app_id: &str,
-        accounts: &[String],
+        app_id: &AppId,
+        accounts: &[AccountId],
         keep_event_id: &str,
         now_ms: i64,
     ) -> Result<(), StoreError> {
@@ -67,7 +68,7 @@ impl StoreTx {
     /// Records a carried-out request (a repeated code keeps its first record).
     pub async fn record_deletion(
         &mut self,
-        app_id: &str,
+        app_id: &AppId,
         status: &DeletionStatus,
     ) -> Result<(), StoreError> {
         sqlx::query(

@@ -13,6 +13,7 @@ use sqlx::Row;
 use super::sql::{name, parse, tuples, CHUNK};
 use super::{StoreError, StoreTx};
 use crate::domain::account::{Snapshot, Transition};
+use crate::domain::ids::{AccountId, AppId};
 
 pub use admin::{Registration, TransitionRow};
 pub use batch::{AccountKey, TransitionToSave};
@@ -22,9 +23,9 @@ pub use deletion::DeletionStatus;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountRow {
     /// Meta's app id.
-    pub app_id: String,
+    pub app_id: AppId,
     /// Instagram account or Page id.
-    pub account_id: String,
+    pub account_id: AccountId,
     /// The app-scoped id of the user who connected it.
     pub user_id: Option<String>,
     /// The operator's tenant the account belongs to.
@@ -60,8 +61,8 @@ impl StoreTx {
     /// Creates the account as active if it is new, then returns it.
     pub async fn ensure_account(
         &mut self,
-        app_id: &str,
-        account_id: &str,
+        app_id: &AppId,
+        account_id: &AccountId,
         now_ms: i64,
     ) -> Result<AccountRow, StoreError> {
         sqlx::query(
@@ -83,8 +84,8 @@ impl StoreTx {
     /// Registers or updates an account's owner (the user who connected it).
     pub async fn set_account_user(
         &mut self,
-        app_id: &str,
-        account_id: &str,
+        app_id: &AppId,
+        account_id: &AccountId,
         user_id: &str,
         now_ms: i64,
     ) -> Result<(), StoreError> {
@@ -100,8 +101,8 @@ impl StoreTx {
     /// The account, if known.
     pub async fn account(
         &mut self,
-        app_id: &str,
-        account_id: &str,
+        app_id: &AppId,
+        account_id: &AccountId,
     ) -> Result<Option<AccountRow>, StoreError> {
         let row = sqlx::query(&format!(
             "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE app_id = $1 AND account_id = $2"
@@ -116,9 +117,9 @@ impl StoreTx {
     /// The accounts a user connected.
     pub async fn accounts_of_user(
         &mut self,
-        app_id: &str,
+        app_id: &AppId,
         user_id: &str,
-    ) -> Result<Vec<String>, StoreError> {
+    ) -> Result<Vec<AccountId>, StoreError> {
         let rows = sqlx::query("SELECT account_id FROM accounts WHERE app_id = $1 AND user_id = $2 ORDER BY account_id")
             .bind(app_id)
             .bind(user_id)
@@ -133,14 +134,14 @@ impl StoreTx {
     /// [`StoreTx::save_transitions`].
     pub async fn save_transition(
         &mut self,
-        app_id: &str,
-        account_id: &str,
+        app_id: &AppId,
+        account_id: &AccountId,
         transition: &Transition,
         source_event_id: &str,
         now_ms: i64,
     ) -> Result<(), StoreError> {
         let saved = TransitionToSave {
-            key: (app_id.to_owned(), account_id.to_owned()),
+            key: (app_id.clone(), account_id.clone()),
             transition: *transition,
             source_id: source_event_id.to_owned(),
         };

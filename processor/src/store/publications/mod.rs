@@ -8,6 +8,7 @@ mod row;
 use graphhook_schema::output::PublishStatus;
 
 use super::{Engine, Store, StoreError, StoreTx};
+use crate::domain::ids::{AccountId, AppId, RequestId};
 use crate::domain::publication::Publication;
 pub(in crate::store) use row::final_states;
 use row::{json, publications, save_statement, saved_columns, Row, COLUMNS};
@@ -25,9 +26,9 @@ impl StoreTx {
              ($1, $2, $3, $4, $5, $6, $7, NULL, NULL, $8, NULL, NULL, 0, NULL, NULL, NULL, NULL, 0, 0, 0, $9, \
               NULL, NULL, NULL, NULL, $10, 0, NULL, NULL, 0, $9) ON CONFLICT (app_id, account_id, request_id) DO NOTHING"
         ))
-        .bind(&p.app_id)
-        .bind(&p.account_id)
-        .bind(&p.request_id)
+        .bind(p.app_id.as_str())
+        .bind(p.account_id.as_str())
+        .bind(p.request_id.as_str())
         .bind(p.kind.as_str())
         .bind(json(&p.request)?)
         .bind(i64::from(p.publish))
@@ -43,16 +44,16 @@ impl StoreTx {
     /// One publication.
     pub async fn publication(
         &mut self,
-        app_id: &str,
-        account_id: &str,
-        request_id: &str,
+        app_id: &AppId,
+        account_id: &AccountId,
+        request_id: &RequestId,
     ) -> Result<Option<Publication>, StoreError> {
         let row: Option<Row> = sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM publications WHERE app_id = $1 AND account_id = $2 AND request_id = $3"
         ))
-        .bind(app_id)
-        .bind(account_id)
-        .bind(request_id)
+        .bind(app_id.as_str())
+        .bind(account_id.as_str())
+        .bind(request_id.as_str())
         .fetch_optional(&mut *self.tx)
         .await?;
         row.map(Publication::try_from).transpose()
@@ -61,14 +62,14 @@ impl StoreTx {
     /// The publication that made Page post `post_id`, if one did and is not done.
     pub async fn publication_of_post(
         &mut self,
-        app_id: &str,
+        app_id: &AppId,
         post_id: &str,
     ) -> Result<Option<Publication>, StoreError> {
         let row: Option<Row> = sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM publications WHERE app_id = $1 AND post_id = $2 AND state NOT IN {}",
             final_states()
         ))
-        .bind(app_id)
+        .bind(app_id.as_str())
         .bind(post_id)
         .fetch_optional(&mut *self.tx)
         .await?;
@@ -84,7 +85,11 @@ impl StoreTx {
         now_ms: i64,
     ) -> Result<bool, StoreError> {
         let saved = saved_columns(p, bump, now_ms)?;
-        let key = [&p.app_id, &p.account_id, &p.request_id];
+        let key = [
+            p.app_id.as_str(),
+            p.account_id.as_str(),
+            p.request_id.as_str(),
+        ];
         let sql = save_statement(&saved);
         let mut query = sqlx::query(&sql);
         for (_, value) in saved {
@@ -142,9 +147,9 @@ impl Store {
             "UPDATE publications SET lease_owner = NULL, lease_until_ms = 0 \
              WHERE app_id = $1 AND account_id = $2 AND request_id = $3 AND lease_owner = $4",
         )
-        .bind(&p.app_id)
-        .bind(&p.account_id)
-        .bind(&p.request_id)
+        .bind(p.app_id.as_str())
+        .bind(p.account_id.as_str())
+        .bind(p.request_id.as_str())
         .bind(owner)
         .execute(self.pool())
         .await?;
@@ -154,9 +159,9 @@ impl Store {
     /// One publication.
     pub async fn publication(
         &self,
-        app_id: &str,
-        account_id: &str,
-        request_id: &str,
+        app_id: &AppId,
+        account_id: &AccountId,
+        request_id: &RequestId,
     ) -> Result<Option<Publication>, StoreError> {
         let mut tx = self.begin().await?;
         tx.publication(app_id, account_id, request_id).await
@@ -166,8 +171,8 @@ impl Store {
     /// `after`.
     pub async fn publications_of(
         &self,
-        app_id: &str,
-        account_id: &str,
+        app_id: &AppId,
+        account_id: &AccountId,
         state: Option<PublishStatus>,
         after: &str,
         limit: i64,
@@ -176,8 +181,8 @@ impl Store {
             "SELECT {COLUMNS} FROM publications WHERE app_id = $1 AND account_id = $2 \
              AND ($3 = '' OR state = $3) AND request_id > $4 ORDER BY request_id LIMIT $5"
         ))
-        .bind(app_id)
-        .bind(account_id)
+        .bind(app_id.as_str())
+        .bind(account_id.as_str())
         .bind(state.map_or("", PublishStatus::as_str))
         .bind(after)
         .bind(limit)

@@ -9,6 +9,7 @@ use sqlx::any::AnyArguments;
 use sqlx::query::Query;
 use sqlx::Any;
 
+use crate::domain::ids::{ContainerId, MediaId};
 use crate::domain::publication::{Child, Publication};
 use crate::store::sql::parse;
 use crate::store::StoreError;
@@ -59,16 +60,16 @@ impl TryFrom<Row> for Publication {
             .map_err(|_| StoreError::Corrupt(format!("publication {} children", row.request_id)))?;
         Ok(Publication {
             kind: request.kind,
-            app_id: row.app_id,
-            account_id: row.account_id,
-            request_id: row.request_id,
+            app_id: row.app_id.into(),
+            account_id: row.account_id.into(),
+            request_id: row.request_id.into(),
             request,
             publish: row.publish != 0,
             state: parse(&row.state)?,
             held_from: row.held_from.as_deref().map(parse).transpose()?,
-            container_id: row.container_id,
+            container_id: row.container_id.map(ContainerId::from),
             children,
-            media_id: row.media_id,
+            media_id: row.media_id.map(MediaId::from),
             post_id: row.post_id,
             publish_sent: row.publish_sent != 0,
             error: match row.error_class {

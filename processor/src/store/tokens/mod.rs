@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use super::sql::name;
 use super::{Store, StoreError};
+use crate::domain::ids::{AccountId, AppId};
 use crate::domain::token::Sealed;
 use crate::domain::token::TokenKind;
 
@@ -17,9 +18,9 @@ use crate::domain::token::TokenKind;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TokenRecord {
     /// Meta's app id.
-    pub app_id: String,
+    pub app_id: AppId,
     /// The Instagram account (or Page) it is for.
-    pub account_id: String,
+    pub account_id: AccountId,
     /// Its kind.
     pub kind: TokenKind,
     /// The operator's tenant.
@@ -61,9 +62,9 @@ pub struct StoredToken {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TokenKey<'a> {
     /// Meta's app id.
-    pub app_id: &'a str,
+    pub app_id: &'a AppId,
     /// The account.
-    pub account_id: &'a str,
+    pub account_id: &'a AccountId,
     /// The kind.
     pub kind: TokenKind,
 }
@@ -114,8 +115,8 @@ impl TryFrom<Row> for StoredToken {
             .map_err(|_| StoreError::Corrupt("token scopes".into()))?;
         Ok(StoredToken {
             record: TokenRecord {
-                app_id: row.app_id,
-                account_id: row.account_id,
+                app_id: row.app_id.into(),
+                account_id: row.account_id.into(),
                 kind,
                 tenant: row.tenant,
                 page_id: row.page_id,
@@ -211,8 +212,8 @@ impl Store {
     /// An account's tokens.
     pub async fn tokens_of(
         &self,
-        app_id: &str,
-        account_id: &str,
+        app_id: &AppId,
+        account_id: &AccountId,
     ) -> Result<Vec<StoredToken>, StoreError> {
         let rows: Vec<Row> = sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM tokens WHERE app_id = $1 AND account_id = $2 ORDER BY kind"

@@ -3,6 +3,7 @@
 
 use crate::apply::transitions::{transition_account, AccountChange};
 use crate::domain::account::{Transition, Trigger};
+use crate::domain::ids::{AccountId, AppId};
 use crate::store::{StoredToken, TokenRecord};
 use crate::unit_of_work::{UnitOfWork, WorkError};
 
@@ -54,10 +55,13 @@ impl TokenManager {
     }
 
     /// Applies `trigger` to an account and queues its record.
+    #[tracing::instrument(name = "unit_of_work", skip_all, fields(
+        app_id = %app_id, account_id = %account_id, source = %source,
+    ))]
     pub(super) async fn apply(
         &self,
-        app_id: &str,
-        account_id: &str,
+        app_id: &AppId,
+        account_id: &AccountId,
         trigger: Trigger,
         source: &str,
         now: i64,
@@ -77,6 +81,9 @@ impl TokenManager {
     }
 
     /// Audits a Page token with `debug_token`; `true` when Meta answered.
+    #[tracing::instrument(name = "token_audit", skip_all, fields(
+        app_id = %stored.record.app_id, account_id = %stored.record.account_id,
+    ))]
     pub(super) async fn audit(&self, stored: &StoredToken, now: i64) -> bool {
         let inner = &self.inner;
         let record = &stored.record;

@@ -3,6 +3,7 @@
 use graphhook_schema::account::AccountState;
 use secrecy::SecretString;
 
+use crate::domain::ids::{AccountId, AppId};
 use crate::store::StoreError;
 use crate::tokens::cipher::CipherError;
 use crate::tokens::TokenKind;
@@ -78,8 +79,8 @@ impl super::TokenManager {
     /// accepted publication.
     pub async fn usable(
         &self,
-        app_id: &str,
-        account_id: &str,
+        app_id: &AppId,
+        account_id: &AccountId,
         kinds: &[TokenKind],
     ) -> Result<(), CredentialsError> {
         let cipher = self.callable(app_id, account_id).await?;

@@ -17,6 +17,7 @@ use tokio::sync::watch;
 use super::cipher::{context, TokenCipher};
 use super::{TokenKind, TokenSettings};
 use crate::clock::SharedClock;
+use crate::domain::ids::{AccountId, AppId};
 use crate::gateway::{AppSecrets, Gateway};
 use crate::metrics::ProcessorMetrics;
 use crate::services::Services;
@@ -112,8 +113,8 @@ impl TokenManager {
     /// refreshed first (once, however many callers ask at the same moment).
     pub async fn credentials(
         &self,
-        app_id: &str,
-        account_id: &str,
+        app_id: &AppId,
+        account_id: &AccountId,
     ) -> Result<Credentials, CredentialsError> {
         self.credentials_among(app_id, account_id, &TokenKind::PREFERENCE)
             .await
@@ -122,8 +123,8 @@ impl TokenManager {
     /// The account's token of `kind` (Page posts need the Page token).
     pub async fn credentials_of(
         &self,
-        app_id: &str,
-        account_id: &str,
+        app_id: &AppId,
+        account_id: &AccountId,
         kind: TokenKind,
     ) -> Result<Credentials, CredentialsError> {
         self.credentials_among(app_id, account_id, &[kind]).await
@@ -131,8 +132,8 @@ impl TokenManager {
 
     async fn credentials_among(
         &self,
-        app_id: &str,
-        account_id: &str,
+        app_id: &AppId,
+        account_id: &AccountId,
         kinds: &[TokenKind],
     ) -> Result<Credentials, CredentialsError> {
         let inner = &self.inner;
@@ -160,8 +161,8 @@ impl TokenManager {
     /// caller inside the hard margin shares that refresh).
     pub(super) async fn callable(
         &self,
-        app_id: &str,
-        account_id: &str,
+        app_id: &AppId,
+        account_id: &AccountId,
     ) -> Result<&TokenCipher, CredentialsError> {
         let inner = &self.inner;
         let cipher = inner
@@ -202,8 +203,8 @@ impl TokenManager {
 
     async fn pick(
         &self,
-        app_id: &str,
-        account_id: &str,
+        app_id: &AppId,
+        account_id: &AccountId,
         kinds: &[TokenKind],
     ) -> Result<StoredToken, CredentialsError> {
         let tokens = self.inner.store.tokens_of(app_id, account_id).await?;

@@ -33,6 +33,7 @@ impl TokenManager {
     /// One pass of the pre-rotation job at the clock's time: refreshes user tokens
     /// entering their refresh window, audits Page tokens due for it, and flags the
     /// accounts of tokens still unrefreshed inside the alert window.
+    #[tracing::instrument(name = "token_pass", skip_all)]
     pub async fn run_pass(&self) -> Result<PassReport, StoreError> {
         let inner = &self.inner;
         let mut report = PassReport::default();
@@ -183,11 +184,7 @@ impl TokenManager {
         };
         self.transition(record, Trigger::RefreshStarted, "refresh_started", now)
             .await;
-        let target = (
-            record.app_id.as_str(),
-            record.account_id.as_str(),
-            record.kind,
-        );
+        let target = (&record.app_id, &record.account_id, record.kind);
         match refresh(&inner.gateway, &inner.apps, target, &token, now).await {
             Ok(refreshed) => match cipher.seal(&row_context(record), &refreshed.token) {
                 Ok(sealed) => {

@@ -6,6 +6,7 @@ use secrecy::ExposeSecret;
 
 use super::{RegistrationError, TokenRegistration};
 use crate::domain::content::check_id;
+use crate::domain::ids::{AccountId, AppId};
 use crate::gateway::GatewayError;
 use crate::tokens::meta::{Inspection, TokenCallError};
 use crate::tokens::TokenKind;
@@ -20,8 +21,8 @@ const INSTAGRAM_LIFETIME_MS: i64 = 60 * 86_400_000;
 const INSTAGRAM_REFRESHABLE_AFTER_MS: i64 = 86_400_000;
 
 pub(super) fn check(
-    app_id: &str,
-    account_id: &str,
+    app_id: &AppId,
+    account_id: &AccountId,
     request: &TokenRegistration,
 ) -> Result<(), RegistrationError> {
     let invalid = |r: crate::domain::content::Rejection| RegistrationError::Invalid(r.0);
@@ -100,7 +101,7 @@ pub(super) fn instagram_inspection(
 
 /// Why Meta's answer about a token does not allow storing it, if it does not.
 pub(super) fn refusal(
-    app_id: &str,
+    app_id: &AppId,
     kind: TokenKind,
     inspection: &Inspection,
     now_ms: i64,

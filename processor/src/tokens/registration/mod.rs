@@ -18,6 +18,7 @@ use checks::{check, instagram_inspection, meta_failure, refusal};
 
 use crate::apply::transitions::{transition_account, AccountChange};
 use crate::domain::account::{Transition, Trigger};
+use crate::domain::ids::{AccountId, AppId};
 use crate::store::{Registration, StoreError, StoredToken, TokenRecord};
 use crate::tokens::cipher::CipherError;
 use crate::tokens::identity::{check_owner, IdentityError};
@@ -94,8 +95,8 @@ impl TokenManager {
     /// metadata and the account's transition, if it changed state.
     pub async fn register(
         &self,
-        app_id: &str,
-        account_id: &str,
+        app_id: &AppId,
+        account_id: &AccountId,
         request: TokenRegistration,
     ) -> Result<(TokenRecord, Option<Transition>), RegistrationError> {
         let inner = &self.inner;
@@ -162,6 +163,9 @@ impl TokenManager {
     }
 
     /// Records the account's owner, tenant and Page, and brings it back to active.
+    #[tracing::instrument(name = "unit_of_work", skip_all, fields(
+        app_id = %record.app_id, account_id = %record.account_id,
+    ))]
     async fn registered(
         &self,
         record: &TokenRecord,
@@ -198,8 +202,8 @@ impl TokenManager {
     /// An account's tokens (metadata only).
     pub async fn tokens_of(
         &self,
-        app_id: &str,
-        account_id: &str,
+        app_id: &AppId,
+        account_id: &AccountId,
     ) -> Result<Vec<TokenRecord>, StoreError> {
         Ok(self
             .inner
