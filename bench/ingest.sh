@@ -5,7 +5,13 @@
 # sending the same records to the same broker, in the same run. Then latency at a
 # fixed 10,000 deliveries/s (open loop). Each figure is the median of ROUNDS rounds.
 #
+# With BASELINE=<git revision>, that revision's ingest is built too (in a worktree
+# under bench/out) and measured in every round right after the current code, on
+# the same broker set-up: a change to the shared crates shows its cost on ingest
+# in one run, as a ratio of medians.
+#
 #   bash bench/ingest.sh            # ROUNDS=3 SECONDS_PER_RUN=15 by default
+#   BASELINE=9ced6ec CONNECTIONS=256 bash bench/ingest.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,16 +30,23 @@ mkdir -p "$OUT"
 command -v wrk >/dev/null || { echo "wrk is required (apt-get install wrk)" >&2; exit 1; }
 cargo build --release -q -p graphhook -p graphhook-bench
 BIN=target/release
+BASE_BIN=
+if [ -n "${BASELINE:-}" ]; then
+  base_tree="$OUT/baseline-$BASELINE"
+  [ -d "$base_tree" ] || git worktree add -f --detach "$base_tree" "$BASELINE" >/dev/null
+  (cd "$base_tree" && cargo build --release -q -p graphhook)
+  BASE_BIN=$base_tree/target/release
+fi
 
 . bench/lib.sh
 
 
-start_ingest() { # prefix
+start_ingest() { # prefix [binary directory]
   GRAPHHOOK_INGEST__LISTEN=127.0.0.1:$HTTP_PORT GRAPHHOOK_INGEST__OPS_LISTEN=127.0.0.1:$OPS_PORT \
   GRAPHHOOK_LOG__SUCCESS_LEVEL=off GRAPHHOOK_KAFKA__BROKERS=$BROKERS \
   GRAPHHOOK_KAFKA__TOPIC_PREFIX=$1 GRAPHHOOK_LOG__LEVEL=warn \
   GRAPHHOOK_APPS__BENCH__APP_ID=1 GRAPHHOOK_APPS__BENCH__SECRETS="[\"$SECRET\"]" \
-    $BIN/graphhook ingest >>"$OUT/graphhook.log" 2>&1 &
+    "${2:-$BIN}/graphhook" ingest >>"$OUT/graphhook.log" 2>&1 &
   ingest_pid=$!
   pids+=($ingest_pid)
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$OPS_PORT/readyz" >/dev/null && return; sleep 0.1; done
@@ -54,6 +67,7 @@ wrk_run() { # deliveries-file -> "rps p50_ms p99_ms non2xx"
 to_ms() { awk -v v="$1" 'BEGIN { n=v+0; if (v ~ /us$/) n/=1000; else if (v ~ /ms$/) n=n; else if (v ~ /s$/) n*=1000; printf "%.2f", n }'; }
 
 summary=()
+baseline_lines=()
 for updates in 1 50; do
   file="$OUT/deliveries-$updates.tsv"
   count=$(( updates == 1 ? 20000 : 2000 ))
@@ -69,10 +83,23 @@ for updates in 1 50; do
     read -r rps p50 p99 errors < <(wrk_run "$file")
     stop_ingest
     stop_broker
+    base_rps=0
+    if [ -n "$BASE_BIN" ]; then
+      start_broker
+      start_ingest "base-$updates-$round-$RANDOM." "$BASE_BIN"
+      read -r base_rps _ _ _ < <(wrk_run "$file")
+      stop_ingest
+      stop_broker
+    fi
     bare_rps=$(echo "$bare" | field records_per_s)
-    echo "$rps $p50 $p99 $errors $bare_rps" >>"$OUT/rounds-$updates.txt"
-    echo "updates=$updates round=$round deliveries_per_s=$rps p50_ms=$p50 p99_ms=$p99 non2xx=$errors bare_records_per_s=$bare_rps"
+    echo "$rps $p50 $p99 $errors $bare_rps $base_rps" >>"$OUT/rounds-$updates.txt"
+    echo "updates=$updates round=$round deliveries_per_s=$rps p50_ms=$p50 p99_ms=$p99 non2xx=$errors bare_records_per_s=$bare_rps baseline_deliveries_per_s=$base_rps"
   done
+  if [ -n "$BASE_BIN" ]; then
+    base_median=$(awk '{print $6}' "$OUT/rounds-$updates.txt" | median)
+    base_ratio=$(awk '$6 > 0 {printf "%.3f\n", $1/$6}' "$OUT/rounds-$updates.txt" | median)
+    baseline_lines+=("updates=$updates: current $(awk '{print $1}' "$OUT/rounds-$updates.txt" | median) deliveries/s, baseline $BASELINE $base_median deliveries/s; current/baseline, median of the rounds' ratios: $base_ratio")
+  fi
   rps=$(awk '{print $1}' "$OUT/rounds-$updates.txt" | median)
   p50=$(awk '{print $2}' "$OUT/rounds-$updates.txt" | median)
   p99=$(awk '{print $3}' "$OUT/rounds-$updates.txt" | median)
@@ -115,3 +142,8 @@ printf '%s\n' "${summary[@]}"
 echo
 echo "Fixed rate $FIXED_RATE deliveries/s (1 update), open loop: achieved $fixed_rate/s, p50 $fixed_p50 ms, p99 $fixed_p99 ms, failures $fixed_failures"
 echo "Bare producer, same records at the same rate (send to last ack per delivery): p50 $bare_p50 ms, p99 $bare_p99 ms"
+if [ ${#baseline_lines[@]} -gt 0 ]; then
+  echo
+  echo "Against BASELINE=$BASELINE (alternated in every round):"
+  printf '%s\n' "${baseline_lines[@]}"
+fi

@@ -6,6 +6,10 @@
 #    1,000 accounts). Baseline: a bare consumer reading them, doing nothing. Then
 #    the processor takes them to committed PostgreSQL state and acknowledged
 #    outputs; events/s is measured from its first committed batch to the last.
+#    Second baseline, raw PostgreSQL: the rows the run left and the output records
+#    it sent, written again into a fresh database batch by batch with one
+#    multi-row statement per table and no broker (bench/src/raw_store.rs); the
+#    processor's events/s over that is its ratio to raw PostgreSQL.
 # 2. Latency: `graphhook run` (ingest + processor, real broker, PostgreSQL) receives
 #    RATE deliveries/s of the same mix (open loop) for SECONDS_PER_RUN, after a 5 s
 #    warm-up that is not measured; the processor's webhook-to-commit histogram
@@ -71,9 +75,14 @@ for round in $(seq "$ROUNDS"); do
     drain=$($BIN/graphhook-bench drain --brokers "$BROKERS" --topic-prefix "$prefix" --count "$COUNT")
     process=$(GRAPHHOOK_LOG__LEVEL=warn $vbin/graphhook-bench process --brokers "$BROKERS" --topic-prefix "$prefix" \
       --count "$COUNT" --database-url "$db" 2>>"$OUT/processor.log")
+    # The raw-PostgreSQL baseline: the rows this run wrote, written again with
+    # nothing but SQL (bench/src/raw_store.rs), on the same server, now.
+    raw_db=$(fresh_database)
+    raw=$($BIN/graphhook-bench raw-store --from "$db" --to "$raw_db" --brokers "$BROKERS" --topic-prefix "$prefix")
     stop_broker
     drop_database "$db"
-    line="round=$round variant=$name $(echo "$process" | tr ' ' '\n' | grep -E '^(events_per_s|seconds)=' | tr '\n' ' ')baseline_records_per_s=$(echo "$drain" | field records_per_s)"
+    drop_database "$raw_db"
+    line="round=$round variant=$name $(echo "$process" | tr ' ' '\n' | grep -E '^(events_per_s|seconds)=' | tr '\n' ' ')baseline_records_per_s=$(echo "$drain" | field records_per_s) raw_events_per_s=$(echo "$raw" | field raw_events_per_s) raw_outputs=$(echo "$raw" | field outputs)"
     echo "$line" | tee -a "$OUT/processor-throughput.txt"
   done
 done
@@ -136,7 +145,13 @@ for variant in "${variants[@]}"; do
     events_per_s=$(of "$name" "$OUT/processor-throughput.txt" events_per_s)
     baseline=$(of "$name" "$OUT/processor-throughput.txt" baseline_records_per_s)
     ratio=$(awk -v e="$events_per_s" -v b="$baseline" 'BEGIN {printf "%.3f", e/b}')
-    echo "[$name] throughput, $COUNT events of the realistic mix: processor $events_per_s events/s committed and acknowledged; bare consumer $baseline records/s (ratio $ratio)"
+    raw=$(of "$name" "$OUT/processor-throughput.txt" raw_events_per_s)
+    # The ratio to raw PostgreSQL is taken round by round (same round, same
+    # machine state), then its median.
+    raw_ratio=$(grep "variant=$name " "$OUT/processor-throughput.txt" | awk '{
+      for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+      if (v["raw_events_per_s"] > 0) printf "%.3f\n", v["events_per_s"] / v["raw_events_per_s"] }' | median)
+    echo "[$name] throughput, $COUNT events of the realistic mix: processor $events_per_s events/s committed and acknowledged; bare consumer $baseline records/s (ratio $ratio); the same rows written raw to PostgreSQL $raw events/s (processor/raw, median of rounds: $raw_ratio)"
   fi
   if [[ $MEASURE == *latency* ]]; then
     echo "[$name] latency at $RATE deliveries/s: webhook-to-commit p50 $(of "$name" "$OUT/processor-latency.txt" commit_p50_ms) ms, p99 $(of "$name" "$OUT/processor-latency.txt" commit_p99_ms) ms; ingest response p50 $(of "$name" "$OUT/processor-latency.txt" ingest_p50_ms) ms, p99 $(of "$name" "$OUT/processor-latency.txt" ingest_p99_ms) ms; achieved $(of "$name" "$OUT/processor-latency.txt" achieved_rate)/s"

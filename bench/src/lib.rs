@@ -11,3 +11,4 @@ pub mod kill_loop;
 pub mod load;
 pub mod processor;
 pub mod publishing;
+pub mod raw_store;

@@ -1,7 +1,9 @@
 //! `graphhook-bench`: the measuring half of the scripts under `bench/`.
 
 use clap::{Parser, Subcommand};
-use graphhook_bench::{bare_producer, deliveries, edge, kill_loop, load, processor, publishing};
+use graphhook_bench::{
+    bare_producer, deliveries, edge, kill_loop, load, processor, publishing, raw_store,
+};
 
 #[derive(Parser)]
 #[command(about = "graphhook benchmark helpers")]
@@ -31,6 +33,9 @@ enum Command {
     Drain(processor::Target),
     /// Runs the processor until every event is committed and every output acked.
     Process(processor::ProcessArgs),
+    /// The raw-PostgreSQL baseline: what a processor run wrote, written again
+    /// with nothing but SQL, batch by batch.
+    RawStore(raw_store::Args),
     /// Hosts librdkafka's mock cluster in this process until killed; prints
     /// `bootstrap=<servers>`.
     MockBroker {
@@ -80,6 +85,7 @@ async fn main() -> anyhow::Result<()> {
         Command::FillEvents(args) => processor::fill(&args).await,
         Command::Drain(target) => processor::drain(&target).await,
         Command::Process(args) => processor::process(&args).await,
+        Command::RawStore(args) => raw_store::run(&args).await,
         Command::MockBroker {
             brokers,
             topic_prefix,
