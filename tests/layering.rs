@@ -213,3 +213,27 @@ fn graph_answers_are_read_in_one_table() {
         }
     }
 }
+
+/// One clock: the processor decides with its injectable clock (`Services::clock`),
+/// so that tests set the time every part sees. Only `clock.rs` reads the system
+/// time (and the retry backoff seeds its jitter from it).
+#[test]
+fn the_processor_reads_time_from_its_one_clock() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("processor/src");
+    for (file, text) in sources(&root) {
+        if file.ends_with("clock.rs") || file.contains("/testing/") {
+            continue;
+        }
+        let shipped = text.split("#[cfg(test)]").next().unwrap_or_default();
+        for line in shipped.lines() {
+            let code = line.split("//").next().unwrap_or_default();
+            let reads_system_time = code.contains("now_millis(")
+                || (code.contains("SystemTime::now") && !file.ends_with("backoff.rs"));
+            assert!(
+                !reads_system_time,
+                "{file} reads the system time: use the processor's clock (Services::clock)\n  {}",
+                line.trim()
+            );
+        }
+    }
+}

@@ -88,12 +88,6 @@ impl Processor {
         );
         let topics = Topics::new(&kafka.topic_prefix);
         metrics.start_at_zero(&topics);
-        let relay = Relay::new(
-            store.clone(),
-            AckedSender::new(producer_config(kafka, bootstrap))?,
-            Duration::from_millis(kafka.produce_deadline_ms),
-            metrics.clone(),
-        );
         let services = Services {
             store: store.clone(),
             topics: topics.clone(),
@@ -101,6 +95,11 @@ impl Processor {
             metrics: metrics.clone(),
             apps: meta.apps.clone(),
         };
+        let relay = Relay::new(
+            &services,
+            AckedSender::new(producer_config(kafka, bootstrap))?,
+            Duration::from_millis(kafka.produce_deadline_ms),
+        );
         let gateway = Gateway::new(GraphClient::new(&meta.graph)?, &services);
         let tokens = TokenManager::new(
             &services,

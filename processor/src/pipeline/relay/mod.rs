@@ -29,12 +29,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use graphhook_kafka::AckedSender;
-use graphhook_schema::time::now_millis;
 use tokio::sync::{watch, Notify};
 
 pub use error::RelayError;
 
+use crate::clock::SharedClock;
 use crate::metrics::ProcessorMetrics;
+use crate::services::Services;
 use crate::store::{OutboxClaim, OutboxRow, Store};
 
 /// Rows claimed and sent at a time.
@@ -55,6 +56,9 @@ struct Round {
 
 struct Inner {
     store: Store,
+    /// The processor's clock: leases are written and read on the clock the
+    /// consumer's own claims are written with.
+    clock: SharedClock,
     sender: AckedSender,
     instance: String,
     /// The claimant of the consumer's own rows ([`Relay::direct_claim`]).
@@ -88,12 +92,8 @@ impl std::fmt::Debug for Relay {
 impl Relay {
     /// A relay sending through `sender`, waiting at most `deadline` for Kafka's
     /// acknowledgements; its claims last twice that plus five seconds.
-    pub fn new(
-        store: Store,
-        sender: AckedSender,
-        deadline: Duration,
-        metrics: ProcessorMetrics,
-    ) -> Self {
+    pub fn new(services: &Services, sender: AckedSender, deadline: Duration) -> Self {
+        let store = services.store.clone();
         let (done, _) = watch::channel(Round {
             number: 0,
             result: Ok(()),
@@ -103,6 +103,7 @@ impl Relay {
             inner: Arc::new(Inner {
                 wake: store.outbox_signal(),
                 store,
+                clock: services.clock.clone(),
                 sender,
                 direct_owner: format!("{instance}-direct"),
                 instance,
@@ -113,7 +114,7 @@ impl Relay {
                 acknowledged: Mutex::new(BTreeSet::new()),
                 to_delete: Mutex::new(Vec::new()),
                 delete_wake: Notify::new(),
-                metrics,
+                metrics: services.metrics.clone(),
             }),
         }
     }
@@ -240,7 +241,7 @@ impl Relay {
         self.delete_sent().await?;
         let inner = &self.inner;
         loop {
-            let now = now_millis();
+            let now = inner.clock.now_ms();
             let lease_until = now + i64::try_from(inner.lease.as_millis()).unwrap_or(i64::MAX);
             let started = std::time::Instant::now();
             let rows = inner

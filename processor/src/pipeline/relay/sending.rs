@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use graphhook_kafka::Record;
-use graphhook_schema::time::now_millis;
 use graphhook_schema::topics::headers;
 use rdkafka::message::{Header, OwnedHeaders};
 
@@ -89,7 +88,7 @@ impl Relay {
                     tracing::error!(topic = %row.topic, record_id = %row.record_id, %reason, "Kafka refuses an output record for good; parked in outbox_parked");
                     inner
                         .store
-                        .park_outbox(row.id, &reason, now_millis())
+                        .park_outbox(row.id, &reason, inner.clock.now_ms())
                         .await?;
                     inner
                         .metrics
