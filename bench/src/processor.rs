@@ -122,15 +122,21 @@ pub async fn fill(args: &FillArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A consumer of `kafka`'s broker in a group of its own (`group`), reading from
+/// the earliest offsets and committing nothing.
+pub fn reader(kafka: &KafkaSettings, group: &str) -> anyhow::Result<StreamConsumer> {
+    let mut config = base_config(kafka, &kafka.brokers);
+    config
+        .set("group.id", format!("{group}-{}", std::process::id()))
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false");
+    Ok(config.create()?)
+}
+
 /// The baseline: a bare consumer group member reading every event, doing nothing.
 pub async fn drain(target: &Target) -> anyhow::Result<()> {
     let kafka = settings(target);
-    let mut config = base_config(&kafka, &kafka.brokers);
-    config
-        .set("group.id", format!("bench-drain-{}", std::process::id()))
-        .set("auto.offset.reset", "earliest")
-        .set("enable.auto.commit", "false");
-    let consumer: StreamConsumer = config.create()?;
+    let consumer = reader(&kafka, "bench-drain")?;
     consumer.subscribe(&[&Topics::new(&kafka.topic_prefix).events()])?;
     let mut started = None;
     for _ in 0..target.count {

@@ -10,9 +10,9 @@
 
 use std::time::{Duration, Instant};
 
-use graphhook_kafka::{base_config, KafkaSettings, Topics};
+use graphhook_kafka::{KafkaSettings, Topics};
 use graphhook_schema::topics::OUTPUT_TOPICS;
-use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::consumer::Consumer;
 use rdkafka::Message;
 use sqlx::postgres::PgPool;
 use sqlx::Row;
@@ -66,12 +66,7 @@ async fn outputs(args: &Args, expected: i64) -> anyhow::Result<Vec<String>> {
         ..Default::default()
     };
     let topics = Topics::new(&kafka.topic_prefix);
-    let mut config = base_config(&kafka, &kafka.brokers);
-    config
-        .set("group.id", format!("bench-raw-{}", std::process::id()))
-        .set("auto.offset.reset", "earliest")
-        .set("enable.auto.commit", "false");
-    let consumer: StreamConsumer = config.create()?;
+    let consumer = crate::processor::reader(&kafka, "bench-raw")?;
     let names: Vec<String> = OUTPUT_TOPICS.iter().map(|t| topics.name(t)).collect();
     consumer.subscribe(&names.iter().map(String::as_str).collect::<Vec<_>>())?;
     let mut found = Vec::new();

@@ -86,28 +86,24 @@ async fn a_graph_call_costs_two_statements_and_a_throttle_answer_three() {
             .await;
         let clock = ManualClock::at(NOW);
         let gateway = gateway(&connect(&url).await, &server, clock.clone());
-        let cost = |before: usize| statements.load(Ordering::SeqCst) - before;
-
-        let before = statements.load(Ordering::SeqCst);
-        gateway
-            .call_for_account(&AppId::from(APP), &AccountId::from("a1"), read("a1"))
-            .await
-            .unwrap();
-        let first = cost(before);
-        clock.set(NOW + 1_000);
-        let before = statements.load(Ordering::SeqCst);
-        gateway
-            .call_for_account(&AppId::from(APP), &AccountId::from("a1"), read("a1"))
-            .await
-            .unwrap();
-        let steady = cost(before);
-        clock.set(NOW + 2_000);
-        let before = statements.load(Ordering::SeqCst);
-        let throttled = gateway
-            .call_for_account(&AppId::from(APP), &AccountId::from("a2"), read("a2"))
-            .await
-            .unwrap_err();
-        let throttle = cost(before);
+        // Statements one call at `at_ms` costs, and its result.
+        let measured = |account: &'static str, at_ms: i64| {
+            let (gateway, clock, statements) = (&gateway, &clock, &statements);
+            async move {
+                clock.set(at_ms);
+                let before = statements.load(Ordering::SeqCst);
+                let result = gateway
+                    .call_for_account(&AppId::from(APP), &AccountId::from(account), read(account))
+                    .await;
+                (statements.load(Ordering::SeqCst) - before, result)
+            }
+        };
+        let (first, answer) = measured("a1", NOW).await;
+        answer.unwrap();
+        let (steady, answer) = measured("a1", NOW + 1_000).await;
+        answer.unwrap();
+        let (throttle, answer) = measured("a2", NOW + 2_000).await;
+        let throttled = answer.unwrap_err();
         println!(
             "{}: statements per Graph call: first {first}, steady {steady}, throttle answer {throttle}",
             url.split(':').next().unwrap_or("?")

@@ -73,14 +73,7 @@ impl Store {
         app_id: &AppId,
         account_id: &AccountId,
     ) -> Result<Option<AccountRow>, StoreError> {
-        let row = sqlx::query(&format!(
-            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE app_id = $1 AND account_id = $2"
-        ))
-        .bind(app_id)
-        .bind(account_id)
-        .fetch_optional(self.pool())
-        .await?;
-        row.as_ref().map(account_from_row).transpose()
+        self.begin().await?.account(app_id, account_id).await
     }
 
     /// The account and its latest `limit` transitions, newest first.
