@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod bare_producer;
+pub mod broker_probe;
 pub mod deliveries;
 pub mod edge;
 pub mod kill_loop;

@@ -2,7 +2,8 @@
 
 use clap::{Parser, Subcommand};
 use graphhook_bench::{
-    bare_producer, deliveries, edge, kill_loop, load, processor, publishing, raw_store,
+    bare_producer, broker_probe, deliveries, edge, kill_loop, load, processor, publishing,
+    raw_store,
 };
 
 #[derive(Parser)]
@@ -49,6 +50,10 @@ enum Command {
         #[arg(long, default_value_t = 6)]
         partitions: i32,
     },
+    /// Reproduces the broker flaws the processor guards against (a fetch inside
+    /// a record batch served from the next batch; a high watermark short of the
+    /// log end) and prints whether this broker has them.
+    BrokerProbe(broker_probe::Args),
     /// A simulated day of publications against the fake Graph API.
     Publishing(publishing::Args),
     /// Prints a group's committed offsets of `events.v1` beside the watermarks.
@@ -92,6 +97,7 @@ async fn main() -> anyhow::Result<()> {
             partitions,
         } => kill_loop::mock_broker(brokers, &topic_prefix, partitions),
         Command::Publishing(args) => publishing::run(&args).await,
+        Command::BrokerProbe(args) => broker_probe::run(&args).await,
         Command::Offsets(args) => kill_loop::offsets(&args),
         Command::Missing(args) => kill_loop::missing(&args).await,
         Command::Quantiles {

@@ -37,9 +37,15 @@ pub struct ProcessorMetrics {
     /// `graphhook_processor_committed_beyond_log_end{topic,partition}`: how far the
     /// committed offset lies past the log end (should be 0).
     pub committed_beyond_log_end: IntGaugeVec,
-    /// `graphhook_processor_offset_gaps_total{topic}`: offsets the broker skipped
-    /// within an assignment (records in the log never served; should be 0).
+    /// `graphhook_processor_offset_gaps_total{topic,partition}`: offsets the
+    /// broker skipped after an assignment, a seek or a record (records in the log
+    /// not served; should be 0). Each gap is re-read.
     pub offset_gaps: IntCounterVec,
+    /// `graphhook_processor_offset_gap_rereads_total{topic,outcome}`: gaps
+    /// re-read, `healed` (every skipped record read and applied) or `given_up`
+    /// (the broker answered past the gap however far back it was read: those
+    /// records must be replayed).
+    pub offset_gap_rereads: IntCounterVec,
     /// `graphhook_processor_dead_letters_total{source_topic,cause}`; cause is
     /// `rejected`, `unparseable`, `refused_by_database`, `repeated` (recognised,
     /// not written again) or `unstorable` (skipped).
@@ -176,8 +182,14 @@ impl ProcessorMetrics {
             )?,
             offset_gaps: register_int_counter_vec_with_registry!(
                 "graphhook_processor_offset_gaps_total",
-                "Offsets the broker skipped within an assignment: records in the log never served (should be 0).",
-                &["topic"],
+                "Offsets the broker skipped after an assignment, a seek or a record: records in the log not served (should be 0).",
+                &["topic", "partition"],
+                r
+            )?,
+            offset_gap_rereads: register_int_counter_vec_with_registry!(
+                "graphhook_processor_offset_gap_rereads_total",
+                "Gaps re-read, by outcome: healed, or given_up (the skipped records must be replayed).",
+                &["topic", "outcome"],
                 r
             )?,
             dead_letters: register_int_counter_vec_with_registry!(

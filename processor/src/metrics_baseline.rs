@@ -39,7 +39,9 @@ impl ProcessorMetrics {
     pub fn start_at_zero(&self, topics: &Topics) {
         let consumed = [EVENTS, GRAPH_ERRORS, PUBLISH_REQUESTS].map(|t| topics.name(t));
         for topic in &consumed {
-            self.offset_gaps.with_label_values(&[topic]);
+            for outcome in ["healed", "given_up"] {
+                self.offset_gap_rereads.with_label_values(&[topic, outcome]);
+            }
             for cause in DEAD_LETTER_CAUSES {
                 self.dead_letters.with_label_values(&[topic, cause]);
             }

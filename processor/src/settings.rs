@@ -51,6 +51,11 @@ pub struct ProcessorSettings {
     /// redelivery or replay of an event older than this is applied again, so keep
     /// it well beyond Meta's 36-hour retries and any replay you may run.
     pub processed_events_retention_hours: u64,
+    /// When the broker serves a record past offsets it did not serve (a gap), the
+    /// partition is re-read from the gap's start and, where the broker answers
+    /// past it again, from further back: at most this many offsets before the
+    /// gap. Re-read records already applied are skipped.
+    pub gap_reread_max: u64,
 }
 
 impl Default for ProcessorSettings {
@@ -68,6 +73,7 @@ impl Default for ProcessorSettings {
             batch_wait_ms: 0,
             retry_initial_ms: 200,
             processed_events_retention_hours: 24 * 14,
+            gap_reread_max: 10_000,
         }
     }
 }

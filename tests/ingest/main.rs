@@ -6,6 +6,7 @@ mod attacker;
 mod callbacks;
 mod deliveries;
 mod edge;
+mod gaps;
 mod handlers;
 mod handshake;
 mod hardening;

@@ -120,7 +120,7 @@ impl EventLoop {
                 _ = shutdown.changed() => return batch,
             };
             match first {
-                Ok(message) => batch.push(self.watched(message.detach())),
+                Ok(message) => batch.extend(self.watched(message.detach())),
                 Err(error) => {
                     tracing::warn!(%error, "consumer error");
                     return batch;
@@ -130,7 +130,7 @@ impl EventLoop {
         let deadline = Instant::now() + self.batch_wait;
         while batch.len() < self.batch_size {
             match timeout_at(deadline, self.consumer.recv()).await {
-                Ok(Ok(message)) => batch.push(self.watched(message.detach())),
+                Ok(Ok(message)) => batch.extend(self.watched(message.detach())),
                 Ok(Err(error)) => tracing::warn!(%error, "consumer error"),
                 Err(_) => break,
             }
@@ -190,7 +190,7 @@ impl EventLoop {
                     _ = &mut wait => break,
                     _ = shutdown.changed() => return None,
                     message = self.consumer.recv() => match message {
-                        Ok(message) => carry.push(message.detach()),
+                        Ok(message) => carry.extend(self.watched(message.detach())),
                         Err(error) => tracing::debug!(%error, "consumer error while paused"),
                     },
                 }
@@ -239,33 +239,6 @@ impl EventLoop {
             "outputs relayed"
         );
         Ok(())
-    }
-
-    /// Counts offsets the broker skipped before `message` (a gap in a partition
-    /// since the last rebalance: records in the log this consumer never got).
-    fn watched(&self, message: OwnedMessage) -> OwnedMessage {
-        let skipped = self
-            .offsets
-            .receive(message.topic(), message.partition(), message.offset());
-        if skipped > 0 {
-            tracing::error!(topic = message.topic(), partition = message.partition(), offset = message.offset(), skipped, "the broker served a record past offsets it never served; those records are not applied");
-            let topic = graphhook_schema::topics::OUTPUT_TOPICS
-                .iter()
-                .chain(&[
-                    graphhook_schema::topics::EVENTS,
-                    graphhook_schema::topics::GRAPH_ERRORS,
-                    graphhook_schema::topics::PUBLISH_REQUESTS,
-                ])
-                .find(|suffix| message.topic().ends_with(*suffix))
-                .copied()
-                .unwrap_or("other");
-            self.services
-                .metrics
-                .offset_gaps
-                .with_label_values(&[topic])
-                .inc_by(u64::try_from(skipped).unwrap_or(0));
-        }
-        message
     }
 
     fn pause(&self) -> Option<TopicPartitionList> {

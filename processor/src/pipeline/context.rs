@@ -1,46 +1,20 @@
 //! The processor consumer's librdkafka callbacks: progress is committed when
-//! partitions are revoked, and statistics become the consumer-lag gauge.
+//! partitions are revoked, an assignment tells the offset watch where each
+//! partition starts, and statistics become the consumer-lag gauge.
 //!
 //! Offsets are *stored* (`enable.auto.offset.store=false`) only after a batch's
 //! effects are committed and its outputs acknowledged, so committing the stored
 //! offsets at revocation never skips a record that was fetched but not applied.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
 use rdkafka::statistics::Statistics;
-use rdkafka::ClientContext;
+use rdkafka::topic_partition_list::TopicPartitionList;
+use rdkafka::{ClientContext, Offset};
 
+pub use super::offsets::OffsetWatch;
 use crate::metrics::ProcessorMetrics;
-
-/// The next offset expected per partition since the last rebalance: a record
-/// further on means the broker served records past ones it never served.
-#[derive(Debug, Clone, Default)]
-pub struct OffsetWatch {
-    expected: Arc<Mutex<HashMap<(String, i32), i64>>>,
-}
-
-impl OffsetWatch {
-    /// Notes a received record; returns how many offsets were skipped before it
-    /// (0 when none, or when the partition's first record since a rebalance).
-    pub fn receive(&self, topic: &str, partition: i32, offset: i64) -> i64 {
-        let Ok(mut expected) = self.expected.lock() else {
-            return 0;
-        };
-        let key = (topic.to_owned(), partition);
-        let skipped = expected.get(&key).map_or(0, |next| (offset - next).max(0));
-        let next = expected.entry(key).or_insert(offset + 1);
-        *next = (*next).max(offset + 1);
-        skipped
-    }
-
-    fn reset(&self) {
-        if let Ok(mut expected) = self.expected.lock() {
-            expected.clear();
-        }
-    }
-}
 
 /// Callbacks of the processor's consumer.
 pub struct ProcessorContext {
@@ -49,7 +23,8 @@ pub struct ProcessorContext {
 }
 
 impl ProcessorContext {
-    /// Reports into `metrics`; `offsets` is forgotten at every rebalance.
+    /// Reports into `metrics`; `offsets` is forgotten at every rebalance and
+    /// told where each assigned partition starts.
     pub fn new(metrics: ProcessorMetrics, offsets: OffsetWatch) -> Self {
         ProcessorContext { metrics, offsets }
     }
@@ -135,25 +110,39 @@ impl ConsumerContext for ProcessorContext {
             Rebalance::Error(error) => tracing::warn!(%error, "rebalance error"),
         }
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::OffsetWatch;
-
-    #[test]
-    fn a_gap_within_an_assignment_is_counted_and_a_rebalance_starts_over() {
-        let watch = OffsetWatch::default();
-        assert_eq!(
-            watch.receive("t", 1, 700),
-            0,
-            "the first record since a rebalance"
-        );
-        assert_eq!(watch.receive("t", 1, 701), 0);
-        assert_eq!(watch.receive("t", 1, 713), 11, "702 to 712 never served");
-        assert_eq!(watch.receive("t", 1, 705), 0, "a redelivery is not a gap");
-        assert_eq!(watch.receive("t", 2, 5), 0, "partitions apart");
-        watch.reset();
-        assert_eq!(watch.receive("t", 1, 900), 0);
+    /// Where each assigned partition starts: its committed offset, or (none
+    /// committed: `auto.offset.reset` is `earliest`) the log's start. The first
+    /// record served is compared with it.
+    fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        let Rebalance::Assign(partitions) = rebalance else {
+            return;
+        };
+        let committed = match consumer.committed_offsets((*partitions).clone(), START_TIMEOUT) {
+            Ok(committed) => committed,
+            Err(error) => {
+                tracing::warn!(%error, "cannot read the committed offsets of the assignment: its first records are not checked for gaps");
+                TopicPartitionList::new()
+            }
+        };
+        for element in committed.elements() {
+            let (topic, partition) = (element.topic(), element.partition());
+            self.metrics
+                .offset_gaps
+                .with_label_values(&[topic, &partition.to_string()]);
+            let start = match element.offset() {
+                Offset::Offset(offset) => Some(offset),
+                _ => consumer
+                    .fetch_watermarks(topic, partition, START_TIMEOUT)
+                    .ok()
+                    .map(|(low, _)| low),
+            };
+            if let Some(start) = start {
+                self.offsets.start(topic, partition, start);
+            }
+        }
     }
 }
+
+/// How long an assignment waits for its committed offsets and log starts.
+const START_TIMEOUT: Duration = Duration::from_secs(5);

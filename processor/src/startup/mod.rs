@@ -124,7 +124,7 @@ impl Processor {
         if !kafka.client.contains_key("fetch.wait.max.ms") {
             config.set("fetch.wait.max.ms", "20");
         }
-        let offsets = OffsetWatch::default();
+        let offsets = OffsetWatch::new(settings.gap_reread_max);
         let consumer: ProcessorConsumer =
             config.create_with_context(ProcessorContext::new(metrics.clone(), offsets.clone()))?;
         consumer.subscribe(&[
