@@ -204,6 +204,11 @@ impl Processor {
         self.ops_port
     }
 
+    /// Its metrics (benchmarks read progress from them without querying).
+    pub fn metrics(&self) -> ProcessorMetrics {
+        self.event_loop.services.metrics.clone()
+    }
+
     /// The readiness `/readyz` answers (drained on SIGTERM).
     pub fn readiness(&self) -> Readiness {
         self.readiness.clone()

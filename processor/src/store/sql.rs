@@ -8,8 +8,10 @@ use serde::Serialize;
 
 use super::StoreError;
 
-/// Rows per statement.
-pub(super) const CHUNK: usize = 200;
+/// Rows per statement: a batch of 500 events is one statement per table. The
+/// widest statement binds 9 columns a row, 9,000 parameters, under SQLite's
+/// 32,766 and PostgreSQL's 65,535.
+pub(super) const CHUNK: usize = 1_000;
 
 /// `($1, $2, ...), ($k, ...)` for `rows` rows of `columns` placeholders each, with
 /// `literal` appended inside every tuple (e.g. `, 0`).
