@@ -6,6 +6,13 @@
 # so the new one gets every partition, see tansu's known flaw in DEVELOPERS.md).
 # A run passes when every record of events.v1 ends applied.
 #
+# RATE=0 is the multi-record-batch mode: events are written as fast as the broker
+# takes them, so the producer packs many records into each record batch and a
+# killed processor's last commit lands inside a batch. That is the case where
+# tansu 0.6.0 serves a restarted consumer the next batch (bench/broker-probe.sh)
+# and the processor must see the gap and re-read it. At 250/s each batch holds
+# one record and no commit lands inside one.
+#
 # BROKER=tansu runs against tansu (memory storage); BROKER=mock against librdkafka's
 # mock cluster hosted by a process of its own (`graphhook-bench mock-broker`), which
 # outlives the killed processor: the same loop on a second broker implementation
@@ -19,6 +26,8 @@
 # earlier revision's, to compare); the tools always come from this tree.
 #
 #   BROKER=tansu RUNS=7 bash bench/kill-loop.sh      # COUNT=5000 RATE=250
+#   BROKER=tansu RATE=0 RUNS=10 bash bench/kill-loop.sh
+#   BROKER=mock RATE=0 RUNS=10 bash bench/kill-loop.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
