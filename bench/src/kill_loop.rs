@@ -136,9 +136,7 @@ pub async fn missing(args: &MissingArgs) -> anyhow::Result<()> {
     // reports the log end: tansu 0.6.0 reports the last batch's base offset + 1
     // (bench/broker-probe.sh). So reading goes on until nothing more comes.
     let mut last_record = std::time::Instant::now();
-    while std::time::Instant::now() < deadline
-        && last_record.elapsed() < Duration::from_secs(5)
-    {
+    while std::time::Instant::now() < deadline && last_record.elapsed() < Duration::from_secs(5) {
         let Some(message) = consumer.poll(Duration::from_millis(200)) else {
             continue;
         };
