@@ -58,6 +58,33 @@ const READINESS_INTERVAL: Duration = Duration::from_secs(1);
 /// How long each of its probes (database, broker) may take.
 const READINESS_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// Creates `graphhook_processor_offset_gaps_total` at 0 for every partition of
+/// the consumed topics, so that the alert on its increase sees the first gap (a
+/// series that appears at 5 shows no increase). Assignments add partitions that
+/// appear later.
+fn gap_series_at_zero(
+    consumer: &ProcessorConsumer,
+    consumed: &[String],
+    metrics: &ProcessorMetrics,
+) {
+    for topic in consumed {
+        match consumer.fetch_metadata(Some(topic), READINESS_TIMEOUT * 2) {
+            Ok(metadata) => {
+                for found in metadata.topics() {
+                    for partition in found.partitions() {
+                        metrics
+                            .offset_gaps
+                            .with_label_values(&[found.name(), &partition.id().to_string()]);
+                    }
+                }
+            }
+            Err(error) => {
+                tracing::debug!(%error, %topic, "no metadata yet: its gap series appear at assignment")
+            }
+        }
+    }
+}
+
 fn bind(address: SocketAddr) -> Result<(TcpListener, u16), StartError> {
     graphhook_web::bind(address).map_err(|source| StartError::Bind {
         address: address.to_string(),
@@ -127,11 +154,13 @@ impl Processor {
         let offsets = OffsetWatch::new(settings.gap_reread_max);
         let consumer: ProcessorConsumer =
             config.create_with_context(ProcessorContext::new(metrics.clone(), offsets.clone()))?;
-        consumer.subscribe(&[
-            &topics.events(),
-            &topics.name(GRAPH_ERRORS),
-            &topics.name(PUBLISH_REQUESTS),
-        ])?;
+        let consumed = [
+            topics.events(),
+            topics.name(GRAPH_ERRORS),
+            topics.name(PUBLISH_REQUESTS),
+        ];
+        consumer.subscribe(&consumed.iter().map(String::as_str).collect::<Vec<_>>())?;
+        gap_series_at_zero(&consumer, &consumed, &metrics);
         let events_topic = topics.events();
         let (listener, port) = bind(settings.listen)?;
         let (ops_listener, ops_port) = bind(settings.ops_listen)?;
