@@ -4,6 +4,7 @@
 mod admin;
 mod attacker;
 mod callbacks;
+mod corpus;
 mod deliveries;
 mod edge;
 mod gaps;
