@@ -153,11 +153,20 @@ async fn sigterm_drains_readiness_first_then_closes_and_finishes_requests_in_fli
     running.terminate();
     let deadline = Instant::now() + Duration::from_secs(2);
     loop {
-        let response = client
+        // A probe that cannot connect tries again at its next period, as a
+        // load balancer's does; only the answer is under test.
+        let response = match client
             .get(format!("http://127.0.0.1:{}/readyz", ports.ingest_ops))
             .send()
             .await
-            .unwrap();
+        {
+            Ok(response) => response,
+            Err(error) => {
+                assert!(Instant::now() < deadline, "/readyz unreachable: {error}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
         if response.status() == 503 {
             let problem: Value = response.json().await.unwrap();
             assert!(
