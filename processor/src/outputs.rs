@@ -61,15 +61,19 @@ impl<'t> Outputs<'t> {
     ) -> Result<(Vec<i64>, Vec<OutboxRow>), StoreError> {
         let entries = std::mem::take(&mut self.entries);
         let claimable: Vec<bool> = match claim {
-            Some(claim) if !entries.is_empty() => match tx.pending_outbox_keys(&claim.owner).await?
-            {
-                Some(pending) if pending.is_empty() => vec![true; entries.len()],
-                Some(pending) => entries
+            Some(claim) if !entries.is_empty() => {
+                let mut keys: Vec<(&str, &str)> = entries
+                    .iter()
+                    .map(|e| (e.topic.as_str(), e.key.as_str()))
+                    .collect();
+                keys.sort_unstable();
+                keys.dedup();
+                let pending = tx.pending_outbox_keys(&keys, &claim.owner).await?;
+                entries
                     .iter()
                     .map(|e| !pending.contains(&(e.topic.clone(), e.key.clone())))
-                    .collect(),
-                None => vec![false; entries.len()],
-            },
+                    .collect()
+            }
             _ => vec![false; entries.len()],
         };
         let owner = claim.map(|c| (c.owner.as_str(), now_ms.saturating_add(c.lease_ms)));

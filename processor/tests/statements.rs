@@ -10,14 +10,74 @@ mod support;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use graphhook_processor::store::{json_rows, Column, Engine, SqlType};
 use support::stores;
 
 /// One statement as found in the source.
 struct Statement {
     /// `file:line` of the call.
     at: String,
-    /// The SQL, with formatted parts filled in; one per variant.
+    /// The SQL, with formatted parts filled in; one per variant. A JSON row
+    /// source is a marker ([`JSON_ROWS`]) each engine's text replaces.
     variants: Vec<String>,
+}
+
+/// Stands for `json_rows(engine, param, columns)` until the engine is known:
+/// `⟨json_rows|param|name:type,...⟩`.
+const JSON_ROWS: &str = "⟨json_rows|";
+
+/// A statement's text for `engine`: its JSON row sources as the store writes them.
+fn for_engine(sql: &str, engine: Engine) -> String {
+    let mut out = String::new();
+    let mut rest = sql;
+    while let Some(at) = rest.find(JSON_ROWS) {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + JSON_ROWS.len()..];
+        let end = after.find('⟩').expect("a closed marker");
+        let (param, columns) = after[..end].split_once('|').expect("param|columns");
+        let columns: Vec<Column> = columns
+            .split(',')
+            .map(|column| {
+                let (name, kind) = column.split_once(':').expect("name:type");
+                let name: &'static str = Box::leak(name.to_owned().into_boxed_str());
+                let kind = match kind {
+                    "Text" => SqlType::Text,
+                    "BigInt" => SqlType::BigInt,
+                    other => panic!("unknown column type {other}"),
+                };
+                (name, kind)
+            })
+            .collect();
+        out.push_str(&json_rows(
+            engine,
+            param.parse().expect("a number"),
+            &columns,
+        ));
+        rest = &after[end + '⟩'.len_utf8()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The marker of a `json_rows(...)` call's source text.
+fn json_rows_marker(expression: &str) -> Option<String> {
+    let call = expression.strip_prefix("json_rows")?;
+    let args = arguments(call);
+    let param = args.get(1)?;
+    let columns: Vec<String> = args
+        .get(2)?
+        .split('(')
+        .skip(1)
+        .filter_map(|tuple| {
+            let (name, kind) = tuple.split_once(',')?;
+            let kind = kind
+                .trim()
+                .trim_end_matches([')', ',', ']', ' ', '\n'])
+                .trim();
+            Some(format!("{}:{kind}", name.trim().trim_matches('"')))
+        })
+        .collect();
+    Some(format!("{JSON_ROWS}{param}|{}⟩", columns.join(",")))
 }
 
 fn store_sources() -> Vec<(PathBuf, String)> {
@@ -136,6 +196,9 @@ fn constants(sources: &[(PathBuf, String)]) -> HashMap<(PathBuf, String), String
 
 /// What a formatted argument stands for in a statement prepared for the test.
 fn stand_in(expression: &str) -> Option<String> {
+    if expression.starts_with("json_rows(") {
+        return json_rows_marker(expression);
+    }
     if let Some(inner) = expression
         .strip_prefix("tuples(")
         .and_then(|e| e.strip_suffix(')'))
@@ -300,9 +363,11 @@ async fn every_statement_of_the_store_prepares_on_each_engine() {
     );
     for store in stores().await {
         let engine = store.engine().name();
+        let kind = store.engine();
         let mut refused = Vec::new();
         for statement in &statements {
             for sql in &statement.variants {
+                let sql = &for_engine(sql, kind);
                 let postgres_only = sql.contains("SKIP LOCKED") || sql.contains("pg_advisory");
                 if postgres_only && engine != "postgres" {
                     continue;

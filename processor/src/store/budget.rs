@@ -2,7 +2,9 @@
 //! `object`): what Meta's headers and throttle answers said, shared by every
 //! replica.
 
-use super::sql::tuples;
+use serde_json::json;
+
+use super::sql::{json_rows, rows_json, SqlType::*};
 use super::{Store, StoreError};
 use crate::domain::budget::{BudgetState, Observation, Scope};
 use crate::domain::ids::AppId;
@@ -65,32 +67,46 @@ impl Store {
         }
         let sql = format!(
             "INSERT INTO graph_budget (app_id, scope, object_id, kind, usage_permille, held_until_ms, updated_at_ms, next_call_at_ms) \
-             VALUES {} ON CONFLICT (app_id, scope, object_id) DO UPDATE SET \
+             {} ON CONFLICT (app_id, scope, object_id) DO UPDATE SET \
              updated_at_ms = excluded.updated_at_ms, \
              kind = CASE WHEN excluded.kind = '{NO_USAGE}' THEN graph_budget.kind ELSE excluded.kind END, \
              usage_permille = CASE WHEN excluded.kind = '{NO_USAGE}' THEN graph_budget.usage_permille \
                ELSE excluded.usage_permille END, \
              held_until_ms = CASE WHEN excluded.held_until_ms > graph_budget.held_until_ms \
                THEN excluded.held_until_ms ELSE graph_budget.held_until_ms END",
-            tuples(observations.len(), 7, ", 0")
+            json_rows(
+                self.engine(),
+                1,
+                &[
+                    ("app_id", Text),
+                    ("scope", Text),
+                    ("object_id", Text),
+                    ("kind", Text),
+                    ("usage", BigInt),
+                    ("held_until", BigInt),
+                    ("updated_at", BigInt),
+                    ("next_call_at", BigInt),
+                ]
+            )
         );
-        let mut query = sqlx::query(&sql);
-        for observation in observations {
+        let rows = rows_json(observations.iter().map(|observation| {
             let (scope, object_id) = scope(&observation.scope);
             let kind = match observation.usage_permille {
                 Some(_) => observation.kind.as_str(),
                 None => NO_USAGE,
             };
-            query = query
-                .bind(app_id)
-                .bind(scope)
-                .bind(object_id)
-                .bind(kind)
-                .bind(observation.usage_permille.unwrap_or(0))
-                .bind(observation.held_until_ms.unwrap_or(0))
-                .bind(now_ms);
-        }
-        query.execute(self.pool()).await?;
+            json!({
+                "app_id": app_id,
+                "scope": scope,
+                "object_id": object_id,
+                "kind": kind,
+                "usage": observation.usage_permille.unwrap_or(0),
+                "held_until": observation.held_until_ms.unwrap_or(0),
+                "updated_at": now_ms,
+                "next_call_at": 0,
+            })
+        }));
+        sqlx::query(&sql).bind(rows).execute(self.pool()).await?;
         Ok(())
     }
 

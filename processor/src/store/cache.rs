@@ -7,7 +7,9 @@ use std::collections::HashSet;
 use serde::Serialize;
 use sqlx::Row;
 
-use super::sql::{tuples, CHUNK};
+use serde_json::json;
+
+use super::sql::{json_rows, rows_json, SqlType::*};
 use super::{Store, StoreError, StoreTx};
 use crate::domain::ids::{AccountId, AppId, MediaId};
 
@@ -95,34 +97,31 @@ impl StoreTx {
         &mut self,
         entries: &[(MetricsKey, i64)],
     ) -> Result<HashSet<MetricsKey>, StoreError> {
+        // A row comes back when inserted (never fetched: no `fetched_at_ms`) or
+        // updated (it was fresh: it has one).
+        let sql = format!(
+            "INSERT INTO metrics_cache (app_id, account_id, media_id, stale_since_ms, fresh) {} \
+             ON CONFLICT (app_id, account_id, media_id) DO UPDATE SET fresh = 0, stale_since_ms = excluded.stale_since_ms \
+             WHERE metrics_cache.fresh = 1 \
+             RETURNING app_id, account_id, media_id, fetched_at_ms",
+            json_rows(self.engine, 1, &[("app", Text), ("account", Text), ("media", Text), ("at", BigInt), ("fresh", BigInt)])
+        );
+        let rows = rows_json(entries.iter().map(|((app, account, media), at_ms)| {
+            json!({"app": app, "account": account, "media": media, "at": at_ms, "fresh": 0})
+        }));
         let mut invalidated = HashSet::new();
-        for chunk in entries.chunks(CHUNK) {
-            // A row comes back when inserted (never fetched: no `fetched_at_ms`) or
-            // updated (it was fresh: it has one).
-            let sql = format!(
-                "INSERT INTO metrics_cache (app_id, account_id, media_id, stale_since_ms, fresh) VALUES {} \
-                 ON CONFLICT (app_id, account_id, media_id) DO UPDATE SET fresh = 0, stale_since_ms = excluded.stale_since_ms \
-                 WHERE metrics_cache.fresh = 1 \
-                 RETURNING app_id, account_id, media_id, fetched_at_ms",
-                tuples(chunk.len(), 4, ", 0")
-            );
-            let mut query = sqlx::query(&sql);
-            for ((app_id, account_id, media_id), at_ms) in chunk {
-                query = query
-                    .bind(app_id)
-                    .bind(account_id)
-                    .bind(media_id)
-                    .bind(*at_ms);
-            }
-            for row in query.fetch_all(&mut *self.tx).await? {
-                let fetched: Option<i64> = row.try_get("fetched_at_ms")?;
-                if fetched.is_some() {
-                    invalidated.insert((
-                        row.try_get("app_id")?,
-                        row.try_get("account_id")?,
-                        row.try_get("media_id")?,
-                    ));
-                }
+        for row in sqlx::query(&sql)
+            .bind(rows)
+            .fetch_all(&mut *self.tx)
+            .await?
+        {
+            let fetched: Option<i64> = row.try_get("fetched_at_ms")?;
+            if fetched.is_some() {
+                invalidated.insert((
+                    row.try_get("app_id")?,
+                    row.try_get("account_id")?,
+                    row.try_get("media_id")?,
+                ));
             }
         }
         Ok(invalidated)
@@ -134,24 +133,16 @@ impl StoreTx {
         &mut self,
         entries: &[(MetricsKey, String, i64)],
     ) -> Result<(), StoreError> {
-        for chunk in entries.chunks(CHUNK) {
-            let sql = format!(
-                "INSERT INTO metrics_cache (app_id, account_id, media_id, values_json, fetched_at_ms, fresh) VALUES {} \
-                 ON CONFLICT (app_id, account_id, media_id) DO UPDATE SET values_json = excluded.values_json, \
-                 fetched_at_ms = excluded.fetched_at_ms, fresh = 1, stale_since_ms = NULL",
-                tuples(chunk.len(), 5, ", 1")
-            );
-            let mut query = sqlx::query(&sql);
-            for ((app_id, account_id, media_id), values, at_ms) in chunk {
-                query = query
-                    .bind(app_id)
-                    .bind(account_id)
-                    .bind(media_id)
-                    .bind(values)
-                    .bind(*at_ms);
-            }
-            query.execute(&mut *self.tx).await?;
-        }
+        let sql = format!(
+            "INSERT INTO metrics_cache (app_id, account_id, media_id, values_json, fetched_at_ms, fresh) {} \
+             ON CONFLICT (app_id, account_id, media_id) DO UPDATE SET values_json = excluded.values_json, \
+             fetched_at_ms = excluded.fetched_at_ms, fresh = 1, stale_since_ms = NULL",
+            json_rows(self.engine, 1, &[("app", Text), ("account", Text), ("media", Text), ("metrics", Text), ("at", BigInt), ("fresh", BigInt)])
+        );
+        let rows = rows_json(entries.iter().map(|((app, account, media), values, at_ms)| {
+            json!({"app": app, "account": account, "media": media, "metrics": values, "at": at_ms, "fresh": 1})
+        }));
+        sqlx::query(&sql).bind(rows).execute(&mut *self.tx).await?;
         Ok(())
     }
 }

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use sqlx::Row;
 
-use super::sql::{tuples, CHUNK};
+use super::sql::{json_rows, rows_json, SqlType::*};
 use super::{Store, StoreError, StoreTx};
 
 impl StoreTx {
@@ -30,20 +30,23 @@ impl StoreTx {
         event_ids: &[&str],
         now_ms: i64,
     ) -> Result<HashSet<String>, StoreError> {
+        let sql = format!(
+            "INSERT INTO processed_events (event_id, processed_at_ms) {} \
+             ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
+            json_rows(self.engine, 1, &[("event_id", Text), ("at", BigInt)])
+        );
+        let rows = rows_json(
+            event_ids
+                .iter()
+                .map(|id| serde_json::json!({"event_id": id, "at": now_ms})),
+        );
         let mut claimed = HashSet::with_capacity(event_ids.len());
-        for chunk in event_ids.chunks(CHUNK) {
-            let sql = format!(
-                "INSERT INTO processed_events (event_id, processed_at_ms) VALUES {} \
-                 ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
-                tuples(chunk.len(), 2, "")
-            );
-            let mut query = sqlx::query(&sql);
-            for id in chunk {
-                query = query.bind(*id).bind(now_ms);
-            }
-            for row in query.fetch_all(&mut *self.tx).await? {
-                claimed.insert(row.try_get("event_id")?);
-            }
+        for row in sqlx::query(&sql)
+            .bind(rows)
+            .fetch_all(&mut *self.tx)
+            .await?
+        {
+            claimed.insert(row.try_get("event_id")?);
         }
         Ok(claimed)
     }

@@ -39,6 +39,7 @@ pub use cache::{MetricsEntry, MetricsKey};
 pub use failure::{pg_is_content, sqlite_is_content, Disposition};
 pub use outbox::{OutboxClaim, OutboxEntry, OutboxRow};
 pub use posts::PostStatus;
+pub use sql::{json_rows, Column, SqlType};
 pub use tokens::{StoredToken, TokenKey, TokenRecord};
 pub use transaction::StoreTx;
 
@@ -178,7 +179,7 @@ impl Store {
 
     /// Starts a transaction: an event's effects and its id commit together.
     pub async fn begin(&self) -> Result<StoreTx, StoreError> {
-        Ok(StoreTx::new(self.pool.begin().await?))
+        Ok(StoreTx::new(self.pool.begin().await?, self.engine))
     }
 }
 

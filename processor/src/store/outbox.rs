@@ -12,10 +12,13 @@
 //! writes the rows already claimed ([`OutboxClaim`]) when no earlier row of their
 //! topic and key is pending, and sends them itself after the commit.
 
+use std::collections::HashSet;
+
+use serde_json::json;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::sql::{tuples, CHUNK};
+use super::sql::{json_rows, rows_json, SqlType::*};
 use super::{Engine, Store, StoreError};
 
 /// An output record waiting for Kafka.
@@ -51,10 +54,6 @@ pub struct OutboxClaim {
     pub lease_ms: i64,
 }
 
-/// How many pending rows a unit of work looks at before it claims its own; with
-/// more pending, it leaves its rows to the relay.
-const PENDING_KEYS_LIMIT: i64 = 1_000;
-
 /// Serializes claims between PostgreSQL relays (`pg_advisory_xact_lock` key).
 const CLAIM_LOCK: i64 = 0x6772_6170_6868_6f6f;
 
@@ -67,13 +66,6 @@ fn outbox_row(row: &AnyRow) -> Result<OutboxRow, StoreError> {
         source_event_id: row.try_get("source_event_id")?,
         record_id: row.try_get("record_id")?,
     })
-}
-
-fn id_list(ids: &[i64]) -> String {
-    ids.iter()
-        .map(i64::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// An output record to queue in the outbox.
@@ -92,28 +84,31 @@ pub struct OutboxEntry {
 }
 
 impl super::StoreTx {
-    /// The topics and keys of pending outbox rows, or `None` when more than a
-    /// thousand rows are pending. Rows claimed by `acknowledged_owner` are left
-    /// out: that claimant's earlier batches are acknowledged, waiting to be
-    /// deleted (see [`OutboxClaim::owner`]).
+    /// Which of these topics and keys have outbox rows pending. Rows claimed by
+    /// `acknowledged_owner` are left out: that claimant's earlier batches are
+    /// acknowledged, waiting to be deleted (see [`OutboxClaim::owner`]).
     pub async fn pending_outbox_keys(
         &mut self,
+        keys: &[(&str, &str)],
         acknowledged_owner: &str,
-    ) -> Result<Option<std::collections::HashSet<(String, String)>>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT topic, record_key FROM outbox WHERE claimed_by IS NULL OR claimed_by <> $1 LIMIT $2",
-        )
-        .bind(acknowledged_owner)
-        .bind(PENDING_KEYS_LIMIT + 1)
+    ) -> Result<HashSet<(String, String)>, StoreError> {
+        let sql = format!(
+            "SELECT DISTINCT topic, record_key FROM outbox WHERE (topic, record_key) IN ({}) \
+             AND (claimed_by IS NULL OR claimed_by <> $2)",
+            json_rows(self.engine, 1, &[("topic", Text), ("record_key", Text)])
+        );
+        let rows = rows_json(
+            keys.iter()
+                .map(|(topic, key)| json!({"topic": topic, "record_key": key})),
+        );
+        let rows = sqlx::query(&sql)
+            .bind(rows)
+            .bind(acknowledged_owner)
             .fetch_all(&mut *self.tx)
             .await?;
-        if rows.len() as i64 > PENDING_KEYS_LIMIT {
-            return Ok(None);
-        }
         rows.iter()
             .map(|row| Ok((row.try_get("topic")?, row.try_get("record_key")?)))
-            .collect::<Result<_, StoreError>>()
-            .map(Some)
+            .collect()
     }
 
     /// Queues these output records, in order; they are sent after commit. Rows
@@ -126,34 +121,44 @@ impl super::StoreTx {
         claim: Option<(&str, i64)>,
         claimed: &[bool],
     ) -> Result<Vec<i64>, StoreError> {
+        let sql = format!(
+            "INSERT INTO outbox (topic, record_key, payload, source_event_id, record_id, created_at_ms, \
+             claimed_by, claimed_until_ms) {} RETURNING id",
+            json_rows(
+                self.engine,
+                1,
+                &[
+                    ("topic", Text),
+                    ("record_key", Text),
+                    ("payload", Text),
+                    ("source_event_id", Text),
+                    ("record_id", Text),
+                    ("created_at_ms", BigInt),
+                    ("claimed_by", Text),
+                    ("claimed_until_ms", BigInt),
+                ]
+            )
+        );
+        let rows = rows_json(entries.iter().enumerate().map(|(index, entry)| {
+            let row_claim = claim.filter(|_| claimed.get(index).copied().unwrap_or(false));
+            json!({
+                "topic": entry.topic,
+                "record_key": entry.key,
+                "payload": entry.payload,
+                "source_event_id": entry.source_event_id,
+                "record_id": entry.record_id,
+                "created_at_ms": now_ms,
+                "claimed_by": row_claim.map(|(owner, _)| owner),
+                "claimed_until_ms": row_claim.map(|(_, until)| until),
+            })
+        }));
         let mut ids = Vec::with_capacity(entries.len());
-        for (index, chunk) in entries.chunks(CHUNK).enumerate() {
-            let sql = format!(
-                "INSERT INTO outbox (topic, record_key, payload, source_event_id, record_id, created_at_ms, \
-                 claimed_by, claimed_until_ms) VALUES {} RETURNING id",
-                tuples(chunk.len(), 8, "")
-            );
-            let mut query = sqlx::query(&sql);
-            for (offset, entry) in chunk.iter().enumerate() {
-                let row_claim = claim.filter(|_| {
-                    claimed
-                        .get(index * CHUNK + offset)
-                        .copied()
-                        .unwrap_or(false)
-                });
-                query = query
-                    .bind(&entry.topic)
-                    .bind(&entry.key)
-                    .bind(&entry.payload)
-                    .bind(&entry.source_event_id)
-                    .bind(&entry.record_id)
-                    .bind(now_ms)
-                    .bind(row_claim.map(|(owner, _)| owner.to_owned()))
-                    .bind(row_claim.map(|(_, until)| until));
-            }
-            for row in query.fetch_all(&mut *self.tx).await? {
-                ids.push(row.try_get("id")?);
-            }
+        for row in sqlx::query(&sql)
+            .bind(rows)
+            .fetch_all(&mut *self.tx)
+            .await?
+        {
+            ids.push(row.try_get("id")?);
         }
         Ok(ids)
     }
@@ -216,19 +221,15 @@ impl Store {
     }
 
     /// Forgets output records Kafka has acknowledged (by id: other relays' rows
-    /// interleave). The ids are integers read from the table, written into the
-    /// statement as a list.
+    /// interleave), in one statement.
     pub async fn delete_outbox(&self, ids: &[i64]) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        for chunk in ids.chunks(1_000) {
-            sqlx::query(&format!(
-                "DELETE FROM outbox WHERE id IN ({})",
-                id_list(chunk)
-            ))
-            .execute(&mut *tx.tx)
-            .await?;
-        }
-        tx.commit().await
+        let sql = format!(
+            "DELETE FROM outbox WHERE id IN ({})",
+            json_rows(self.engine(), 1, &[("id", BigInt)])
+        );
+        let rows = rows_json(ids.iter().map(|id| json!({ "id": id })));
+        sqlx::query(&sql).bind(rows).execute(self.pool()).await?;
+        Ok(())
     }
 
     /// Gives up `relay`'s claims (shutdown), so that others need not wait for them

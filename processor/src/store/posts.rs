@@ -7,8 +7,9 @@ use std::collections::HashSet;
 use sqlx::Row;
 
 use super::publications::final_states;
-use super::sql::name;
-use super::sql::{tuples, CHUNK};
+use serde_json::json;
+
+use super::sql::{json_rows, name, rows_json, SqlType::*};
 use super::{StoreError, StoreTx};
 use crate::domain::ids::AppId;
 
@@ -46,7 +47,7 @@ impl StoreTx {
     /// Records Page posts' statuses `(app id, page id, status)`, in order, each only
     /// if it is newer (event time) than the stored one. Returns, for each, whether
     /// the stored status changed: late or repeated feed events change nothing and
-    /// emit nothing. One statement per chunk of distinct posts; a post that comes
+    /// emit nothing. One statement per run of distinct posts; a post that comes
     /// again starts a new statement, so the result is the same as one at a time.
     pub async fn update_post_statuses(
         &mut self,
@@ -59,8 +60,7 @@ impl StoreTx {
             let end = posts[start..]
                 .iter()
                 .position(|(app_id, _, post)| !keys.insert((*app_id, post.post_id)))
-                .map_or(posts.len(), |n| start + n)
-                .min(start + CHUNK);
+                .map_or(posts.len(), |n| start + n);
             let written = self.upsert_posts(&posts[start..end]).await?;
             changed.extend(posts[start..end].iter().map(|(app_id, _, post)| {
                 written.contains(&(app_id.to_string(), post.post_id.to_owned()))
@@ -76,20 +76,23 @@ impl StoreTx {
         &mut self,
         posts: &[(&str, &str)],
     ) -> Result<HashSet<(String, String)>, StoreError> {
+        let sql = format!(
+            "SELECT app_id, post_id FROM publications WHERE (app_id, post_id) IN ({}) AND state NOT IN {}",
+            json_rows(self.engine, 1, &[("app_id", Text), ("post_id", Text)]),
+            final_states()
+        );
+        let rows = rows_json(
+            posts
+                .iter()
+                .map(|(app_id, post_id)| json!({"app_id": app_id, "post_id": post_id})),
+        );
         let mut found = HashSet::new();
-        for chunk in posts.chunks(CHUNK) {
-            let sql = format!(
-                "SELECT app_id, post_id FROM publications WHERE (app_id, post_id) IN ({}) AND state NOT IN {}",
-                tuples(chunk.len(), 2, ""),
-                final_states()
-            );
-            let mut query = sqlx::query(&sql);
-            for (app_id, post_id) in chunk {
-                query = query.bind(*app_id).bind(*post_id);
-            }
-            for row in query.fetch_all(&mut *self.tx).await? {
-                found.insert((row.try_get("app_id")?, row.try_get("post_id")?));
-            }
+        for row in sqlx::query(&sql)
+            .bind(rows)
+            .fetch_all(&mut *self.tx)
+            .await?
+        {
+            found.insert((row.try_get("app_id")?, row.try_get("post_id")?));
         }
         Ok(found)
     }
@@ -100,24 +103,36 @@ impl StoreTx {
         posts: &[(&str, &str, PostStatus<'_>)],
     ) -> Result<HashSet<(String, String)>, StoreError> {
         let sql = format!(
-            "INSERT INTO page_posts (app_id, page_id, post_id, item, status, status_at_ms) VALUES {} \
+            "INSERT INTO page_posts (app_id, page_id, post_id, item, status, status_at_ms) {} \
              ON CONFLICT (app_id, post_id) DO UPDATE SET status = excluded.status, \
              item = COALESCE(excluded.item, page_posts.item), status_at_ms = excluded.status_at_ms \
              WHERE page_posts.status_at_ms < excluded.status_at_ms \
              OR (page_posts.status_at_ms = excluded.status_at_ms AND page_posts.status <> excluded.status) \
              RETURNING app_id, post_id",
-            tuples(posts.len(), 6, "")
+            json_rows(
+                self.engine,
+                1,
+                &[
+                    ("app_id", Text),
+                    ("page_id", Text),
+                    ("post_id", Text),
+                    ("item", Text),
+                    ("status", Text),
+                    ("at", BigInt),
+                ]
+            )
         );
-        let mut query = sqlx::query(&sql);
-        for (app_id, page_id, post) in posts {
-            query = query
-                .bind(*app_id)
-                .bind(*page_id)
-                .bind(post.post_id)
-                .bind(post.item)
-                .bind(name(&post.status))
-                .bind(post.at_ms);
-        }
+        let rows = rows_json(posts.iter().map(|(app_id, page_id, post)| {
+            json!({
+                "app_id": app_id,
+                "page_id": page_id,
+                "post_id": post.post_id,
+                "item": post.item,
+                "status": name(&post.status),
+                "at": post.at_ms,
+            })
+        }));
+        let query = sqlx::query(&sql).bind(rows);
         let mut written = HashSet::with_capacity(posts.len());
         for row in query.fetch_all(&mut *self.tx).await? {
             written.insert((row.try_get("app_id")?, row.try_get("post_id")?));

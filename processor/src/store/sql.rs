@@ -1,38 +1,63 @@
-//! What every statement shares: multi-row placeholders, chunk sizes, and enums
-//! as their snake_case text. Placeholders are numbered in ascending order (see
-//! the module note on SQLite), and rows are sent in chunks well under both
-//! engines' parameter limits.
+//! What every statement shares: many rows as one JSON parameter, and enums as
+//! their snake_case text.
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::StoreError;
+use super::{Engine, StoreError};
 
-/// Rows per statement: a batch of 500 events is one statement per table. The
-/// widest statement binds 9 columns a row, 9,000 parameters, under SQLite's
-/// 32,766 and PostgreSQL's 65,535.
-pub(super) const CHUNK: usize = 1_000;
+/// A column of a JSON row source ([`json_rows`]): its name and SQL type.
+pub type Column = (&'static str, SqlType);
 
-/// `($1, $2, ...), ($k, ...)` for `rows` rows of `columns` placeholders each, with
-/// `literal` appended inside every tuple (e.g. `, 0`).
-pub(super) fn tuples(rows: usize, columns: usize, literal: &str) -> String {
-    let mut sql = String::with_capacity(rows * columns * 5);
-    for row in 0..rows {
-        if row > 0 {
-            sql.push_str(", ");
+/// The SQL type of a [`Column`].
+#[derive(Debug, Clone, Copy)]
+pub enum SqlType {
+    /// Text (a JSON string or null).
+    Text,
+    /// A 64-bit integer (a JSON number or null).
+    BigInt,
+}
+
+/// `SELECT <columns> FROM` the rows of the JSON array of objects bound as
+/// `$param` ([`rows_json`] writes it), to insert or match many rows in one
+/// statement. Its text is the same for any number of rows, so each connection
+/// parses and plans it once; a `VALUES` list of placeholders is a new statement
+/// for every row count, parsed and planned each time, and binds a parameter per
+/// value. Rows come out in the array's order.
+pub fn json_rows(engine: Engine, param: usize, columns: &[Column]) -> String {
+    let names: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
+    match engine {
+        Engine::Postgres => {
+            let types: Vec<String> = columns
+                .iter()
+                .map(|(name, kind)| match kind {
+                    SqlType::Text => format!("{name} text"),
+                    SqlType::BigInt => format!("{name} bigint"),
+                })
+                .collect();
+            format!(
+                "SELECT {} FROM json_to_recordset(${param}::text::json) AS r({})",
+                names.join(", "),
+                types.join(", ")
+            )
         }
-        sql.push('(');
-        for column in 0..columns {
-            if column > 0 {
-                sql.push_str(", ");
-            }
-            sql.push('$');
-            sql.push_str(&(row * columns + column + 1).to_string());
+        // `WHERE true`: SQLite reads `ON CONFLICT` after a bare `FROM` as a join.
+        Engine::Sqlite => {
+            let fields: Vec<String> = names
+                .iter()
+                .map(|name| format!("json_extract(value, '$.{name}') AS {name}"))
+                .collect();
+            format!(
+                "SELECT {} FROM json_each(${param}) WHERE true ORDER BY key",
+                fields.join(", ")
+            )
         }
-        sql.push_str(literal);
-        sql.push(')');
     }
-    sql
+}
+
+/// The JSON array of row objects that [`json_rows`] reads.
+pub(super) fn rows_json(rows: impl IntoIterator<Item = serde_json::Value>) -> String {
+    serde_json::Value::Array(rows.into_iter().collect()).to_string()
 }
 
 /// Text form of a snake_case serde enum.
@@ -50,11 +75,26 @@ pub(super) fn parse<T: DeserializeOwned>(text: &str) -> Result<T, StoreError> {
 
 #[cfg(test)]
 mod tests {
-    use super::tuples;
+    use super::{json_rows, rows_json, SqlType};
+    use crate::store::Engine;
 
     #[test]
-    fn placeholders_ascend_through_rows() {
-        assert_eq!(tuples(2, 3, ""), "($1, $2, $3), ($4, $5, $6)");
-        assert_eq!(tuples(1, 2, ", 0"), "($1, $2, 0)");
+    fn json_rows_name_their_columns_on_both_engines() {
+        let columns = [("id", SqlType::Text), ("at", SqlType::BigInt)];
+        assert_eq!(
+            json_rows(Engine::Postgres, 2, &columns),
+            "SELECT id, at FROM json_to_recordset($2::text::json) AS r(id text, at bigint)"
+        );
+        assert_eq!(
+            json_rows(Engine::Sqlite, 1, &columns),
+            "SELECT json_extract(value, '$.id') AS id, json_extract(value, '$.at') AS at \
+             FROM json_each($1) WHERE true ORDER BY key"
+        );
+        let row = serde_json::json!({"id": "a\"b", "at": 1});
+        let text = rows_json([row.clone()]);
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&text).ok(),
+            Some(serde_json::json!([row]))
+        );
     }
 }

@@ -2,16 +2,17 @@
 
 use sqlx::{Any, Transaction};
 
-use super::StoreError;
+use super::{Engine, StoreError};
 
 /// A transaction on the store. Dropping it without `commit` rolls everything back.
 pub struct StoreTx {
     pub(super) tx: Transaction<'static, Any>,
+    pub(super) engine: Engine,
 }
 
 impl StoreTx {
-    pub(super) fn new(tx: Transaction<'static, Any>) -> Self {
-        StoreTx { tx }
+    pub(super) fn new(tx: Transaction<'static, Any>, engine: Engine) -> Self {
+        StoreTx { tx, engine }
     }
 
     /// Commits everything done in this transaction.

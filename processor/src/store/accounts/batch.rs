@@ -8,7 +8,9 @@ use std::collections::HashMap;
 use super::{account_from_row, ACCOUNT_COLUMNS};
 use crate::domain::account::{Snapshot, Transition};
 use crate::domain::ids::{AccountId, AppId};
-use crate::store::sql::{name, tuples, CHUNK};
+use serde_json::json;
+
+use crate::store::sql::{json_rows, name, rows_json, SqlType::*};
 use crate::store::{StoreError, StoreTx};
 
 /// An account: app id and account id.
@@ -31,20 +33,22 @@ impl StoreTx {
         &mut self,
         keys: &[(&str, &str)],
     ) -> Result<HashMap<AccountKey, Snapshot>, StoreError> {
+        let sql = format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE (app_id, account_id) IN ({})",
+            json_rows(self.engine, 1, &[("app_id", Text), ("account_id", Text)])
+        );
+        let rows = rows_json(
+            keys.iter()
+                .map(|(app, account)| json!({"app_id": app, "account_id": account})),
+        );
         let mut found = HashMap::with_capacity(keys.len());
-        for chunk in keys.chunks(CHUNK) {
-            let sql = format!(
-                "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE (app_id, account_id) IN ({})",
-                tuples(chunk.len(), 2, "")
-            );
-            let mut query = sqlx::query(&sql);
-            for (app_id, account_id) in chunk {
-                query = query.bind(*app_id).bind(*account_id);
-            }
-            for row in query.fetch_all(&mut *self.tx).await? {
-                let account = account_from_row(&row)?;
-                found.insert((account.app_id, account.account_id), account.snapshot);
-            }
+        for row in sqlx::query(&sql)
+            .bind(rows)
+            .fetch_all(&mut *self.tx)
+            .await?
+        {
+            let account = account_from_row(&row)?;
+            found.insert((account.app_id, account.account_id), account.snapshot);
         }
         Ok(found)
     }
@@ -63,50 +67,71 @@ impl StoreTx {
         let mut last: Vec<(&AccountKey, &Transition)> = last.into_iter().collect();
         // One order for every writer: concurrent transactions lock rows alike.
         last.sort_unstable_by_key(|(key, _)| *key);
-        for chunk in last.chunks(CHUNK) {
-            let sql = format!(
-                "INSERT INTO accounts (app_id, account_id, state, reason, state_changed_at_ms, created_at_ms, updated_at_ms) \
-                 VALUES {} ON CONFLICT (app_id, account_id) DO UPDATE SET state = excluded.state, \
-                 reason = excluded.reason, state_changed_at_ms = excluded.state_changed_at_ms, \
-                 updated_at_ms = excluded.updated_at_ms",
-                tuples(chunk.len(), 7, "")
-            );
-            let mut query = sqlx::query(&sql);
-            for ((app_id, account_id), transition) in chunk {
-                query = query
-                    .bind(app_id)
-                    .bind(account_id)
-                    .bind(name(&transition.to))
-                    .bind(name(&transition.reason))
-                    .bind(transition.at_ms)
-                    .bind(now_ms)
-                    .bind(now_ms);
-            }
-            query.execute(&mut *self.tx).await?;
-        }
-        for chunk in transitions.chunks(CHUNK) {
-            let sql = format!(
-                "INSERT INTO account_transitions \
-                 (app_id, account_id, from_state, to_state, reason, action, source_event_id, occurred_at_ms, recorded_at_ms) \
-                 VALUES {}",
-                tuples(chunk.len(), 9, "")
-            );
-            let mut query = sqlx::query(&sql);
-            for saved in chunk {
-                let t = &saved.transition;
-                query = query
-                    .bind(&saved.key.0)
-                    .bind(&saved.key.1)
-                    .bind(name(&t.from))
-                    .bind(name(&t.to))
-                    .bind(name(&t.reason))
-                    .bind(name(&t.action))
-                    .bind(&saved.source_id)
-                    .bind(t.at_ms)
-                    .bind(now_ms);
-            }
-            query.execute(&mut *self.tx).await?;
-        }
+        let sql = format!(
+            "INSERT INTO accounts (app_id, account_id, state, reason, state_changed_at_ms, created_at_ms, updated_at_ms) \
+             {} ON CONFLICT (app_id, account_id) DO UPDATE SET state = excluded.state, \
+             reason = excluded.reason, state_changed_at_ms = excluded.state_changed_at_ms, \
+             updated_at_ms = excluded.updated_at_ms",
+            json_rows(
+                self.engine,
+                1,
+                &[
+                    ("app_id", Text),
+                    ("account_id", Text),
+                    ("state", Text),
+                    ("reason", Text),
+                    ("changed_at", BigInt),
+                    ("created_at", BigInt),
+                    ("updated_at", BigInt),
+                ]
+            )
+        );
+        let rows = rows_json(last.iter().map(|((app_id, account_id), transition)| {
+            json!({
+                "app_id": app_id,
+                "account_id": account_id,
+                "state": name(&transition.to),
+                "reason": name(&transition.reason),
+                "changed_at": transition.at_ms,
+                "created_at": now_ms,
+                "updated_at": now_ms,
+            })
+        }));
+        sqlx::query(&sql).bind(rows).execute(&mut *self.tx).await?;
+        let sql = format!(
+            "INSERT INTO account_transitions \
+             (app_id, account_id, from_state, to_state, reason, action, source_event_id, occurred_at_ms, recorded_at_ms) {}",
+            json_rows(
+                self.engine,
+                1,
+                &[
+                    ("app_id", Text),
+                    ("account_id", Text),
+                    ("from_state", Text),
+                    ("to_state", Text),
+                    ("reason", Text),
+                    ("action", Text),
+                    ("source", Text),
+                    ("occurred_at", BigInt),
+                    ("recorded_at", BigInt),
+                ]
+            )
+        );
+        let rows = rows_json(transitions.iter().map(|saved| {
+            let t = &saved.transition;
+            json!({
+                "app_id": saved.key.0,
+                "account_id": saved.key.1,
+                "from_state": name(&t.from),
+                "to_state": name(&t.to),
+                "reason": name(&t.reason),
+                "action": name(&t.action),
+                "source": saved.source_id,
+                "occurred_at": t.at_ms,
+                "recorded_at": now_ms,
+            })
+        }));
+        sqlx::query(&sql).bind(rows).execute(&mut *self.tx).await?;
         Ok(())
     }
 }

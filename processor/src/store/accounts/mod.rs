@@ -10,7 +10,9 @@ use graphhook_schema::account::{AccountState, Reason};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::sql::{name, parse, tuples, CHUNK};
+use serde_json::json;
+
+use super::sql::{json_rows, name, parse, rows_json, SqlType::*};
 use super::{StoreError, StoreTx};
 use crate::domain::account::{Snapshot, Transition};
 use crate::domain::ids::{AccountId, AppId};
@@ -155,25 +157,34 @@ impl StoreTx {
         accounts: &[(&str, &str)],
         now_ms: i64,
     ) -> Result<(), StoreError> {
+        let sql = format!(
+            "INSERT INTO accounts (app_id, account_id, state, state_changed_at_ms, created_at_ms, updated_at_ms) \
+             {} ON CONFLICT (app_id, account_id) DO NOTHING",
+            json_rows(
+                self.engine,
+                1,
+                &[
+                    ("app_id", Text),
+                    ("account_id", Text),
+                    ("state", Text),
+                    ("changed_at", BigInt),
+                    ("created_at", BigInt),
+                    ("updated_at", BigInt),
+                ]
+            )
+        );
         let active = name(&AccountState::Active);
-        for chunk in accounts.chunks(CHUNK) {
-            let sql = format!(
-                "INSERT INTO accounts (app_id, account_id, state, state_changed_at_ms, created_at_ms, updated_at_ms) \
-                 VALUES {} ON CONFLICT (app_id, account_id) DO NOTHING",
-                tuples(chunk.len(), 6, "")
-            );
-            let mut query = sqlx::query(&sql);
-            for (app_id, account_id) in chunk {
-                query = query
-                    .bind(*app_id)
-                    .bind(*account_id)
-                    .bind(&active)
-                    .bind(i64::MIN)
-                    .bind(now_ms)
-                    .bind(now_ms);
-            }
-            query.execute(&mut *self.tx).await?;
-        }
+        let rows = rows_json(accounts.iter().map(|(app_id, account_id)| {
+            json!({
+                "app_id": app_id,
+                "account_id": account_id,
+                "state": active,
+                "changed_at": i64::MIN,
+                "created_at": now_ms,
+                "updated_at": now_ms,
+            })
+        }));
+        sqlx::query(&sql).bind(rows).execute(&mut *self.tx).await?;
         Ok(())
     }
 }
