@@ -20,13 +20,7 @@ SECONDS_PER_RUN=${SECONDS_PER_RUN:-10}
 FLOOD=${FLOOD:-50}
 SLOW=${SLOW:-50}
 BASELINE=${BASELINE:-9ced6ec}
-KAFKA_PORT=${BENCH_KAFKA_PORT:-19092}
-HTTP_PORT=${BENCH_HTTP_PORT:-18080}
-OPS_PORT=${BENCH_OPS_PORT:-19080}
-OUT=bench/out
-SECRET=bench-secret
-BROKERS=127.0.0.1:$KAFKA_PORT
-mkdir -p "$OUT"
+# KAFKA_PORT, HTTP_PORT, OPS_PORT, OUT, SECRET, BROKERS and the helpers.
 
 cargo build --release -q -p graphhook -p graphhook-bench
 BASE_DIR="$OUT/baseline-$BASELINE"

@@ -19,13 +19,7 @@ ROUNDS=${ROUNDS:-3}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-15}
 CONNECTIONS=${CONNECTIONS:-256}
 FIXED_RATE=${FIXED_RATE:-10000}
-KAFKA_PORT=${BENCH_KAFKA_PORT:-19092}
-HTTP_PORT=${BENCH_HTTP_PORT:-18080}
-OPS_PORT=${BENCH_OPS_PORT:-19080}
-OUT=bench/out
-SECRET=bench-secret
-BROKERS=127.0.0.1:$KAFKA_PORT
-mkdir -p "$OUT"
+# KAFKA_PORT, HTTP_PORT, OPS_PORT, OUT, SECRET, BROKERS and the helpers.
 
 command -v wrk >/dev/null || { echo "wrk is required (apt-get install wrk)" >&2; exit 1; }
 cargo build --release -q -p graphhook -p graphhook-bench

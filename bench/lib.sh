@@ -1,6 +1,14 @@
-# Shared by the benchmark scripts: a fresh tansu broker per measurement, cleanup of
-# everything started, medians and key=value fields. Source it after setting OUT and
-# BROKERS (host:port).
+# Shared by the benchmark scripts: ports and paths, a fresh tansu broker per
+# measurement, cleanup of everything started, medians and key=value fields. A
+# script may set any of them (BROKERS is host:port) before sourcing it.
+
+KAFKA_PORT=${KAFKA_PORT:-${BENCH_KAFKA_PORT:-19092}}
+HTTP_PORT=${HTTP_PORT:-${BENCH_HTTP_PORT:-18080}}
+OPS_PORT=${OPS_PORT:-${BENCH_OPS_PORT:-19080}}
+OUT=${OUT:-bench/out}
+SECRET=${SECRET:-bench-secret}
+BROKERS=${BROKERS:-127.0.0.1:$KAFKA_PORT}
+mkdir -p "$OUT"
 
 command -v tansu >/dev/null || { echo "tansu is required (cargo install tansu --locked --features dynostore,libsql)" >&2; exit 1; }
 

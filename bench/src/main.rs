@@ -2,8 +2,8 @@
 
 use clap::{Parser, Subcommand};
 use graphhook_bench::{
-    bare_producer, broker_probe, deliveries, edge, kill_loop, load, processor, publishing,
-    raw_store,
+    bare_producer, broker_probe, deliveries, edge, hostile, kill_loop, load, processor, publishing,
+    raw_store, witness,
 };
 
 #[derive(Parser)]
@@ -28,6 +28,15 @@ enum Command {
     /// Slow senders holding large unfinished bodies while the server's memory is
     /// sampled.
     SlowSenders(edge::SlowArgs),
+    /// Hostile input at the public listener: mutated signatures and bodies,
+    /// slow headers, odd framing, idle connections, pathological JSON.
+    Hostile(hostile::Args),
+    /// Sends signed deliveries with ids of their own and writes down each answer
+    /// (the chaos suite's witness).
+    Witness(witness::SendArgs),
+    /// Checks that every delivery the witness saw answered `200` is in
+    /// `deliveries.v1`.
+    Stored(witness::CheckArgs),
     /// Writes the processor benchmark's realistic mix of events to `events.v1`.
     FillEvents(processor::FillArgs),
     /// Baseline: a bare consumer reading every event of `events.v1`.
@@ -87,6 +96,9 @@ async fn main() -> anyhow::Result<()> {
         Command::Load(args) => load::run(&args).await,
         Command::Flood(args) => edge::flood(&args).await,
         Command::SlowSenders(args) => edge::slow_senders(&args).await,
+        Command::Hostile(args) => hostile::run(&args).await,
+        Command::Witness(args) => witness::send(&args).await,
+        Command::Stored(args) => witness::check(&args).await,
         Command::FillEvents(args) => processor::fill(&args).await,
         Command::Drain(target) => processor::drain(&target).await,
         Command::Process(args) => processor::process(&args).await,

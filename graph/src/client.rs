@@ -77,7 +77,8 @@ impl std::fmt::Display for CallError {
 
 impl std::error::Error for CallError {}
 
-type Outcome = Result<Answer, CallError>;
+/// A call's result: the answer, or why there is none.
+pub type Outcome = Result<Answer, CallError>;
 
 /// Why the client could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -206,36 +207,7 @@ impl GraphClient {
                 return Err(lost);
             }
         };
-        if (200..300).contains(&status) {
-            let body = if bytes.is_empty() {
-                serde_json::Value::Null
-            } else {
-                serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null)
-            };
-            return Ok(Answer {
-                status,
-                body,
-                usage,
-            });
-        }
-        let error = serde_json::from_slice::<GraphApiErrorBody>(&bytes)
-            .ok()
-            .map(|body| body.error);
-        let failure = Failure {
-            http_status: Some(status),
-            code: error.as_ref().and_then(|e| e.code),
-            subcode: error.as_ref().and_then(|e| e.error_subcode),
-            is_transient: error.as_ref().and_then(|e| e.is_transient),
-            call: call.kind,
-        };
-        Err(CallError {
-            endpoint: call.endpoint,
-            class: failure.class(),
-            failure,
-            error,
-            usage,
-            transport: None,
-        })
+        interpret(call, status, usage, &bytes)
     }
 
     fn transport_failure(&self, call: &Call, error: &reqwest::Error) -> CallError {
@@ -305,4 +277,41 @@ fn flight_key(url: &Url, call: &Call) -> [u8; 32] {
         hasher.update(token.expose_secret().as_bytes());
     }
     hasher.finalize().into()
+}
+
+/// What an answer that arrived says: a 2xx answer's body (JSON, or `null` when
+/// empty or unreadable), or the failure its status and error body describe.
+/// Never fails to decide: any bytes from the network give one or the other.
+#[allow(clippy::result_large_err)] // the client's own result type, returned once per call
+pub fn interpret(call: &Call, status: u16, usage: Usage, bytes: &[u8]) -> Outcome {
+    if (200..300).contains(&status) {
+        let body = if bytes.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_slice(bytes).unwrap_or(serde_json::Value::Null)
+        };
+        return Ok(Answer {
+            status,
+            body,
+            usage,
+        });
+    }
+    let error = serde_json::from_slice::<GraphApiErrorBody>(bytes)
+        .ok()
+        .map(|body| body.error);
+    let failure = Failure {
+        http_status: Some(status),
+        code: error.as_ref().and_then(|e| e.code),
+        subcode: error.as_ref().and_then(|e| e.error_subcode),
+        is_transient: error.as_ref().and_then(|e| e.is_transient),
+        call: call.kind,
+    };
+    Err(CallError {
+        endpoint: call.endpoint,
+        class: failure.class(),
+        failure,
+        error,
+        usage,
+        transport: None,
+    })
 }

@@ -19,6 +19,6 @@ mod settings;
 mod usage;
 
 pub use call::{appsecret_proof, Call, Host};
-pub use client::{Answer, BuildError, CallError, GraphClient};
+pub use client::{interpret, Answer, BuildError, CallError, GraphClient, Outcome};
 pub use settings::GraphSettings;
 pub use usage::{AppUsage, BusinessUsage, Usage};

@@ -92,6 +92,13 @@ impl InboundEvent {
             .unwrap_or(self.received_at_ms)
     }
 
+    /// The item's value read as `T`. A lone UTF-16 surrogate escape (text Meta cut
+    /// in the middle of an emoji) is read as U+FFFD instead of failing the whole
+    /// value ([`crate::surrogates`]).
+    pub fn value_as<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        crate::surrogates::from_str(self.value.get())
+    }
+
     /// Serializes the event as the `events.v1` record value. serde_json fails only
     /// on non-string map keys and I/O errors, neither of which an event has; the
     /// error is still returned rather than an empty record written.

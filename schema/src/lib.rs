@@ -18,6 +18,7 @@ pub mod normalize;
 pub mod output;
 pub mod publishing;
 mod settings_error;
+pub mod surrogates;
 pub mod time;
 pub mod topics;
 

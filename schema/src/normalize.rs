@@ -133,7 +133,7 @@ impl EntryEvents<'_, '_> {
 
     fn change(&self, field: &str, raw: Option<&RawValue>, source: EventSource) -> InboundEvent {
         let raw = raw.map(|r| r.to_owned()).unwrap_or_else(null_value);
-        let parsed: Value = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
+        let parsed: Value = crate::surrogates::from_str(raw.get()).unwrap_or(Value::Null);
         let event_time_ms = ["timestamp", "created_time", "time"]
             .iter()
             .find_map(|key| parsed.get(key).and_then(json_epoch_to_millis));
@@ -146,7 +146,7 @@ impl EntryEvents<'_, '_> {
     }
 
     fn messaging(&self, raw: &RawValue, source: EventSource) -> InboundEvent {
-        let parsed: Value = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
+        let parsed: Value = crate::surrogates::from_str(raw.get()).unwrap_or(Value::Null);
         let kind = messaging_kind(&parsed);
         let event_time_ms = parsed.get("timestamp").and_then(json_epoch_to_millis);
         let mid = (kind == "message" || kind == "message_echo")

@@ -310,3 +310,29 @@ fn a_value_with_an_id_keeps_its_id_whatever_the_entry_time() {
         normalize(&at(1_700_009_999))[0].event_id
     );
 }
+
+#[test]
+fn text_cut_inside_an_emoji_keeps_events_apart_and_classified() {
+    // A lone UTF-16 surrogate escape (JSON allows it; JavaScript produces it when
+    // it cuts text inside an emoji) once made a value unreadable: two different
+    // comments of one entry got one event id, and a reaction became `unknown`.
+    let comment = |id: &str| {
+        format!(
+            r#"{{"field":"comments","value":{{"id":"{id}","text":"cut \ud83d","media":{{"id":"9"}}}}}}"#
+        )
+    };
+    let body = format!(
+        r#"{{"object":"instagram","entry":[{{"id":"17841400","time":1700000000,"changes":[{},{}]}}]}}"#,
+        comment("c1"),
+        comment("c2")
+    );
+    let events = normalize(&body);
+    assert_eq!(events.len(), 2);
+    assert_ne!(events[0].event_id, events[1].event_id);
+    assert!(
+        events[0].value.get().contains(r"cut \ud83d"),
+        "kept verbatim"
+    );
+    let reaction = r#"{"object":"page","entry":[{"id":"1","time":1572465098508,"messaging":[{"sender":{"id":"5"},"recipient":{"id":"1"},"timestamp":1572465098502,"reaction":{"mid":"m1","action":"react","emoji":"\ud15d\ude22"}}]}]}"#;
+    assert_eq!(normalize(reaction)[0].field, "reaction");
+}

@@ -22,7 +22,8 @@ struct Receipt {
 
 /// The confirmation code ingest answered Meta with, from the event.
 pub fn code_of(event: &InboundEvent) -> Option<String> {
-    serde_json::from_str::<CallbackValue>(event.value.get())
+    event
+        .value_as::<CallbackValue>()
         .ok()?
         .data_deletion
         .map(|receipt| receipt.confirmation_code)

@@ -53,14 +53,19 @@ fn kind_of(event: &InboundEvent) -> Option<EngagementKind> {
 }
 
 /// The engagement an event represents, if it is one; rejected when an id it
-/// carries cannot be stored.
+/// carries cannot be stored, or when it lacks the id that says what it is about
+/// (a comment's id, a mention's or story's media id, a message's or reaction's
+/// message id): a record that names nothing is of no use downstream, and a
+/// change value Meta never sends (an array, say) must not become one.
 pub fn engagement(event: &InboundEvent) -> Result<Option<Engagement>, Rejection> {
     let Some(kind) = kind_of(event) else {
         return Ok(None);
     };
-    let Ok(value) = serde_json::from_str::<Value>(event.value.get()) else {
-        return Ok(None);
-    };
+    // JSON allows what serde_json cannot hold (a number beyond f64): such a value
+    // is dead-lettered with the reason, never dropped without a trace.
+    let value = event
+        .value_as::<Value>()
+        .map_err(|error| Rejection(format!("the {} value cannot be read: {error}", event.field)))?;
     let mut record = EngagementRecord {
         version: OUTPUT_VERSION,
         record_id: String::new(),
@@ -117,6 +122,19 @@ pub fn engagement(event: &InboundEvent) -> Result<Option<Engagement>, Rejection>
             Vec::new()
         }
     };
+    let (what, required) = match kind {
+        EngagementKind::Comment | EngagementKind::LiveComment => ("comment id", &record.comment_id),
+        EngagementKind::Mention | EngagementKind::StoryInsights => ("media id", &record.media_id),
+        EngagementKind::Reaction | EngagementKind::Message | EngagementKind::MessageEcho => {
+            ("message id", &record.message_id)
+        }
+    };
+    if required.is_none() {
+        return Err(Rejection(format!(
+            "a {} event without a {what}",
+            event.field
+        )));
+    }
     for (what, id) in [
         ("media id", &record.media_id),
         ("comment id", &record.comment_id),
@@ -182,6 +200,40 @@ mod tests {
             ]
         );
         assert!(!serde_json::to_string(&e.record).unwrap().contains("secret"));
+    }
+
+    #[test]
+    fn an_engagement_that_names_nothing_is_rejected() {
+        for body in [
+            r#"{"object":"instagram","entry":[{"id":"9","changes":[{"field":"comments","value":[1,2,3]}]}]}"#,
+            r#"{"object":"instagram","entry":[{"id":"9","changes":[{"field":"comments","value":{"media":{"id":"m1"}}}]}]}"#,
+            r#"{"object":"instagram","entry":[{"id":"9","changes":[{"field":"mentions","value":{"comment_id":"c1"}}]}]}"#,
+            r#"{"object":"instagram","entry":[{"id":"9","changes":[{"field":"story_insights","value":{"reach":1}}]}]}"#,
+            r#"{"object":"instagram","entry":[{"id":"9","messaging":[{"sender":{"id":"1"},"message":{"text":"x"}}]}]}"#,
+            r#"{"object":"instagram","entry":[{"id":"9","changes":[{"field":"comments","value":{"id":"c1","n":1e999}}]}]}"#,
+        ] {
+            let error = engagement(&events(body)[0]).expect_err(body);
+            assert!(
+                error.0.contains("without a") || error.0.contains("cannot be read"),
+                "{}",
+                error.0
+            );
+        }
+    }
+
+    #[test]
+    fn text_cut_inside_an_emoji_does_not_lose_the_engagement() {
+        // The `envelope` fuzz target's finding: a lone surrogate escape made the
+        // whole value unreadable, and the reaction was dropped without a trace.
+        let body = r#"{"object":"page","entry":[{"id":"1","time":1572465098508,"messaging":[{"sender":{"id":"5"},"recipient":{"id":"1"},"timestamp":1572465098502,"reaction":{"mid":"m1","action":"react","emoji":"\ud15d\ude22","reaction":"sad"}}]}]}"#;
+        let e = first(body).expect("the reaction is kept");
+        assert_eq!(e.record.kind, EngagementKind::Reaction);
+        assert_eq!(e.record.message_id.as_deref(), Some("m1"));
+        let body = r#"{"object":"instagram","entry":[{"id":"9","changes":[{"field":"comments","value":{"id":"c1","text":"cut \ud83d","media":{"id":"m1"}}}]}]}"#;
+        assert_eq!(
+            first(body).unwrap().record.comment_id.as_deref(),
+            Some("c1")
+        );
     }
 
     #[test]

@@ -27,7 +27,7 @@ fn post_status(event: &InboundEvent) -> Option<PublishStatusRecord> {
     if event.object != "page" || event.field != "feed" {
         return None;
     }
-    let value: Value = serde_json::from_str(event.value.get()).ok()?;
+    let value: Value = event.value_as().ok()?;
     let item = value.get("item").and_then(Value::as_str)?;
     if !POST_ITEMS.contains(&item) {
         return None;

@@ -40,7 +40,7 @@ fn trigger_of(event: &InboundEvent) -> Option<(Trigger, Target)> {
     if event.object != "permissions" {
         return None;
     }
-    let value: Value = serde_json::from_str(event.value.get()).ok()?;
+    let value: Value = event.value_as().ok()?;
     let trigger = match value.get("verb").and_then(Value::as_str)? {
         "revoked" => Trigger::PermissionRevoked,
         "granted" => Trigger::PermissionGranted,

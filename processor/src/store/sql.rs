@@ -19,7 +19,7 @@ pub enum SqlType {
 }
 
 /// `SELECT <columns> FROM` the rows of the JSON array of objects bound as
-/// `$param` ([`rows_json`] writes it), to insert or match many rows in one
+/// `$param` (`rows_json` writes it), to insert or match many rows in one
 /// statement. Its text is the same for any number of rows, so each connection
 /// parses and plans it once; a `VALUES` list of placeholders is a new statement
 /// for every row count, parsed and planned each time, and binds a parameter per
