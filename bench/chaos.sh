@@ -26,20 +26,7 @@ cargo build --release -q -p graphhook -p graphhook-bench
 BIN=target/release
 : >"$OUT/chaos.txt"
 
-start_ingest() { # prefix
-  GRAPHHOOK_INGEST__LISTEN=127.0.0.1:$HTTP_PORT GRAPHHOOK_INGEST__OPS_LISTEN=127.0.0.1:$OPS_PORT \
-    GRAPHHOOK_KAFKA__BROKERS=$BROKERS GRAPHHOOK_KAFKA__TOPIC_PREFIX="$1" GRAPHHOOK_KAFKA__REPLICATION_FACTOR=1 \
-    GRAPHHOOK_KAFKA__MIN_INSYNC_REPLICAS=1 GRAPHHOOK_LOG__LEVEL=warn GRAPHHOOK_LOG__SUCCESS_LEVEL=off \
-    GRAPHHOOK_APPS__BENCH__APP_ID=1 GRAPHHOOK_APPS__BENCH__SECRETS="[\"$SECRET\"]" \
-    $BIN/graphhook ingest >>"$OUT/graphhook-chaos.log" 2>&1 &
-  ingest_pid=$!
-  pids+=($ingest_pid)
-  for _ in $(seq 150); do
-    curl -sf "http://127.0.0.1:$OPS_PORT/healthz" >/dev/null && return
-    sleep 0.1
-  done
-  echo "ingest did not start" >&2; exit 1
-}
+start_ingest() { start_ingest_of_this_tree "$1" "$OUT/graphhook-chaos.log"; }
 
 start_sqlite_broker() { # dir, relative to the repository (tansu 0.6.0 reads the
   # URL's path relative to its working directory)

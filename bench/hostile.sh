@@ -24,17 +24,7 @@ cargo build --release -q -p graphhook -p graphhook-bench
 BIN=target/release
 
 start_broker
-GRAPHHOOK_INGEST__LISTEN=127.0.0.1:$HTTP_PORT GRAPHHOOK_INGEST__OPS_LISTEN=127.0.0.1:$OPS_PORT \
-  GRAPHHOOK_KAFKA__BROKERS=$BROKERS GRAPHHOOK_KAFKA__TOPIC_PREFIX="hostile-$RANDOM." \
-  GRAPHHOOK_LOG__LEVEL=warn GRAPHHOOK_LOG__SUCCESS_LEVEL=off \
-  GRAPHHOOK_APPS__BENCH__APP_ID=1 GRAPHHOOK_APPS__BENCH__SECRETS="[\"$SECRET\"]" \
-  $BIN/graphhook ingest >>"$OUT/graphhook-hostile.log" 2>&1 &
-ingest_pid=$!
-pids+=($ingest_pid)
-for _ in $(seq 100); do
-  curl -sf "http://127.0.0.1:$OPS_PORT/readyz" >/dev/null && break
-  sleep 0.1
-done
+start_ingest_of_this_tree "hostile-$RANDOM." "$OUT/graphhook-hostile.log"
 status=0
 $BIN/graphhook-bench hostile --addr "127.0.0.1:$HTTP_PORT" --app bench --secret "$SECRET" \
   --pid "$ingest_pid" --mutations "$MUTATIONS" --idle "$IDLE" | tee "$OUT/hostile.txt" || status=$?

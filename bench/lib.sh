@@ -39,3 +39,20 @@ drop_database() { psql -q "$PG_ADMIN" -c "DROP DATABASE IF EXISTS ${1##*/} WITH 
 
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 field() { tr ' ' '\n' | sed -n "s/^$1=//p"; }
+
+# `graphhook ingest` of this tree (BIN) on the broker, for the app `bench` with
+# SECRET; sets ingest_pid once it is live. Args: topic prefix, log file.
+start_ingest_of_this_tree() {
+  GRAPHHOOK_INGEST__LISTEN=127.0.0.1:$HTTP_PORT GRAPHHOOK_INGEST__OPS_LISTEN=127.0.0.1:$OPS_PORT \
+    GRAPHHOOK_KAFKA__BROKERS=$BROKERS GRAPHHOOK_KAFKA__TOPIC_PREFIX="$1" GRAPHHOOK_KAFKA__REPLICATION_FACTOR=1 \
+    GRAPHHOOK_KAFKA__MIN_INSYNC_REPLICAS=1 GRAPHHOOK_LOG__LEVEL=warn GRAPHHOOK_LOG__SUCCESS_LEVEL=off \
+    GRAPHHOOK_APPS__BENCH__APP_ID=1 GRAPHHOOK_APPS__BENCH__SECRETS="[\"$SECRET\"]" \
+    "$BIN/graphhook" ingest >>"$2" 2>&1 &
+  ingest_pid=$!
+  pids+=($ingest_pid)
+  for _ in $(seq 150); do
+    curl -sf "http://127.0.0.1:$OPS_PORT/healthz" >/dev/null && return
+    sleep 0.1
+  done
+  echo "ingest did not start" >&2; exit 1
+}

@@ -18,19 +18,14 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use crate::edge::rss_mib;
+use crate::witness::Listener;
 
 /// `graphhook-bench hostile`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The public listener, e.g. 127.0.0.1:8080.
-    #[arg(long)]
-    pub addr: String,
-    /// The app's route name.
-    #[arg(long, default_value = "bench")]
-    pub app: String,
-    /// The app's secret.
-    #[arg(long)]
-    pub secret: String,
+    /// Ingest and the app.
+    #[command(flatten)]
+    pub to: Listener,
     /// Ingest's process id (its memory is read from `/proc`).
     #[arg(long)]
     pub pid: u32,
@@ -136,9 +131,9 @@ async fn mutations(args: &Args) -> anyhow::Result<Tally> {
     let mut tasks = tokio::task::JoinSet::new();
     for connection in 0..args.connections {
         let (addr, path, secret) = (
-            args.addr.clone(),
-            format!("/webhooks/{}", args.app),
-            args.secret.clone(),
+            args.to.addr.clone(),
+            format!("/webhooks/{}", args.to.app),
+            args.to.secret.clone(),
         );
         let range =
             connection * per_connection..((connection + 1) * per_connection).min(args.mutations);
@@ -237,7 +232,7 @@ fn status_line(answer: &[u8]) -> Option<String> {
 fn post(args: &Args, body: &[u8], signature: &str, framing: &str) -> Vec<u8> {
     let mut request = format!(
         "POST /webhooks/{} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nX-Hub-Signature-256: {signature}\r\n{framing}\r\n",
-        args.app, args.addr
+        args.to.app, args.to.addr
     )
     .into_bytes();
     request.extend_from_slice(body);
@@ -245,14 +240,14 @@ fn post(args: &Args, body: &[u8], signature: &str, framing: &str) -> Vec<u8> {
 }
 
 fn signed(args: &Args, body: &[u8]) -> String {
-    sign_sha256(args.secret.as_bytes(), body)
+    sign_sha256(args.to.secret.as_bytes(), body)
 }
 
 /// A signed body sent whole with its length: the status it got.
 async fn signed_post(args: &Args, body: &[u8]) -> String {
     let framing = format!("Content-Length: {}\r\n", body.len());
     raw(
-        &args.addr,
+        &args.to.addr,
         &post(args, body, &signed(args, body), &framing),
         Duration::from_secs(30),
     )
@@ -263,7 +258,7 @@ async fn signed_post(args: &Args, body: &[u8]) -> String {
 async fn chunked_post(args: &Args, body: &[u8]) -> String {
     let framing = "Transfer-Encoding: chunked\r\n";
     let request = post(args, &chunked(body), &signed(args, body), framing);
-    raw(&args.addr, &request, Duration::from_secs(10)).await
+    raw(&args.to.addr, &request, Duration::from_secs(10)).await
 }
 
 fn chunked(body: &[u8]) -> Vec<u8> {
@@ -314,20 +309,20 @@ async fn bodies(args: &Args) -> Vec<(String, String, &'static [&'static str])> {
     let request = post(args, &genuine, &signed(args, &genuine), &framing);
     cases.push((
         "length_beyond_body",
-        raw(&args.addr, &request, Duration::from_secs(30)).await,
+        raw(&args.to.addr, &request, Duration::from_secs(30)).await,
         &["408", "400", "closed"][..],
     ));
     let framing = format!("Content-Length: {}\r\n", genuine.len() - 10);
     let request = post(args, &genuine, &signed(args, &genuine), &framing);
     cases.push((
         "length_short_of_body",
-        raw(&args.addr, &request, Duration::from_secs(10)).await,
+        raw(&args.to.addr, &request, Duration::from_secs(10)).await,
         &["401"][..],
     ));
     let request = post(args, &genuine, &signed(args, &genuine), "");
     cases.push((
         "no_length_no_chunks",
-        raw(&args.addr, &request, Duration::from_secs(10)).await,
+        raw(&args.to.addr, &request, Duration::from_secs(10)).await,
         &["401", "400", "411"][..],
     ));
     let mut invalid = comment(8).into_bytes();
@@ -371,7 +366,7 @@ async fn bodies(args: &Args) -> Vec<(String, String, &'static [&'static str])> {
 async fn slow_headers(args: &Args, connections: usize) -> (Tally, f64) {
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..connections {
-        let (addr, app) = (args.addr.clone(), args.app.clone());
+        let (addr, app) = (args.to.addr.clone(), args.to.app.clone());
         tasks.spawn(async move {
             let started = Instant::now();
             let Ok(mut stream) = TcpStream::connect(&addr).await else {
@@ -412,7 +407,7 @@ async fn slow_headers(args: &Args, connections: usize) -> (Tally, f64) {
 async fn idle(args: &Args) -> (String, usize, usize, f64) {
     let mut streams = Vec::with_capacity(args.idle);
     for _ in 0..args.idle {
-        match TcpStream::connect(&args.addr).await {
+        match TcpStream::connect(&args.to.addr).await {
             Ok(stream) => streams.push(stream),
             Err(_) => break,
         }

@@ -20,9 +20,9 @@ use rdkafka::Message;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-/// `graphhook-bench witness`.
+/// Where deliveries go: ingest's public listener and the app they are for.
 #[derive(clap::Args)]
-pub struct SendArgs {
+pub struct Listener {
     /// The public listener, e.g. 127.0.0.1:8080.
     #[arg(long)]
     pub addr: String,
@@ -32,6 +32,14 @@ pub struct SendArgs {
     /// The app's secret.
     #[arg(long)]
     pub secret: String,
+}
+
+/// `graphhook-bench witness`.
+#[derive(clap::Args)]
+pub struct SendArgs {
+    /// Ingest and the app.
+    #[command(flatten)]
+    pub to: Listener,
     /// Deliveries per second, over all connections.
     #[arg(long, default_value_t = 500)]
     pub rate: u64,
@@ -87,9 +95,9 @@ pub async fn send(args: &SendArgs) -> anyhow::Result<()> {
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..args.connections {
         let (addr, path, secret) = (
-            args.addr.clone(),
-            format!("/webhooks/{}", args.app),
-            args.secret.clone(),
+            args.to.addr.clone(),
+            format!("/webhooks/{}", args.to.app),
+            args.to.secret.clone(),
         );
         let (next, timeout) = (Arc::clone(&next), Duration::from_secs(args.timeout_secs));
         tasks.spawn(async move {
