@@ -3,7 +3,7 @@
 //! PostgreSQL in CI.
 
 use graphhook_schema::account::{AccountState, Reason};
-use graphhook_schema::output::{AccountTransitionRecord, DeadLetterRecord};
+use graphhook_schema::output::{AccountTransitionRecord, DeadLetterRecord, EngagementRecord};
 use graphhook_schema::topics::{
     headers, ACCOUNTS, DLQ, ENGAGEMENT, EVENTS, GRAPH_ERRORS, PUBLISH_STATUS,
 };
@@ -101,4 +101,37 @@ async fn a_reported_token_error_flags_the_account() {
         p.state("17841400077").await,
         Some(AccountState::ReconnectRequired)
     );
+}
+
+/// Batches of four, each applied while the previous one's outputs are on their
+/// way to Kafka: every account's engagement records still come out in the order
+/// of its events, exactly once.
+#[tokio::test(flavor = "multi_thread")]
+async fn outputs_keep_their_events_order_across_overlapping_batches() {
+    let p = crate::harness::pipeline_with(|s| s.processor.batch_size = 4).await;
+    let accounts = ["17841400101", "17841400102"];
+    let entries: Vec<serde_json::Value> = (0..60)
+        .map(|n| {
+            serde_json::json!({"id": accounts[n % 2], "time": 1_700_000_000 + n, "changes": [
+                {"field": "comments", "value": {"id": format!("c{n:03}"), "text": "hi", "from": {"id": "5"}, "media": {"id": "m1"}}}
+            ]})
+        })
+        .collect();
+    let body = serde_json::json!({"object": "instagram", "entry": entries}).to_string();
+    p.deliver(&body).await;
+
+    let records = p.app.read_records(ENGAGEMENT, 60).await;
+    assert_eq!(records.len(), 60, "one record per comment");
+    for account in accounts {
+        let comments: Vec<String> = records
+            .iter()
+            .filter(|m| m.key() == Some(account.as_bytes()))
+            .map(|m| serde_json::from_slice::<EngagementRecord>(m.payload().unwrap()).unwrap())
+            .filter_map(|record| record.comment_id)
+            .collect();
+        let mut sorted = comments.clone();
+        sorted.sort();
+        assert_eq!(comments.len(), 30, "{account}");
+        assert_eq!(comments, sorted, "{account}'s records in its events' order");
+    }
 }

@@ -1,7 +1,9 @@
 //! The consumer loop: a batch of `events.v1` (and `graph-errors.v1`) records is
 //! applied in one database transaction, its outputs are relayed to Kafka, and only
-//! then are its offsets stored and committed. A crash at any point loses nothing and
-//! applies nothing twice.
+//! then are its offsets stored and committed. While one batch's outputs await
+//! Kafka's acknowledgement, the next batch is read and applied
+//! ([`super::in_flight`]). A crash at any point loses nothing and applies nothing
+//! twice.
 //!
 //! A failing batch (database or broker down) is retried with exponential backoff and
 //! jitter. Meanwhile the assigned partitions are paused, the consumer keeps polling
@@ -16,10 +18,12 @@ use rdkafka::{Message, Offset, TopicPartitionList};
 use tokio::sync::watch;
 use tokio::time::{timeout_at, Instant};
 
-use super::backoff::{stopping, Backoff};
+use super::backoff::stopping;
 use super::batch::{apply_batch, BatchProgress};
 use super::context::{OffsetWatch, ProcessorContext};
+use super::in_flight::InFlight;
 use super::relay::{Relay, RelayError};
+use super::retry::{Retry, Stop};
 use crate::health::Health;
 use crate::services::Services;
 use crate::store::StoreError;
@@ -66,11 +70,41 @@ pub struct EventLoop {
 }
 
 impl EventLoop {
-    /// Runs until `shutdown` turns true, finishing the batch in hand.
+    /// Runs until `shutdown` turns true, finishing the batches in hand.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let mut carry = Vec::new();
+        let mut in_flight: Option<InFlight> = None;
         self.health.set_ready();
         while !stopping(&shutdown) {
+            if carry.is_empty() {
+                if let Some(flight) = in_flight.as_mut() {
+                    // Nothing read yet: whichever comes first, a record or the
+                    // acknowledgement of the batch in flight.
+                    let settled = tokio::select! {
+                        biased;
+                        message = self.consumer.recv() => {
+                            match message {
+                                Ok(message) => carry.extend(self.watched(message.detach())),
+                                Err(error) => tracing::warn!(%error, "consumer error"),
+                            }
+                            false
+                        }
+                        _ = flight.settled() => true,
+                        _ = shutdown.changed() => continue,
+                    };
+                    if settled {
+                        let flight = in_flight.take();
+                        if let Some(flight) = flight {
+                            if let Err(stop) =
+                                self.acknowledge(flight, &mut carry, &mut shutdown).await
+                            {
+                                return self.stopped(stop, None).await;
+                            }
+                        }
+                        continue;
+                    }
+                }
+            }
             let batch = self
                 .next_batch(&mut shutdown, std::mem::take(&mut carry))
                 .await;
@@ -78,30 +112,40 @@ impl EventLoop {
                 continue;
             }
             let started = Instant::now();
-            let Some(progress) = self
+            let progress = match self
                 .apply_with_retry(&batch, &mut carry, &mut shutdown)
                 .await
-            else {
-                return;
+            {
+                Ok(progress) => progress,
+                Err(stop) => return self.stopped(stop, in_flight).await,
             };
-            #[cfg(feature = "testing")]
-            if self.crash_point == Some(crate::testing::CrashPoint::AfterRelay) {
-                tracing::error!("crash point reached: stopping before the offset commit");
-                return;
+            // The previous batch's outputs were sent while this one was read and
+            // applied; its offsets are committed once they are acknowledged, and
+            // only then are this batch's outputs sent (a key's records stay in order).
+            if let Some(previous) = in_flight.take() {
+                if let Err(stop) = self.acknowledge(previous, &mut carry, &mut shutdown).await {
+                    return self.stopped(stop, None).await;
+                }
             }
-            self.store_offsets(&batch);
-            tracing::debug!(
-                records = batch.len(),
-                elapsed_ms = started.elapsed().as_millis() as u64,
-                "batch applied"
-            );
-            progress
-                .report
-                .record(&self.services.metrics, self.services.clock.now_ms());
-            self.services
-                .metrics
-                .batch_duration
-                .observe(started.elapsed().as_secs_f64());
+            in_flight = Some(InFlight::start(&self.relay, batch, progress, started));
+        }
+        self.stopped(Stop::Shutdown, in_flight).await;
+    }
+
+    /// Ends the loop: on shutdown, the batch in flight is finished if its outputs
+    /// are acknowledged (without retrying) and the stored offsets are committed; at
+    /// a crash point, nothing more is done.
+    async fn stopped(&self, stop: Stop, in_flight: Option<InFlight>) {
+        if let Stop::Crash = stop {
+            return;
+        }
+        if let Some(mut flight) = in_flight {
+            match flight.settled().await {
+                Ok(()) => self.committed(flight),
+                Err(error) => {
+                    tracing::info!(%error, "the last batch's outputs are not acknowledged; it will be redelivered and skipped")
+                }
+            }
         }
         if let Err(error) = self.consumer.commit_consumer_state(CommitMode::Sync) {
             tracing::debug!(%error, "no final offset commit");
@@ -138,8 +182,7 @@ impl EventLoop {
         batch
     }
 
-    /// Applies `batch` and awaits its outputs' acknowledgement, retrying until it
-    /// succeeds, or `None` when shutdown (or a crash point) stops it. Records that
+    /// Applies `batch` in the database, retrying until it succeeds. Records that
     /// arrive while retrying are kept in `carry`.
     #[tracing::instrument(name = "batch", skip_all, fields(records = batch.len()))]
     async fn apply_with_retry(
@@ -147,109 +190,91 @@ impl EventLoop {
         batch: &[OwnedMessage],
         carry: &mut Vec<OwnedMessage>,
         shutdown: &mut watch::Receiver<bool>,
-    ) -> Option<BatchProgress> {
-        let mut backoff = Backoff::new(self.retry_initial);
+    ) -> Result<BatchProgress, Stop> {
+        let mut retry = Retry::new(self.retry_initial);
         let mut progress = BatchProgress {
             claim: Some(self.relay.direct_claim()),
             known_apps: Some(self.services.apps.clone()),
             ..BatchProgress::default()
         };
-        let mut paused: Option<TopicPartitionList> = None;
         loop {
-            match self.attempt(batch, &mut progress).await {
-                Ok(()) => {
-                    if let Some(partitions) = paused {
-                        if let Err(error) = self.consumer.resume(&partitions) {
-                            tracing::debug!(%error, "cannot resume partitions (reassigned?)");
-                        }
-                    }
-                    self.health.set_ready();
-                    return Some(progress);
-                }
-                Err(Attempt::Crash) => return None,
-                Err(Attempt::Failed(error)) => {
-                    let cause = error.cause();
-                    let source = std::error::Error::source(&error).map(ToString::to_string);
-                    tracing::warn!(%error, ?source, retry_in_ms = backoff.delay().as_millis() as u64, "batch failed; retrying");
-                    self.services
-                        .metrics
-                        .retries
-                        .with_label_values(&[cause])
-                        .inc();
-                    self.health
-                        .set_not_ready(&format!("{cause} unavailable; retrying"));
-                    if paused.is_none() {
-                        paused = self.pause();
-                    }
-                }
-            }
-            let wait = tokio::time::sleep(backoff.next_wait());
-            tokio::pin!(wait);
-            loop {
-                tokio::select! {
-                    _ = &mut wait => break,
-                    _ = shutdown.changed() => return None,
-                    message = self.consumer.recv() => match message {
-                        Ok(message) => carry.extend(self.watched(message.detach())),
-                        Err(error) => tracing::debug!(%error, "consumer error while paused"),
-                    },
-                }
-            }
-        }
-    }
-
-    /// Applies what of `batch` is not committed yet, then waits for its outputs.
-    async fn attempt(
-        &self,
-        batch: &[OwnedMessage],
-        progress: &mut BatchProgress,
-    ) -> Result<(), Attempt> {
-        if progress.next < batch.len() {
             let started = Instant::now();
-            apply_batch(
+            let applied = apply_batch(
                 &self.services.store,
                 &self.services.topics,
                 batch,
-                progress,
+                &mut progress,
                 self.services.clock.now_ms(),
             )
-            .await
-            .map_err(|e| Attempt::Failed(e.into()))?;
-            tracing::trace!(
-                records = batch.len(),
-                elapsed_us = started.elapsed().as_micros() as u64,
-                "batch committed"
-            );
-            if progress.claimed.len() < progress.outbox_ids.len() {
-                self.relay.wake();
+            .await;
+            match applied {
+                Ok(()) => {
+                    tracing::trace!(
+                        records = batch.len(),
+                        elapsed_us = started.elapsed().as_micros() as u64,
+                        "batch committed"
+                    );
+                    self.recovered(retry);
+                    break;
+                }
+                Err(error) => retry.failed(self, &BatchError::Store(error)),
             }
-            #[cfg(feature = "testing")]
-            if self.crash_point == Some(crate::testing::CrashPoint::AfterDatabaseCommit) {
-                tracing::error!("crash point reached: stopping before the relay");
-                return Err(Attempt::Crash);
-            }
+            retry.wait(self, carry, shutdown).await?;
         }
-        let started = Instant::now();
-        self.relay
-            .flush(&progress.outbox_ids, &progress.claimed)
-            .await
-            .map_err(|e| Attempt::Failed(e.into()))?;
-        tracing::trace!(
-            elapsed_us = started.elapsed().as_micros() as u64,
-            "outputs relayed"
-        );
+        if progress.claimed.len() < progress.outbox_ids.len() {
+            self.relay.wake();
+        }
+        #[cfg(feature = "testing")]
+        if self.crash_point == Some(crate::testing::CrashPoint::AfterDatabaseCommit) {
+            tracing::error!("crash point reached: stopping before the relay");
+            return Err(Stop::Crash);
+        }
+        Ok(progress)
+    }
+
+    /// Waits for `flight`'s outputs to be acknowledged, sending them again until
+    /// they are, then commits its offsets.
+    async fn acknowledge(
+        &self,
+        mut flight: InFlight,
+        carry: &mut Vec<OwnedMessage>,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Result<(), Stop> {
+        let mut retry = Retry::new(self.retry_initial);
+        let mut sent = flight.settled().await;
+        while let Err(error) = sent {
+            retry.failed(self, &BatchError::Relay(error));
+            retry.wait(self, carry, shutdown).await?;
+            let outputs = &flight.outputs;
+            sent = self.relay.flush(&outputs.ids, &outputs.claimed).await;
+        }
+        self.recovered(retry);
+        #[cfg(feature = "testing")]
+        if self.crash_point == Some(crate::testing::CrashPoint::AfterRelay) {
+            tracing::error!("crash point reached: stopping before the offset commit");
+            return Err(Stop::Crash);
+        }
+        self.committed(flight);
         Ok(())
     }
 
-    fn pause(&self) -> Option<TopicPartitionList> {
-        let assignment = self.consumer.assignment().ok()?;
-        match self.consumer.pause(&assignment) {
-            Ok(()) => Some(assignment),
-            Err(error) => {
-                tracing::debug!(%error, "cannot pause partitions");
-                None
-            }
-        }
+    /// A batch is applied and its outputs acknowledged: its offsets are stored
+    /// and committed, its report recorded.
+    fn committed(&self, flight: InFlight) {
+        self.store_offsets(&flight.batch);
+        tracing::debug!(
+            records = flight.batch.len(),
+            elapsed_ms = flight.started.elapsed().as_millis() as u64,
+            "batch applied"
+        );
+        let metrics = &self.services.metrics;
+        flight
+            .progress
+            .report
+            .record(metrics, self.services.clock.now_ms());
+        metrics
+            .batch_duration
+            .observe(flight.started.elapsed().as_secs_f64());
     }
 
     /// Stores the batch's next offsets and commits them asynchronously. A lost
@@ -279,10 +304,4 @@ impl EventLoop {
             tracing::warn!(%error, "offset commit failed; the batch will be redelivered and skipped");
         }
     }
-}
-
-enum Attempt {
-    Failed(BatchError),
-    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
-    Crash,
 }
