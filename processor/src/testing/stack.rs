@@ -118,15 +118,28 @@ impl Stack {
         store: &Store,
         clock: Arc<ManualClock>,
         hosts: &GraphHosts,
+        parts: (TokenSettings, PublishingSettings),
+        apps: AppSecrets,
+    ) -> Self {
+        Self::with_timeout(store, clock, hosts, parts, apps, 5_000)
+    }
+
+    /// [`Stack::with_apps`] with the Graph client waiting `timeout_ms` for an
+    /// answer (reads and mutations alike; 5 s otherwise).
+    pub fn with_timeout(
+        store: &Store,
+        clock: Arc<ManualClock>,
+        hosts: &GraphHosts,
         (tokens, publishing): (TokenSettings, PublishingSettings),
         apps: AppSecrets,
+        timeout_ms: u64,
     ) -> Self {
         let defaults = GraphSettings::default();
         let graph = GraphSettings {
             facebook_url: hosts.facebook.parse().unwrap_or(defaults.facebook_url),
             instagram_url: hosts.instagram.parse().unwrap_or(defaults.instagram_url),
-            read_timeout_ms: 5_000,
-            mutation_timeout_ms: 5_000,
+            read_timeout_ms: timeout_ms,
+            mutation_timeout_ms: timeout_ms,
             ..GraphSettings::default()
         };
         let metrics = ProcessorMetrics::new().expect("a fresh registry takes every metric");

@@ -73,6 +73,8 @@ impl Grant {
 pub struct FakeToken {
     /// What it may do.
     pub grant: Grant,
+    /// When it was issued, epoch ms.
+    pub issued_at_ms: i64,
     /// When it expires, epoch ms (0: never).
     pub expires_at_ms: i64,
 }

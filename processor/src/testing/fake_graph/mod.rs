@@ -2,8 +2,9 @@
 //! clock the test sets: each container is processed for a planned time and then
 //! finishes, fails with a subcode, or never finishes (expires); publishing checks
 //! the container's state, can lose its answer, can say "not ready" once, and counts
-//! every publish per container, so that double posts are caught. Tests and the
-//! publishing benchmark use it.
+//! every publish per container, so that double posts are caught; it refreshes
+//! Instagram-login tokens, and plays failures on every call while a test sets
+//! one ([`Fault`]). Tests and the publishing benchmark use it.
 //!
 //! It refuses what Meta refuses (see [`Grant`]): two servers stand for the two hosts,
 //! and a call is answered only with a token the fake issued (the test grants
@@ -11,6 +12,8 @@
 //! for.
 
 mod auth;
+mod faults;
+mod refresh;
 mod respond;
 
 use std::collections::{HashMap, VecDeque};
@@ -21,6 +24,7 @@ use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 pub use auth::{FakeApps, FakeHost, FakeToken, Grant};
+pub use faults::Fault;
 
 use super::stack::{
     GraphHosts, STACK_APP, STACK_APP_SECRET, STACK_INSTAGRAM_APP, STACK_INSTAGRAM_SECRET,
@@ -124,6 +128,12 @@ pub struct FakeState {
     pub page_posts: Vec<String>,
     /// Every call, as `Host METHOD path` (`Instagram GET /v24.0/me`).
     pub calls: Vec<String>,
+    /// The failure played on every call, if any.
+    pub fault: Option<Fault>,
+    /// Calls made while [`Fault::Throttled`] was played.
+    pub calls_while_throttled: u32,
+    /// Calls a partial fault counted (one in so many is hit).
+    faulted_calls: u32,
 }
 
 impl Default for FakeState {
@@ -150,6 +160,9 @@ impl Default for FakeState {
             published_at: HashMap::new(),
             page_posts: Vec::new(),
             calls: Vec::new(),
+            fault: None,
+            calls_while_throttled: 0,
+            faulted_calls: 0,
         }
     }
 }
@@ -234,6 +247,7 @@ impl FakeGraph {
                 token.to_owned(),
                 FakeToken {
                     grant,
+                    issued_at_ms: now_ms,
                     expires_at_ms,
                 },
             )

@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 use wiremock::{Request, Respond, ResponseTemplate};
 
 use super::auth::{access_token, query, FakeHost, Grant};
+use super::refresh::refresh;
 use super::{error, form, Container, Ending, FakeState, Handler, Plan, PublishAnswer, DAY_MS};
 
 impl Respond for Handler {
@@ -15,21 +16,39 @@ impl Respond for Handler {
         let Ok(mut state) = self.state.lock() else {
             return ResponseTemplate::new(500);
         };
-        let path = request.url.path().to_owned();
+        let path = request.url.path();
         state
             .calls
             .push(format!("{:?} {} {path}", self.host, request.method));
+        let fault = state.fault;
+        if let Some(instead) = fault.and_then(|fault| fault.instead(&mut state)) {
+            return instead;
+        }
+        let answer = self.answer(&mut state, request, now);
+        match fault {
+            Some(fault) => fault.after(&mut state, answer),
+            None => answer,
+        }
+    }
+}
+
+impl Handler {
+    fn answer(&self, state: &mut FakeState, request: &Request, now: i64) -> ResponseTemplate {
+        let path = request.url.path();
         let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        let method = request.method.as_str();
+        if (method, segments.as_slice()) == ("GET", ["refresh_access_token"].as_slice()) {
+            return refresh(state, self.host, request, now);
+        }
         let Some((version, rest)) = segments.split_first() else {
             return error(400, 100, None, "Unknown path requested");
         };
         if !version.starts_with('v') {
             return error(400, 100, None, "Unknown path requested");
         }
-        let method = request.method.as_str();
         if (method, rest) == ("GET", ["debug_token"].as_slice()) {
             return match self.host {
-                FakeHost::Facebook => debug_token(&mut state, request, now),
+                FakeHost::Facebook => debug_token(state, request, now),
                 FakeHost::Instagram => error(400, 100, None, "Unknown path requested"),
             };
         }
@@ -55,13 +74,13 @@ impl Respond for Handler {
                 if let Err(refused) = state.require_acts_for(&grant, account) {
                     return refused;
                 }
-                create_container(&mut state, request, account, now)
+                create_container(state, request, account, now)
             }
             ("POST", [account, "media_publish"]) => {
                 if let Err(refused) = state.require_acts_for(&grant, account) {
                     return refused;
                 }
-                publish(&mut state, request, now)
+                publish(state, request, now)
             }
             ("GET", [account, "content_publishing_limit"]) => {
                 if let Err(refused) = state.require_acts_for(&grant, account) {
@@ -80,7 +99,7 @@ impl Respond for Handler {
                 state.page_posts.push(post.clone());
                 ResponseTemplate::new(200).set_body_json(json!({"id": post}))
             }
-            ("GET", [id]) => read_object(&mut state, &grant, id, now),
+            ("GET", [id]) => read_object(state, &grant, id, now),
             _ => error(400, 100, None, "Unknown path requested"),
         }
     }
