@@ -11,17 +11,50 @@
 #     load and restarted on the same file after OUTAGE seconds; during the outage
 #     ingest must answer 503 with Retry-After, none slower than the produce
 #     deadline (3 s) plus 2 s.
+#   processor-kills: EVENTS events of the realistic mix are written at
+#     EVENT_RATE/s in groups of BURST (several records per record batch) while
+#     two `graphhook process` replicas of one group apply them on PostgreSQL;
+#     PROCESSOR_KILLS times, at random moments (1 to 3 s after the last
+#     restart), one of them is `kill -9`ed and restarted RESTART_AFTER seconds
+#     later. On tansu that is 9 s: tansu 0.6.0 gives a member that joins while a
+#     killed member's session (6 s) is still open no partitions, and the killed
+#     member's partitions then stay unassigned (docs/reliability.md). With
+#     BROKER=mock both processor scenarios run on librdkafka's mock cluster
+#     instead (a second broker implementation; RESTART_AFTER defaults to 1 s).
+#   database-outage: one replica applies EVENTS events (at DB_EVENT_RATE/s) while its
+#     PostgreSQL connections are terminated DB_KILLS times (pg_terminate_backend),
+#     then the database refuses connections for OUTAGE seconds (as while it
+#     restarts): readiness must answer 503 meanwhile and the processor resume
+#     by itself.
+#   Both processor scenarios then check against a reference: the same events
+#     applied by one uninterrupted processor into a fresh database. Nothing
+#     unapplied, the database's rows equal the reference's, the output records'
+#     ids equal the reference's (repeats counted), offsets caught up.
 #
-#   bash bench/chaos.sh                 # SCENARIOS="ingest-kills broker-kills" RATE=500 KILLS=10 BROKER_KILLS=3 OUTAGE=5
+#   bash bench/chaos.sh                 # SCENARIOS="ingest-kills broker-kills processor-kills database-outage"
+#                                       # RATE=500 KILLS=10 BROKER_KILLS=3 OUTAGE=5
+#                                       # EVENTS=50000 EVENT_RATE=200 BURST=50 PROCESSOR_KILLS=20
+#                                       # RESTART_AFTER=9 DB_EVENT_RATE=1000 DB_KILLS=5
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SCENARIOS=${SCENARIOS:-"ingest-kills broker-kills"}
+SCENARIOS=${SCENARIOS:-"ingest-kills broker-kills processor-kills database-outage"}
 RATE=${RATE:-500}
 KILLS=${KILLS:-10}
 BROKER_KILLS=${BROKER_KILLS:-3}
 OUTAGE=${OUTAGE:-5}
+EVENTS=${EVENTS:-50000}
+EVENT_RATE=${EVENT_RATE:-200}
+BURST=${BURST:-50}
+BROKER=${BROKER:-tansu}
+RESTART_AFTER=${RESTART_AFTER:-$([ "$BROKER" = mock ] && echo 1 || echo 9)}
+DB_EVENT_RATE=${DB_EVENT_RATE:-1000}
+PROCESSOR_KILLS=${PROCESSOR_KILLS:-20}
+DB_KILLS=${DB_KILLS:-5}
+PG_ADMIN=${BENCH_PG_ADMIN:-postgres://postgres@127.0.0.1:5432/postgres}
+command -v psql >/dev/null || { echo "psql is required" >&2; exit 1; }
 . bench/lib.sh
+. bench/chaos-processor.sh
 cargo build --release -q -p graphhook -p graphhook-bench
 BIN=target/release
 : >"$OUT/chaos.txt"
@@ -95,6 +128,51 @@ for scenario in $SCENARIOS; do
     echo "scenario=broker-kills kills=$BROKER_KILLS outage_s=$OUTAGE rate=$RATE ${line#stored }" | tee -a "$OUT/chaos.txt"
     case $line in *"refused_503_without_retry_after=0 "*"slower_than_5000ms=0 "*) ;; *) status=1 ;; esac
     : >"$OUT/tansu-chaos.log"
+    ;;
+  processor-kills)
+    start_scenario_broker
+    begin_stream "$EVENT_RATE"
+    start_processor a 0; start_processor b 0
+    for kill in $(seq "$PROCESSOR_KILLS"); do
+      sleep $((1 + RANDOM % 3))
+      victim=$([ $((RANDOM % 2)) = 0 ] && echo a || echo b)
+      kill -9 "${processor_pid[$victim]}"; wait "${processor_pid[$victim]}" 2>/dev/null || true
+      sleep "$RESTART_AFTER"
+      start_processor "$victim" 0
+    done
+    end_stream || status=1
+    stop_broker
+    echo "scenario=processor-kills broker=$BROKER kills=$PROCESSOR_KILLS restart_after_s=$RESTART_AFTER replicas=2 events=$EVENTS event_rate=$EVENT_RATE $line" | tee -a "$OUT/chaos.txt"
+    ;;
+  database-outage)
+    start_scenario_broker
+    begin_stream "$DB_EVENT_RATE"
+    ops=$((OPS_PORT + 1))
+    start_processor a "$ops"
+    for kill in $(seq "$DB_KILLS"); do
+      sleep $((1 + RANDOM % 3))
+      terminate_connections
+    done
+    sleep 2
+    refuse_connections true
+    terminate_connections
+    sleep 2
+    # Readiness answers while the database refuses: 503.
+    ready_during=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$ops/readyz")
+    sleep $((OUTAGE > 2 ? OUTAGE - 2 : 0))
+    refuse_connections false
+    # Ready again by itself, without a restart: seconds until /readyz says 200.
+    back=$SECONDS ready_after=0
+    while [ $((SECONDS - back)) -lt 60 ]; do
+      ready_after=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$ops/readyz")
+      [ "$ready_after" = 200 ] && break
+      sleep 0.5
+    done
+    ready_in=$((SECONDS - back))
+    end_stream || status=1
+    stop_broker
+    echo "scenario=database-outage broker=$BROKER terminations=$DB_KILLS outage_s=$OUTAGE events=$EVENTS event_rate=$DB_EVENT_RATE readyz_during_outage=$ready_during readyz_after=$ready_after ready_again_within_s=$ready_in $line" | tee -a "$OUT/chaos.txt"
+    [ "$ready_during" = 503 ] && [ "$ready_after" = 200 ] || status=1
     ;;
   *) echo "unknown scenario $scenario" >&2; exit 2 ;;
   esac

@@ -54,20 +54,6 @@ TOML
 
 . bench/lib.sh
 
-
-start_mock() {
-  : >"$OUT/mock-broker.txt"
-  $BIN/graphhook-bench mock-broker --topic-prefix "$prefix" >"$OUT/mock-broker.txt" 2>>"$OUT/mock-broker.log" &
-  broker_pid=$!
-  pids+=($broker_pid)
-  for _ in $(seq 100); do
-    BROKERS=$(sed -n 's/^bootstrap=//p' "$OUT/mock-broker.txt")
-    [ -n "$BROKERS" ] && return
-    sleep 0.1
-  done
-  echo "the mock broker did not start" >&2; exit 1
-}
-
 applied() { psql -At "$db" -c "SELECT count(*) FROM processed_events WHERE event_id NOT LIKE 'dlq:%'" 2>/dev/null || echo 0; }
 
 start_processor() {
@@ -105,7 +91,7 @@ result="$OUT/kill-loop-$BROKER${LABEL:+-$LABEL}.txt"
 for run in $(seq "$RUNS"); do
   prefix="kill-$run-$RANDOM."
   group="kill-$run-$RANDOM"
-  if [ "$BROKER" = mock ]; then start_mock; create=false; else start_broker; create=true; fi
+  if [ "$BROKER" = mock ]; then start_mock "$prefix"; create=false; else start_broker; create=true; fi
   db=$(fresh_database)
   $BIN/graphhook-bench fill-events --brokers "$BROKERS" --topic-prefix "$prefix" \
     --count "$COUNT" --rate "$RATE" $([ "$create" = false ] && echo --no-create) >/dev/null 2>>"$OUT/kill-loop-fill.log" &

@@ -28,6 +28,24 @@ start_broker() {
 }
 stop_broker() { kill "$broker_pid"; wait "$broker_pid" 2>/dev/null || true; }
 
+# librdkafka's mock cluster in a process of its own (it outlives the processes
+# a scenario kills), with the topics of each prefix given created; sets BROKERS
+# and broker_pid (stop_broker stops it). Needs BIN.
+start_mock() {
+  : >"$OUT/mock-broker.txt"
+  local args=()
+  for prefix_arg in "$@"; do args+=(--topic-prefix "$prefix_arg"); done
+  $BIN/graphhook-bench mock-broker "${args[@]}" >"$OUT/mock-broker.txt" 2>>"$OUT/mock-broker.log" &
+  broker_pid=$!
+  pids+=($broker_pid)
+  for _ in $(seq 100); do
+    BROKERS=$(sed -n 's/^bootstrap=//p' "$OUT/mock-broker.txt")
+    [ -n "$BROKERS" ] && return
+    sleep 0.1
+  done
+  echo "the mock broker did not start" >&2; exit 1
+}
+
 # A new, empty PostgreSQL database (its URL), and dropping one; PG_ADMIN is the
 # administrative connection.
 fresh_database() {

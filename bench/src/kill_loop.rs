@@ -6,7 +6,9 @@
 //!   tansu: a loss on one and not the other tells whose fault it is);
 //! - `offsets` prints a group's committed offsets beside each partition's
 //!   watermarks;
-//! - `missing` lists the records of `events.v1` whose events were never applied.
+//! - `missing` lists the records of `events.v1` whose events were never applied;
+//! - `record-ids` lists the output records by topic and `record_id`, to compare
+//!   a killed run's outputs with an uninterrupted run's.
 
 use std::collections::HashSet;
 use std::io::Write;
@@ -14,7 +16,7 @@ use std::time::Duration;
 
 use graphhook_kafka::{base_config, KafkaSettings, Topics};
 use graphhook_processor::store::Store;
-use graphhook_schema::topics::{INGEST_TOPICS, PROCESSOR_TOPICS};
+use graphhook_schema::topics::{INGEST_TOPICS, OUTPUT_TOPICS, PROCESSOR_TOPICS};
 use graphhook_schema::InboundEvent;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::mocking::MockCluster;
@@ -55,13 +57,15 @@ pub struct MissingArgs {
 }
 
 /// Starts librdkafka's mock cluster (it does not implement CreateTopics: the
-/// topics under `prefix` are created here), prints `bootstrap=<servers>` and
-/// serves until killed.
-pub fn mock_broker(brokers: i32, prefix: &str, partitions: i32) -> anyhow::Result<()> {
+/// topics under each of `prefixes` are created here), prints
+/// `bootstrap=<servers>` and serves until killed.
+pub fn mock_broker(brokers: i32, prefixes: &[String], partitions: i32) -> anyhow::Result<()> {
     let cluster: MockCluster<'static, DefaultProducerContext> = MockCluster::new(brokers)?;
-    let topics = Topics::new(prefix);
-    for suffix in INGEST_TOPICS.iter().chain(&PROCESSOR_TOPICS) {
-        cluster.create_topic(&topics.name(suffix), partitions, brokers)?;
+    for prefix in prefixes {
+        let topics = Topics::new(prefix);
+        for suffix in INGEST_TOPICS.iter().chain(&PROCESSOR_TOPICS) {
+            cluster.create_topic(&topics.name(suffix), partitions, brokers)?;
+        }
     }
     println!("bootstrap={}", cluster.bootstrap_servers());
     std::io::stdout().flush()?;
@@ -131,24 +135,14 @@ pub async fn missing(args: &MissingArgs) -> anyhow::Result<()> {
     }
     consumer.assign(&assignment)?;
     let mut records: Vec<(i32, i64, String)> = Vec::new();
-    let deadline = std::time::Instant::now() + Duration::from_secs(120);
-    // The high watermark is where reading may stop only on a broker that
-    // reports the log end: tansu 0.6.0 reports the last batch's base offset + 1
-    // (bench/broker-probe.sh). So reading goes on until nothing more comes.
-    let mut last_record = std::time::Instant::now();
-    while std::time::Instant::now() < deadline && last_record.elapsed() < Duration::from_secs(5) {
-        let Some(message) = consumer.poll(Duration::from_millis(200)) else {
-            continue;
-        };
-        last_record = std::time::Instant::now();
-        let message = message?;
+    read_to_end(&consumer, |message| {
         let id = message
             .payload()
             .and_then(|p| serde_json::from_slice::<InboundEvent>(p).ok())
             .map(|e| e.event_id.to_string())
             .unwrap_or_default();
         records.push((message.partition(), message.offset(), id));
-    }
+    })?;
     let store = Store::connect(&args.database_url, 2).await?;
     let applied: HashSet<String> = store.processed_event_ids().await?.into_iter().collect();
     let mut runs: Vec<(i32, i64, i64)> = Vec::new();
@@ -177,5 +171,64 @@ pub async fn missing(args: &MissingArgs) -> anyhow::Result<()> {
             listed.join(",")
         }
     );
+    Ok(())
+}
+
+/// Reads what is assigned to `consumer` until nothing more comes for 5 s (at
+/// most 120 s). The high watermark is where reading may stop only on a broker
+/// that reports the log end: tansu 0.6.0 reports the last batch's base offset + 1
+/// (bench/broker-probe.sh).
+fn read_to_end(
+    consumer: &BaseConsumer,
+    mut each: impl FnMut(&rdkafka::message::BorrowedMessage<'_>),
+) -> anyhow::Result<()> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    let mut last_record = std::time::Instant::now();
+    while std::time::Instant::now() < deadline && last_record.elapsed() < Duration::from_secs(5) {
+        let Some(message) = consumer.poll(Duration::from_millis(200)) else {
+            continue;
+        };
+        last_record = std::time::Instant::now();
+        each(&message?);
+    }
+    Ok(())
+}
+
+/// Prints one line per record of the output topics under the prefix: the topic
+/// (without the prefix) and the record's `record_id`, sorted, so that two runs of
+/// the same events can be compared with `sort | uniq` and `diff`.
+pub fn record_ids(log: &LogArgs) -> anyhow::Result<()> {
+    let consumer = consumer(log, &format!("bench-record-ids-{}", std::process::id()))?;
+    let topics = Topics::new(&log.topic_prefix);
+    let mut assignment = TopicPartitionList::new();
+    for suffix in OUTPUT_TOPICS {
+        let topic = topics.name(suffix);
+        for partition in partitions(&consumer, &topic)? {
+            assignment.add_partition_offset(&topic, partition, Offset::Beginning)?;
+        }
+    }
+    consumer.assign(&assignment)?;
+    let mut lines = Vec::new();
+    read_to_end(&consumer, |message| {
+        let suffix = message
+            .topic()
+            .strip_prefix(log.topic_prefix.as_str())
+            .unwrap_or(message.topic());
+        let id = message
+            .payload()
+            .and_then(|p| serde_json::from_slice::<serde_json::Value>(p).ok())
+            .and_then(|v| {
+                v.get("record_id")
+                    .and_then(|id| id.as_str())
+                    .map(str::to_owned)
+            })
+            .unwrap_or_else(|| "-".to_owned());
+        lines.push(format!("{suffix} {id}"));
+    })?;
+    lines.sort();
+    let mut out = std::io::stdout().lock();
+    for line in lines {
+        writeln!(out, "{line}")?;
+    }
     Ok(())
 }

@@ -52,9 +52,9 @@ enum Command {
         /// Brokers in the cluster.
         #[arg(long, default_value_t = 1)]
         brokers: i32,
-        /// Prefix of the topics to create.
-        #[arg(long)]
-        topic_prefix: String,
+        /// Prefix of the topics to create (repeatable: one set per prefix).
+        #[arg(long, required = true)]
+        topic_prefix: Vec<String>,
         /// Their partitions.
         #[arg(long, default_value_t = 6)]
         partitions: i32,
@@ -69,6 +69,8 @@ enum Command {
     Offsets(kill_loop::OffsetsArgs),
     /// Lists the records of `events.v1` whose events the store never applied.
     Missing(kill_loop::MissingArgs),
+    /// Lists the output records (topic and record_id), sorted.
+    RecordIds(kill_loop::LogArgs),
     /// Prints count, p50 and p99 of a Prometheus histogram.
     Quantiles {
         /// The `/metrics` URL.
@@ -112,6 +114,7 @@ async fn main() -> anyhow::Result<()> {
         Command::BrokerProbe(args) => broker_probe::run(&args).await,
         Command::Offsets(args) => kill_loop::offsets(&args),
         Command::Missing(args) => kill_loop::missing(&args).await,
+        Command::RecordIds(args) => kill_loop::record_ids(&args),
         Command::Quantiles {
             url,
             metric,

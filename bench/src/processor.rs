@@ -42,6 +42,11 @@ pub struct FillArgs {
     /// Events per second (0: as fast as the broker takes them).
     #[arg(long, default_value_t = 0)]
     pub rate: u64,
+    /// With a rate, events are sent in groups of this many, each group at once
+    /// (so the producer packs several records into a record batch, as ingest
+    /// does for a delivery with several events) and awaited before the next.
+    #[arg(long, default_value_t = 1)]
+    pub burst: usize,
     /// Do not create the topics (librdkafka's mock cluster cannot; its host does).
     #[arg(long)]
     pub no_create: bool,
@@ -86,8 +91,9 @@ pub async fn fill(args: &FillArgs) -> anyhow::Result<()> {
     let topic = topics.events();
     let mut pending = Vec::new();
     let started = Instant::now();
+    let burst = args.burst.max(1);
     for index in 0..args.target.count {
-        if args.rate > 0 {
+        if args.rate > 0 && index % burst == 0 {
             let due = started + Duration::from_secs_f64(index as f64 / args.rate as f64);
             tokio::time::sleep_until(due.into()).await;
         }
@@ -109,7 +115,8 @@ pub async fn fill(args: &FillArgs) -> anyhow::Result<()> {
             );
             pending.push(future.map_err(|(e, _)| e)?);
         }
-        if pending.len() >= 10_000 || (args.rate > 0 && !pending.is_empty()) {
+        let group_sent = (index + 1) % burst == 0;
+        if pending.len() >= 10_000 || (args.rate > 0 && group_sent && !pending.is_empty()) {
             for ack in pending.drain(..) {
                 ack.await?.map_err(|(e, _)| e)?;
             }
