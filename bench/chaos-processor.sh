@@ -20,7 +20,8 @@ start_processor() {
     GRAPHHOOK_KAFKA__CREATE_TOPICS=$([ "$BROKER" = mock ] && echo false || echo true) \
     GRAPHHOOK_PROCESSOR__DATABASE_URL=${4:-$db} GRAPHHOOK_PROCESSOR__GROUP_ID=${5:-$group} \
     GRAPHHOOK_PROCESSOR__LISTEN=127.0.0.1:0 GRAPHHOOK_PROCESSOR__OPS_LISTEN=127.0.0.1:$2 \
-    GRAPHHOOK_PROCESSOR__RETRY_INITIAL_MS=200 GRAPHHOOK_LOG__LEVEL=warn \
+    GRAPHHOOK_PROCESSOR__RETRY_INITIAL_MS=200 GRAPHHOOK_PROCESSOR__BATCH_SIZE=$PROCESSOR_BATCH \
+    GRAPHHOOK_LOG__LEVEL=warn \
     "$BIN/graphhook" --config "$OUT/chaos-processor.toml" process >>"$OUT/chaos-processor-$1.log" 2>&1 &
   processor_pid[$1]=$!
   pids+=($!)

@@ -2,7 +2,7 @@
 //! applied in one database transaction, its outputs are relayed to Kafka, and only
 //! then are its offsets stored and committed. While one batch's outputs await
 //! Kafka's acknowledgement, the next batch is read and applied
-//! ([`super::in_flight`]). A crash at any point loses nothing and applies nothing
+//! (`pipeline/in_flight.rs`). A crash at any point loses nothing and applies nothing
 //! twice.
 //!
 //! A failing batch (database or broker down) is retried with exponential backoff and
