@@ -1,7 +1,8 @@
 //! The chaos suite's witness (`bench/chaos.sh`): it sends signed deliveries,
 //! each with an id of its own, and writes down how each was answered; afterwards
-//! it reads `deliveries.v1` to its end and checks that every delivery answered
-//! `200` is there, whatever was killed in between.
+//! it reads `deliveries.v1` and `events.v1` to their ends and checks that every
+//! delivery answered `200` is there with its event, whatever was killed in
+//! between.
 
 use std::collections::HashSet;
 use std::io::Write;
@@ -215,14 +216,18 @@ pub async fn check(args: &CheckArgs) -> anyhow::Result<()> {
     // Every partition assigned from its beginning, no group: a broker just
     // restarted may take long to form one.
     let consumer = crate::processor::reader(&kafka, "bench-witness")?;
-    let topic = Topics::new(&kafka.topic_prefix).deliveries();
-    let metadata = consumer.fetch_metadata(Some(&topic), Duration::from_secs(30))?;
+    let topics = Topics::new(&kafka.topic_prefix);
+    let (topic, events_topic) = (topics.deliveries(), topics.events());
     let mut partitions = rdkafka::TopicPartitionList::new();
-    for partition in metadata.topics().iter().flat_map(|t| t.partitions()) {
-        partitions.add_partition_offset(&topic, partition.id(), rdkafka::Offset::Beginning)?;
+    for name in [&topic, &events_topic] {
+        let metadata = consumer.fetch_metadata(Some(name), Duration::from_secs(30))?;
+        for partition in metadata.topics().iter().flat_map(|t| t.partitions()) {
+            partitions.add_partition_offset(name, partition.id(), rdkafka::Offset::Beginning)?;
+        }
     }
     consumer.assign(&partitions)?;
-    let mut stored = HashSet::new();
+    // Witness ids found on deliveries.v1, and in the events of events.v1.
+    let (mut stored, mut with_events) = (HashSet::new(), HashSet::new());
     let mut records = 0;
     // The first record may take a while on a restarted broker; then the log's
     // end is where nothing more comes for 10 s.
@@ -230,23 +235,29 @@ pub async fn check(args: &CheckArgs) -> anyhow::Result<()> {
     while let Ok(message) = tokio::time::timeout(wait, consumer.recv()).await {
         wait = Duration::from_secs(10);
         let message = message?;
-        records += 1;
         let payload = String::from_utf8_lossy(message.payload().unwrap_or_default());
-        if let Some(id) = payload
+        let Some(id) = payload
             .split(r#""id":"w"#)
             .nth(1)
             .and_then(|rest| rest.split('"').next())
-        {
+        else {
+            continue;
+        };
+        if message.topic() == topic {
+            records += 1;
             stored.insert(format!("w{id}"));
+        } else {
+            with_events.insert(format!("w{id}"));
         }
     }
+    let events_missing = answered.difference(&with_events).count();
     let missing: Vec<&String> = answered.difference(&stored).collect();
     anyhow::ensure!(
         partitions.count() > 0,
         "{topic} has no partitions on this broker"
     );
     println!(
-        "stored sent={total} answered_200={} refused={refused} refused_503_without_retry_after={refused_without_retry} unanswered={unanswered} slower_than_{}ms={slow} records={records} distinct_stored={} stored_without_200={} missing_200={}",
+        "stored sent={total} answered_200={} refused={refused} refused_503_without_retry_after={refused_without_retry} unanswered={unanswered} slower_than_{}ms={slow} records={records} distinct_stored={} stored_without_200={} missing_200={} events_missing_200={events_missing}",
         answered.len(),
         args.slow_ms,
         stored.len(),
@@ -257,6 +268,10 @@ pub async fn check(args: &CheckArgs) -> anyhow::Result<()> {
         missing.is_empty(),
         "deliveries answered 200 but not in deliveries.v1: {:?}",
         missing.iter().take(20).collect::<Vec<_>>()
+    );
+    anyhow::ensure!(
+        events_missing == 0,
+        "{events_missing} deliveries answered 200 have no event in events.v1"
     );
     Ok(())
 }
