@@ -84,17 +84,23 @@ SELECT 'post', app_id, page_id, post_id, item, status, status_at_ms FROM page_po
 SQL
 }
 
+# Waits (at most 300 s) until database $1 holds every event applied and its
+# outbox is empty.
+wait_applied_and_sent() {
+  local deadline=$((SECONDS + 300))
+  until [ "$(applied "$1")" -ge "$EVENTS" ] && [ "$(psql -At "$1" -c 'SELECT count(*) FROM outbox')" = 0 ]; do
+    [ $SECONDS -lt $deadline ] || return 0
+    sleep 0.5
+  done
+}
+
 # Waits for the stream to be written and applied (at most 300 s beyond), stops the
 # replicas, applies the same events without interruption into a reference
 # database, and sets `line` to the comparison; fails when something is missing,
 # differs or is not caught up.
 end_stream() {
   wait "$fill_pid"
-  local deadline=$((SECONDS + 300))
-  until [ "$(applied "$db")" -ge "$EVENTS" ] && [ "$(psql -At "$db" -c 'SELECT count(*) FROM outbox')" = 0 ]; do
-    [ $SECONDS -lt $deadline ] || break
-    sleep 0.5
-  done
+  wait_applied_and_sent "$db"
   local done_applied
   done_applied=$(applied "$db")
   stop_processors
@@ -107,11 +113,7 @@ end_stream() {
   ref_db=$(fresh_database)
   $BIN/graphhook-bench fill-events --brokers "$BROKERS" --topic-prefix "$ref_prefix" --count "$EVENTS" $(no_create) >/dev/null
   start_processor reference 0 "$ref_prefix" "$ref_db" "ref-$group"
-  deadline=$((SECONDS + 300))
-  until [ "$(applied "$ref_db")" -ge "$EVENTS" ] && [ "$(psql -At "$ref_db" -c 'SELECT count(*) FROM outbox')" = 0 ]; do
-    [ $SECONDS -lt $deadline ] || break
-    sleep 0.5
-  done
+  wait_applied_and_sent "$ref_db"
   stop_processors
   dump_state "$db" >"$OUT/chaos-state.txt"
   dump_state "$ref_db" >"$OUT/chaos-state-reference.txt"
