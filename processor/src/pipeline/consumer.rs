@@ -103,6 +103,11 @@ impl EventLoop {
                         }
                         continue;
                     }
+                    if carry.is_empty() {
+                        // A consumer error, or a record the gap watch set aside:
+                        // keep watching the batch in flight.
+                        continue;
+                    }
                 }
             }
             let batch = self
