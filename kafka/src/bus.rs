@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
+use rdkafka::admin::{AdminClient, AdminOptions, ResourceSpecifier};
 use rdkafka::error::KafkaError;
 use rdkafka::mocking::MockCluster;
 use rdkafka::producer::DefaultProducerContext;
@@ -112,7 +112,8 @@ impl Bus {
         matches!(self, Bus::Embedded { .. })
     }
 
-    /// Creates the topics that are missing. Existing topics are left as they are.
+    /// Creates the topics that are missing. Existing topics are left as they are;
+    /// a broker that does not answer is asked again until `timeout` has passed.
     pub async fn ensure_topics(
         &self,
         settings: &KafkaSettings,
@@ -136,7 +137,9 @@ impl Bus {
                 }
                 Ok(())
             }
-            Bus::External(brokers) => create_topics(settings, brokers, topics, timeout).await,
+            Bus::External(brokers) => {
+                crate::topic_creation::create_topics(settings, brokers, topics, timeout).await
+            }
         }
     }
 
@@ -200,7 +203,7 @@ impl Bus {
     }
 }
 
-fn admin_client(
+pub(crate) fn admin_client(
     settings: &KafkaSettings,
     brokers: &str,
 ) -> Result<AdminClient<LoggedContext>, BusError> {
@@ -210,66 +213,4 @@ fn admin_client(
             brokers: brokers.to_owned(),
             source,
         })
-}
-
-async fn create_topics(
-    settings: &KafkaSettings,
-    brokers: &str,
-    topics: &[String],
-    timeout: Duration,
-) -> Result<(), BusError> {
-    let admin = admin_client(settings, brokers)?;
-    let max_message_bytes = settings.max_message_bytes.to_string();
-    let min_insync = settings.min_insync_replicas.to_string();
-    let new_topics: Vec<NewTopic<'_>> = topics
-        .iter()
-        .map(|t| {
-            let topic = NewTopic::new(
-                t,
-                settings.partitions,
-                TopicReplication::Fixed(settings.replication_factor),
-            )
-            .set("max.message.bytes", &max_message_bytes);
-            if settings.replication_factor == -1 {
-                topic
-            } else {
-                topic.set("min.insync.replicas", &min_insync)
-            }
-        })
-        .collect();
-    let options = AdminOptions::new()
-        .operation_timeout(Some(timeout))
-        .request_timeout(Some(timeout));
-    let results = admin
-        .create_topics(&new_topics, &options)
-        .await
-        .map_err(|e| BusError::CreateTopic {
-            topic: topics.join(","),
-            brokers: brokers.to_owned(),
-            reason: e.to_string(),
-        })?;
-    for result in results {
-        match result {
-            Ok(topic) => tracing::info!(%topic, "created topic"),
-            Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
-            Err((topic, code)) => {
-                let hint = match code {
-                    RDKafkaErrorCode::InvalidReplicationFactor => format!(
-                        " (kafka.replication_factor = {}: more than the cluster's brokers? a single broker needs 1)",
-                        settings.replication_factor
-                    ),
-                    RDKafkaErrorCode::InvalidConfig => {
-                        " (see kafka.min_insync_replicas and kafka.max_message_bytes)".to_owned()
-                    }
-                    _ => String::new(),
-                };
-                return Err(BusError::CreateTopic {
-                    topic,
-                    brokers: brokers.to_owned(),
-                    reason: format!("{code}{hint}"),
-                });
-            }
-        }
-    }
-    Ok(())
 }

@@ -11,6 +11,7 @@ pub mod logging;
 pub mod redact;
 mod sender;
 mod settings;
+mod topic_creation;
 mod topics;
 
 pub use bus::{Bus, BusError};
