@@ -17,9 +17,11 @@ pub enum Target {
 }
 
 /// The account trigger an event carries, and whom it applies to; rejected when a
-/// target id cannot be stored.
+/// target id cannot be stored, or when `target_ids` holds something other than
+/// ids (dropping what cannot be read could leave no target, which would apply
+/// the change to every account of the user).
 pub fn account_trigger(event: &InboundEvent) -> Result<Option<(Trigger, Target)>, Rejection> {
-    let found = trigger_of(event);
+    let found = trigger_of(event)?;
     if let Some((_, Target::Accounts(ids))) = &found {
         for id in ids {
             check_id("permission target id", id)?;
@@ -28,43 +30,50 @@ pub fn account_trigger(event: &InboundEvent) -> Result<Option<(Trigger, Target)>
     Ok(found)
 }
 
-fn trigger_of(event: &InboundEvent) -> Option<(Trigger, Target)> {
+fn trigger_of(event: &InboundEvent) -> Result<Option<(Trigger, Target)>, Rejection> {
     if event.object == CALLBACK_OBJECT {
         let trigger = match event.field.as_str() {
             "deauthorize" => Trigger::Deauthorized,
             "data_deletion" => Trigger::DataDeletionRequested,
-            _ => return None,
+            _ => return Ok(None),
         };
-        return Some((trigger, Target::User(event.account_id.clone())));
+        return Ok(Some((trigger, Target::User(event.account_id.clone()))));
     }
     if event.object != "permissions" {
-        return None;
+        return Ok(None);
     }
-    let value: Value = event.value_as().ok()?;
-    let trigger = match value.get("verb").and_then(Value::as_str)? {
-        "revoked" => Trigger::PermissionRevoked,
-        "granted" => Trigger::PermissionGranted,
-        _ => return None,
+    let Ok(value) = event.value_as::<Value>() else {
+        return Ok(None);
     };
-    let targets: Vec<String> = value
-        .get("target_ids")
-        .and_then(Value::as_array)
-        .map(|ids| {
-            ids.iter()
-                .filter_map(|id| match id {
-                    Value::String(s) => Some(s.clone()),
-                    Value::Number(n) => Some(n.to_string()),
-                    _ => None,
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let trigger = match value.get("verb").and_then(Value::as_str) {
+        Some("revoked") => Trigger::PermissionRevoked,
+        Some("granted") => Trigger::PermissionGranted,
+        _ => return Ok(None),
+    };
+    let targets = match value.get("target_ids") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(ids)) => ids
+            .iter()
+            .map(|id| match id {
+                Value::String(s) => Ok(s.clone()),
+                Value::Number(n) => Ok(n.to_string()),
+                _ => Err(Rejection(
+                    "permissions target_ids holds a value that is not an id".to_owned(),
+                )),
+            })
+            .collect::<Result<_, _>>()?,
+        Some(_) => {
+            return Err(Rejection(
+                "permissions target_ids is not a list of ids".to_owned(),
+            ))
+        }
+    };
     let target = if targets.is_empty() {
         Target::User(event.account_id.clone())
     } else {
         Target::Accounts(targets)
     };
-    Some((trigger, target))
+    Ok(Some((trigger, target)))
 }
 
 #[cfg(test)]
@@ -125,6 +134,31 @@ mod tests {
             assert_eq!(
                 account_trigger(&event).unwrap(),
                 Some((expected, Target::User("218471".into())))
+            );
+        }
+    }
+
+    #[test]
+    fn target_ids_that_are_not_ids_are_rejected_never_widened_to_the_user() {
+        for value in [
+            r#"{"verb":"revoked","target_ids":[{"id":"1784"}]}"#,
+            r#"{"verb":"revoked","target_ids":["1784",true]}"#,
+            r#"{"verb":"granted","target_ids":"1784"}"#,
+        ] {
+            let body = format!(
+                r#"{{"object":"permissions","entry":[{{"id":"77","time":1,"changes":[{{"field":"instagram_basic","value":{value}}}]}}]}}"#
+            );
+            let ctx = DeliveryContext {
+                app: "a",
+                app_id: "1",
+                delivery_id: "d",
+                received_at_ms: 1,
+            };
+            let events = normalize_delivery(&ctx, body.as_bytes()).unwrap();
+            let rejected = account_trigger(&events[0]);
+            assert!(
+                matches!(&rejected, Err(Rejection(reason)) if reason.contains("target_ids")),
+                "{value}: {rejected:?}"
             );
         }
     }
