@@ -171,6 +171,7 @@ else
 fi
 if command -v promtool >/dev/null; then
   promtool check rules deploy/prometheus/alerts.yml || fail "promtool check rules"
+  promtool test rules deploy/prometheus/alerts.test.yml || fail "promtool test rules"
   cp deploy/prometheus/prometheus.yml deploy/prometheus/alerts.yml "$WORK/"
   sed -i "s|/etc/prometheus/alerts.yml|$WORK/alerts.yml|" "$WORK/prometheus.yml"
   promtool check config "$WORK/prometheus.yml" || fail "promtool check config"

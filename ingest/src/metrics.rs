@@ -9,6 +9,7 @@ use prometheus::{
 
 use crate::records::Endpoint;
 use crate::signature::SignatureError;
+use crate::telemetry::public_route_label;
 
 /// Every metric ingest records.
 #[derive(Clone)]
@@ -174,9 +175,16 @@ impl IngestMetrics {
     }
 
     /// Creates the series alerts watch at 0, so that `increase()` sees the first
-    /// incident: produce failures by reason, and per app signature failures,
-    /// unparseable deliveries and deliveries by endpoint.
+    /// incident: produce failures by reason, webhook answers 200 and 503, and per
+    /// app signature failures, unparseable deliveries and deliveries by endpoint.
     pub fn start_at_zero<'a>(&self, apps: impl IntoIterator<Item = &'a str>) {
+        for status in ["200", "503"] {
+            self.http_requests.with_label_values(&[
+                public_route_label("/webhooks/app"),
+                "POST",
+                status,
+            ]);
+        }
         for reason in SendError::REASONS {
             self.produce_failures.with_label_values(&[reason]);
         }
