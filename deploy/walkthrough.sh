@@ -146,6 +146,33 @@ done
 curl -sf http://127.0.0.1:29081/metrics | contains 'graphhook_processor_dead_letters_total{cause="rejected",source_topic="'"$RUN_ID"'.events.v1"} 0' \
   || fail "dead-letter series not at 0 from start"
 
+if command -v prometheus >/dev/null; then
+  # A real scrape (Debian's Prometheus) of the three operations listeners, with
+  # the alert rules loaded: every series a rule selects must be there, under the
+  # job names the rules expect.
+  cat >"$WORK/prometheus-scrape.yml" <<EOF
+global: {scrape_interval: 1s, evaluation_interval: 1s}
+rule_files: ["$ROOT/deploy/prometheus/alerts.yml"]
+scrape_configs:
+  - job_name: graphhook-ingest
+    static_configs: [{targets: ["127.0.0.1:29080"]}]
+  - job_name: graphhook-processor
+    static_configs: [{targets: ["127.0.0.1:29081", "127.0.0.1:29082"]}]
+EOF
+  prometheus --config.file="$WORK/prometheus-scrape.yml" --storage.tsdb.path="$WORK/tsdb" \
+    --web.listen-address=127.0.0.1:29090 >"$WORK/prometheus.log" 2>&1 &
+  pids+=($!)
+  wait_status http://127.0.0.1:29090/-/ready 200 30
+  python3 deploy/scrape-check.py http://127.0.0.1:29090 deploy/prometheus/alerts.yml \
+    --needs-traffic graphhook_graph_usage_ratio="set from Meta's usage headers: needs a Graph call" \
+    || fail "a series the alert rules select is not scraped"
+  rules=$(curl -sf http://127.0.0.1:29090/api/v1/rules) || fail "Prometheus's rules API"
+  echo "$rules" | contains '"health":"ok"' || fail "Prometheus did not load the rules"
+  ! echo "$rules" | contains '"health":"err' || fail "a rule fails to evaluate"
+else
+  echo "prometheus not installed: the scrape is not checked"
+fi
+
 step "9. SIGTERM: readiness drains first, then each process exits 0"
 kill -TERM "$INGEST" "$PROCESS_1" "$PROCESS_2"
 wait_status http://127.0.0.1:29080/readyz 503 2
