@@ -81,14 +81,18 @@ mod tests {
     use super::*;
     use graphhook_schema::{normalize_delivery, DeliveryContext};
 
-    fn trigger(body: &str) -> Option<(Trigger, Target)> {
+    fn event(body: &str) -> InboundEvent {
         let ctx = DeliveryContext {
             app: "a",
             app_id: "1",
             delivery_id: "d",
             received_at_ms: 1,
         };
-        account_trigger(&normalize_delivery(&ctx, body.as_bytes()).unwrap()[0]).unwrap()
+        normalize_delivery(&ctx, body.as_bytes()).unwrap().remove(0)
+    }
+
+    fn trigger(body: &str) -> Option<(Trigger, Target)> {
+        account_trigger(&event(body)).unwrap()
     }
 
     #[test]
@@ -148,14 +152,7 @@ mod tests {
             let body = format!(
                 r#"{{"object":"permissions","entry":[{{"id":"77","time":1,"changes":[{{"field":"instagram_basic","value":{value}}}]}}]}}"#
             );
-            let ctx = DeliveryContext {
-                app: "a",
-                app_id: "1",
-                delivery_id: "d",
-                received_at_ms: 1,
-            };
-            let events = normalize_delivery(&ctx, body.as_bytes()).unwrap();
-            let rejected = account_trigger(&events[0]);
+            let rejected = account_trigger(&event(&body));
             assert!(
                 matches!(&rejected, Err(Rejection(reason)) if reason.contains("target_ids")),
                 "{value}: {rejected:?}"
